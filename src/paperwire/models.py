@@ -1,0 +1,121 @@
+"""Plain data: the paper record every source produces and the store keeps."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field, replace
+from datetime import date
+
+
+@dataclass(frozen=True)
+class Paper:
+    """One arXiv paper, keyed by its base id (no version); the latest version we have seen."""
+
+    id: str
+    title: str
+    abstract: str
+    authors: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()  # primary first
+    version: int = 1
+    published: date | None = None  # first submission (v1)
+    updated: date | None = None  # last update
+    announced: date | None = None  # first daily listing / announcement
+    comment: str | None = None
+    journal_ref: str | None = None
+    doi: str | None = None
+    license: str | None = None
+    sources: tuple[str, ...] = ()
+
+    @property
+    def primary_category(self) -> str | None:
+        """The primary arXiv category, if any."""
+        return self.categories[0] if self.categories else None
+
+    @property
+    def abs_url(self) -> str:
+        """Link to the arXiv abstract page."""
+        return f"https://arxiv.org/abs/{self.id}"
+
+    @property
+    def pdf_url(self) -> str:
+        """Link to the arXiv PDF (we link, never re-serve)."""
+        return f"https://arxiv.org/pdf/{self.id}"
+
+    @property
+    def embedding_text(self) -> str:
+        """The text we embed: title and abstract."""
+        return f"{self.title}. {self.abstract}"
+
+    @property
+    def content_hash(self) -> str:
+        """A stable hash of everything but provenance; unchanged papers are not rewritten."""
+        payload = {
+            "id": self.id,
+            "version": self.version,
+            "title": self.title,
+            "abstract": self.abstract,
+            "authors": list(self.authors),
+            "categories": list(self.categories),
+            "published": _iso(self.published),
+            "updated": _iso(self.updated),
+            "announced": _iso(self.announced),
+            "comment": self.comment,
+            "journal_ref": self.journal_ref,
+            "doi": self.doi,
+            "license": self.license,
+        }
+        raw = json.dumps(payload, sort_keys=True, ensure_ascii=False).encode()
+        return hashlib.sha256(raw).hexdigest()[:32]
+
+    @property
+    def text_hash(self) -> str:
+        """Hash of the embedded text alone: embeddings are recomputed only when it changes."""
+        return hashlib.sha256(self.embedding_text.encode()).hexdigest()[:32]
+
+    def merged_with(self, older: Paper) -> Paper:
+        """This (newer or equal) record, keeping fields only ``older`` knows and uniting sources."""
+        sources = tuple(dict.fromkeys(older.sources + self.sources))
+        return replace(
+            self,
+            published=self.published or older.published,
+            updated=self.updated or older.updated,
+            announced=min(d for d in (self.announced, older.announced) if d)
+            if (self.announced or older.announced)
+            else None,
+            comment=self.comment if self.comment is not None else older.comment,
+            journal_ref=self.journal_ref if self.journal_ref is not None else older.journal_ref,
+            doi=self.doi if self.doi is not None else older.doi,
+            license=self.license if self.license is not None else older.license,
+            sources=sources,
+        )
+
+
+@dataclass(frozen=True)
+class Signal:
+    """A popularity observation of a paper (Hugging Face upvotes, GitHub stars) on a day."""
+
+    paper_id: str
+    source: str  # "hf-daily"
+    observed_on: date
+    upvotes: int = 0
+    comments: int = 0
+    github_repo: str | None = None
+    github_stars: int | None = None
+
+
+@dataclass
+class SearchHit:
+    """One search result with the reasons it matched."""
+
+    paper: Paper
+    score: float
+    keyword_rank: int | None = None
+    semantic_rank: int | None = None
+    keyword_score: float | None = None
+    similarity: float | None = None
+    matched_terms: list[str] = field(default_factory=list)
+
+
+def _iso(d: date | None) -> str | None:
+    return d.isoformat() if d else None

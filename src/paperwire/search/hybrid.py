@@ -1,0 +1,213 @@
+"""The search engine: keyword and semantic lists, fused by weighted reciprocal rank, with explanations."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Literal
+
+import numpy as np
+
+from paperwire.config import Settings
+from paperwire.embed import Embedder, get_embedder
+from paperwire.errors import NotFoundError, QueryError
+from paperwire.models import Paper, SearchHit
+from paperwire.search.keyword import KeywordIndex, date_key, paper_date
+from paperwire.search.query import Query, parse_query
+from paperwire.search.semantic import VectorIndex
+from paperwire.store.base import Store
+
+Mode = Literal["keyword", "semantic", "hybrid"]
+Sort = Literal["relevance", "date"]
+MODES: tuple[Mode, ...] = ("keyword", "semantic", "hybrid")
+
+
+@dataclass
+class SearchResults:
+    """One page of results and what produced it."""
+
+    query: Query
+    mode: Mode
+    hits: list[SearchHit]
+    total: int
+    offset: int
+    limit: int
+    notes: list[str] = field(default_factory=list)
+
+
+def rrf_fuse(
+    lists: list[list[str]], weights: list[float], k: int
+) -> list[tuple[str, float, list[int | None]]]:
+    """Weighted reciprocal-rank fusion: score = sum of w / (k + rank); returns (id, score, ranks per list)."""
+    scores: dict[str, float] = {}
+    ranks: dict[str, list[int | None]] = {}
+    for li, (ids, w) in enumerate(zip(lists, weights, strict=True)):
+        for r, pid in enumerate(ids, start=1):
+            scores[pid] = scores.get(pid, 0.0) + w / (k + r)
+            ranks.setdefault(pid, [None] * len(lists))[li] = r
+    order = sorted(scores, key=lambda p: (-scores[p], p))
+    return [(p, scores[p], ranks[p]) for p in order]
+
+
+class SearchEngine:
+    """Keyword + semantic search over a store, with indexes derived from it."""
+
+    def __init__(self, settings: Settings, store: Store, embedder: Embedder | None = None) -> None:
+        self.settings = settings
+        self.store = store
+        self._embedder = embedder
+        self.keyword = KeywordIndex(settings.index_dir / "keyword")
+        self.model_name = embedder.name if embedder is not None else settings.embedding_model
+        self.vectors = VectorIndex(settings.index_dir, self.model_name)
+        self._refresh_lock = threading.Lock()
+
+    @property
+    def embedder(self) -> Embedder:
+        """The query embedder, loaded on first use."""
+        if self._embedder is None:
+            self._embedder = get_embedder(self.settings)
+        return self._embedder
+
+    def refresh(self) -> tuple[int, int]:
+        """Bring both indexes up to date with the store; returns (papers indexed, vectors changed)."""
+        with self._refresh_lock:
+            n = 0
+            if self.store.max_seq() > self.keyword.seq:
+                n = self.keyword.add(self.store.iter_papers(after_seq=self.keyword.seq))
+            v = self.vectors.sync(self.store)
+            return n, v
+
+    def rebuild(self) -> tuple[int, int]:
+        """Drop and rebuild both indexes from the store."""
+        import shutil
+
+        with self._refresh_lock:
+            self.keyword.clear()
+            shutil.rmtree(self.vectors.dir, ignore_errors=True)
+            self.vectors = VectorIndex(self.settings.index_dir, self.model_name)
+        return self.refresh()
+
+    # -- search -------------------------------------------------------------------------------
+
+    def search(
+        self,
+        text: str,
+        *,
+        mode: Mode = "hybrid",
+        categories: list[str] | None = None,
+        authors: list[str] | None = None,
+        after: date | None = None,
+        before: date | None = None,
+        sort: Sort = "relevance",
+        limit: int = 10,
+        offset: int = 0,
+    ) -> SearchResults:
+        """Run a query-language search; raises QueryError for malformed queries."""
+        if mode not in MODES:
+            raise QueryError(f"unknown mode {mode!r}: use keyword, semantic or hybrid")
+        if limit < 1 or offset < 0:
+            raise QueryError("limit must be at least 1 and offset at least 0")
+        q = parse_query(text, categories=categories, authors=authors, after=after, before=before)
+        if q.paper_id:
+            paper = self.store.get_paper(q.paper_id)
+            if paper is None:
+                raise NotFoundError(f"arXiv {q.paper_id} is not in this paperwire (try: paperwire ingest arxiv --id {q.paper_id})")
+            return SearchResults(q, mode, [SearchHit(paper, 1.0)], 1, 0, limit, ["exact arXiv id"])
+        notes: list[str] = []
+        if not q.has_text and not q.has_constraints:
+            raise QueryError("empty query: type some words, a \"phrase\", author:, cat: or a date filter")
+        if not q.has_text:
+            mode = "keyword"  # filters alone: list what matches, newest first
+            sort = "date"
+        elif mode != "keyword" and not len(self.vectors):
+            notes.append("no embeddings yet for this model: keyword results only (run `paperwire embed`)")
+            mode = "keyword"
+        depth = max(self.settings.fusion_depth, offset + limit)
+        if mode == "keyword":
+            kw, total = self.keyword.search(q, limit=limit, offset=offset, by_date=sort == "date")
+            hits = [SearchHit(Paper(id=h.paper_id, title="", abstract=""), h.score, keyword_rank=offset + i + 1,
+                              keyword_score=h.score if sort != "date" else None) for i, h in enumerate(kw)]
+            return self._finish(SearchResults(q, mode, hits, total, offset, limit, notes))
+        sem = self._semantic(q, depth)
+        if mode == "semantic":
+            fused = [(h.paper_id, h.similarity, [None, r]) for r, h in enumerate(sem, start=1)]
+        else:
+            kw, _ = self.keyword.search(q, limit=depth)
+            fused = rrf_fuse(
+                [[h.paper_id for h in kw], [h.paper_id for h in sem]],
+                [self.settings.keyword_weight, self.settings.semantic_weight],
+                self.settings.rrf_k,
+            )
+            kw_score = {h.paper_id: h.score for h in kw}
+        sims = {h.paper_id: h.similarity for h in sem}
+        hits = []
+        for pid, score, ranks in fused:
+            hits.append(
+                SearchHit(
+                    Paper(id=pid, title="", abstract=""),
+                    score,
+                    keyword_rank=ranks[0],
+                    semantic_rank=ranks[1],
+                    keyword_score=kw_score.get(pid) if mode == "hybrid" else None,
+                    similarity=sims.get(pid),
+                )
+            )
+        total = len(hits)
+        if sort == "date":
+            dates = {pid: date_key(paper_date(p)) for pid, p in self.store.get_papers([h.paper.id for h in hits]).items()}
+            hits.sort(key=lambda h: -dates.get(h.paper.id, 0))
+        return self._finish(SearchResults(q, mode, hits[offset : offset + limit], total, offset, limit, notes))
+
+    def _semantic(self, q: Query, depth: int) -> list:  # type: ignore[type-arg]
+        qvec = self.embedder.embed_query(q.semantic_text)
+        allowed: set[str] | None = None
+        if q.authors:
+            allowed = self.keyword.matching_ids(Query(authors=q.authors), limit=50_000)
+        mask = self.vectors.mask(
+            q.categories,
+            date_key(q.after) if q.after else None,
+            date_key(q.before) if q.before else None,
+            allowed,
+        )
+        if not (q.phrases or q.excluded):
+            return self.vectors.search(qvec, depth, mask)
+        # phrases and exclusions are checked by the keyword index on a deeper candidate list
+        cands = self.vectors.search(qvec, depth * 5, mask)
+        ok = self.keyword.matching_ids(Query(phrases=q.phrases, excluded=q.excluded), among=[h.paper_id for h in cands])
+        return [h for h in cands if h.paper_id in ok][:depth]
+
+    def _finish(self, res: SearchResults) -> SearchResults:
+        papers = self.store.get_papers([h.paper.id for h in res.hits])
+        kept = []
+        for h in res.hits:
+            p = papers.get(h.paper.id)
+            if p is None:  # indexed but gone from the store: the index is derived, the store wins
+                continue
+            h.paper = p
+            if res.query.words or res.query.phrases:
+                h.matched_terms = self.keyword.matched_terms(res.query, p)
+            kept.append(h)
+        res.hits = kept
+        return res
+
+    def similar(self, paper_id: str, limit: int = 10) -> list[SearchHit]:
+        """Nearest papers to ``paper_id`` by embedding."""
+        from paperwire.sources.arxiv_ids import parse_arxiv_ref
+
+        pid = parse_arxiv_ref(paper_id)[0]
+        paper = self.store.get_paper(pid)
+        if paper is None:
+            raise NotFoundError(f"arXiv {pid} is not in this paperwire")
+        vec = self.vectors.vector(pid)
+        if vec is None:
+            vec = self.store.get_embedding(self.model_name, pid)
+        if vec is None:
+            vec = self.embedder.embed_batch([paper.embedding_text])[0]
+        hits = [h for h in self.vectors.search(np.asarray(vec), limit + 1) if h.paper_id != pid][:limit]
+        papers = self.store.get_papers([h.paper_id for h in hits])
+        return [
+            SearchHit(papers[h.paper_id], h.similarity, semantic_rank=i + 1, similarity=h.similarity)
+            for i, h in enumerate(hits)
+            if h.paper_id in papers
+        ]

@@ -1,0 +1,290 @@
+"""BM25 keyword search over a tantivy index derived from the store (rebuildable; never the only copy)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import tantivy
+
+from paperwire.models import Paper
+from paperwire.search.query import Query
+
+TITLE_BOOST = 2.0
+AUTHOR_BOOST = 0.5
+_SCHEMA_VERSION = 1
+_TEXT = "pw_en"
+_NAME = "pw_name"
+
+
+def _text_analyzer() -> Any:
+    return (
+        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+        .filter(tantivy.Filter.remove_long(40))
+        .filter(tantivy.Filter.lowercase())
+        .filter(tantivy.Filter.ascii_fold())
+        .filter(tantivy.Filter.stopword("english"))
+        .filter(tantivy.Filter.stemmer("english"))
+        .build()
+    )
+
+
+def _name_analyzer() -> Any:
+    return (
+        tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
+        .filter(tantivy.Filter.lowercase())
+        .filter(tantivy.Filter.ascii_fold())
+        .build()
+    )
+
+
+def _schema() -> Any:
+    b = tantivy.SchemaBuilder()
+    b.add_text_field("id", stored=True, tokenizer_name="raw", index_option="basic")
+    b.add_text_field("title", stored=False, tokenizer_name=_TEXT, index_option="position")
+    b.add_text_field("abstract", stored=False, tokenizer_name=_TEXT, index_option="position")
+    b.add_text_field("authors", stored=False, tokenizer_name=_NAME, index_option="position")
+    b.add_text_field("cat", stored=False, tokenizer_name="raw", index_option="basic")
+    b.add_integer_field("date", stored=False, indexed=True, fast=True)
+    return b.build()
+
+
+def date_key(d: date | None) -> int:
+    """A date as the integer YYYYMMDD (0 when unknown)."""
+    return d.year * 10000 + d.month * 100 + d.day if d else 0
+
+
+def paper_date(p: Paper) -> date | None:
+    """The date a paper is filtered and sorted by: announcement, else submission, else update."""
+    return p.announced or p.published or p.updated
+
+
+@dataclass
+class KeywordHit:
+    """A paper id with its BM25 score (or its date key when sorted by date)."""
+
+    paper_id: str
+    score: float
+
+
+class KeywordIndex:
+    """A tantivy index of title (boosted), abstract, authors, categories and dates."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.text = _text_analyzer()
+        self.names = _name_analyzer()
+        self._writer_lock = threading.Lock()
+        meta = path / "paperwire.json"
+        if meta.exists() and json.loads(meta.read_text()).get("schema") != _SCHEMA_VERSION:
+            shutil.rmtree(path)  # derived data in an old layout: rebuild from the store
+        path.mkdir(parents=True, exist_ok=True)
+        self.schema = _schema()
+        self.index = tantivy.Index(self.schema, path=str(path), reuse=True)
+        self.index.register_tokenizer(_TEXT, self.text)
+        self.index.register_tokenizer(_NAME, self.names)
+        if not meta.exists():
+            meta.write_text(json.dumps({"schema": _SCHEMA_VERSION, "seq": 0}))
+
+    # -- state --------------------------------------------------------------------------------
+
+    @property
+    def seq(self) -> int:
+        """The store change-sequence this index is up to date with."""
+        return int(json.loads((self.path / "paperwire.json").read_text()).get("seq", 0))
+
+    def _set_seq(self, seq: int) -> None:
+        tmp = self.path / "paperwire.json.tmp"
+        tmp.write_text(json.dumps({"schema": _SCHEMA_VERSION, "seq": seq}))
+        tmp.replace(self.path / "paperwire.json")
+
+    def num_docs(self) -> int:
+        """Documents in the index."""
+        self.index.reload()
+        return int(self.index.searcher().num_docs)
+
+    # -- writing ------------------------------------------------------------------------------
+
+    def add(self, items: Iterable[tuple[int, Paper]], heap_mb: int = 128) -> int:
+        """Index (or re-index) papers with their change sequence; returns how many."""
+        n = 0
+        top = self.seq
+        with self._writer_lock:
+            writer = self.index.writer(heap_size=heap_mb * 1024 * 1024, num_threads=1)
+            for seq, p in items:
+                writer.delete_documents_by_term("id", p.id)
+                writer.add_document(self._doc(p))
+                top = max(top, seq)
+                n += 1
+            writer.commit()
+            writer.wait_merging_threads()
+            self._set_seq(top)
+        self.index.reload()
+        return n
+
+    def _doc(self, p: Paper) -> Any:
+        doc = tantivy.Document()
+        doc.add_text("id", p.id)
+        doc.add_text("title", p.title)
+        doc.add_text("abstract", p.abstract)
+        for a in p.authors:
+            doc.add_text("authors", a)
+        for c in p.categories:
+            doc.add_text("cat", c)
+        doc.add_integer("date", date_key(paper_date(p)))
+        return doc
+
+    def clear(self) -> None:
+        """Drop every document (before a full rebuild)."""
+        with self._writer_lock:
+            writer = self.index.writer(heap_size=64 * 1024 * 1024, num_threads=1)
+            writer.delete_all_documents()
+            writer.commit()
+            writer.wait_merging_threads()
+            self._set_seq(0)
+        self.index.reload()
+
+    # -- queries ------------------------------------------------------------------------------
+
+    def terms(self, text: str) -> list[str]:
+        """The index terms of ``text`` (lowercased, stemmed, stop words dropped)."""
+        return [str(t) for t in self.text.analyze(text)]
+
+    def _terms_query(self, tokens: Sequence[str]) -> Any:
+        clauses = []
+        for tok in dict.fromkeys(tokens):
+            clauses.append(
+                (
+                    tantivy.Occur.Should,
+                    tantivy.Query.boost_query(tantivy.Query.term_query(self.schema, "title", tok), TITLE_BOOST),
+                )
+            )
+            clauses.append((tantivy.Occur.Should, tantivy.Query.term_query(self.schema, "abstract", tok)))
+        return tantivy.Query.boolean_query(clauses)
+
+    def _phrase_query(self, text: str) -> Any:
+        toks = self.terms(text)
+        if not toks:
+            return None
+        if len(toks) == 1:
+            return self._terms_query(toks)
+        return tantivy.Query.boolean_query(
+            [
+                (tantivy.Occur.Should, tantivy.Query.phrase_query(self.schema, "title", toks)),
+                (tantivy.Occur.Should, tantivy.Query.phrase_query(self.schema, "abstract", toks)),
+            ]
+        )
+
+    def _author_query(self, name: str) -> Any:
+        toks = [str(t) for t in self.names.analyze(name)]
+        if not toks:
+            return tantivy.Query.empty_query()
+        if len(toks) == 1:
+            return tantivy.Query.term_query(self.schema, "authors", toks[0])
+        return tantivy.Query.phrase_query(self.schema, "authors", toks)
+
+    def _author_words_query(self, words: Sequence[str]) -> Any | None:
+        # plain words also find authors ("Kaiming He masked autoencoder"), at a lower weight
+        toks = [str(t) for w in words for t in self.names.analyze(w) if len(str(t)) > 1]
+        if not toks:
+            return None
+        return tantivy.Query.boost_query(
+            tantivy.Query.boolean_query(
+                [(tantivy.Occur.Should, tantivy.Query.term_query(self.schema, "authors", t)) for t in toks]
+            ),
+            AUTHOR_BOOST,
+        )
+
+    def constraints(self, q: Query) -> list[tuple[Any, Any]]:
+        """The clauses every result must satisfy: phrases, exclusions, authors, categories, dates."""
+        clauses: list[tuple[Any, Any]] = []
+        for phrase in q.phrases:
+            pq = self._phrase_query(phrase)
+            if pq is not None:
+                clauses.append((tantivy.Occur.Must, pq))
+        for ex in q.excluded:
+            eq = self._phrase_query(ex)
+            if eq is not None:
+                clauses.append((tantivy.Occur.MustNot, eq))
+        for name in q.authors:
+            clauses.append((tantivy.Occur.Must, self._author_query(name)))
+        if q.categories:
+            cats = [(tantivy.Occur.Should, tantivy.Query.term_query(self.schema, "cat", c)) for c in q.categories]
+            clauses.append((tantivy.Occur.Must, tantivy.Query.boolean_query(cats)))
+        if q.after or q.before:
+            clauses.append(
+                (
+                    tantivy.Occur.Must,
+                    tantivy.Query.range_query(
+                        self.schema,
+                        "date",
+                        tantivy.FieldType.Integer,
+                        date_key(q.after) if q.after else None,
+                        date_key(q.before) if q.before else None,
+                    ),
+                )
+            )
+        return clauses
+
+    def build_query(self, q: Query) -> Any:
+        """The tantivy query for ``q``: any word ranks (BM25), every constraint must hold."""
+        clauses = self.constraints(q)
+        word_tokens = [t for w in q.words for t in self.terms(w)]
+        ranked = []
+        if word_tokens:
+            ranked.append((tantivy.Occur.Should, self._terms_query(word_tokens)))
+        author_words = self._author_words_query(q.words)
+        if author_words is not None:
+            ranked.append((tantivy.Occur.Should, author_words))
+        if ranked:
+            clauses.append((tantivy.Occur.Must, tantivy.Query.boolean_query(ranked)))
+        elif not any(occ == tantivy.Occur.Must for occ, _ in clauses):
+            if q.words:  # only stop words: nothing can rank
+                return tantivy.Query.empty_query()
+            clauses.append((tantivy.Occur.Must, tantivy.Query.all_query()))
+        return tantivy.Query.boolean_query(clauses)
+
+    def search(self, q: Query, limit: int = 100, offset: int = 0, by_date: bool = False) -> tuple[list[KeywordHit], int]:
+        """Top hits for ``q`` and how many documents match."""
+        searcher = self.index.searcher()
+        query = self.build_query(q)
+        if by_date:
+            res = searcher.search(query, limit, count=True, order_by_field="date", offset=offset)
+        else:
+            res = searcher.search(query, limit, count=True, offset=offset)
+        hits = [KeywordHit(str(searcher.doc(addr)["id"][0]), float(score)) for score, addr in res.hits]
+        return hits, int(res.count or 0)
+
+    def matching_ids(self, q: Query, among: Sequence[str] | None = None, limit: int = 100_000) -> set[str]:
+        """Ids satisfying ``q``'s constraints (optionally only among ``among``)."""
+        clauses = self.constraints(q)
+        if among is not None:
+            if not among:
+                return set()
+            clauses.append((tantivy.Occur.Must, tantivy.Query.term_set_query(self.schema, "id", list(among))))
+            limit = len(among)
+        if not any(occ == tantivy.Occur.Must for occ, _ in clauses):
+            clauses.append((tantivy.Occur.Must, tantivy.Query.all_query()))
+        searcher = self.index.searcher()
+        res = searcher.search(tantivy.Query.boolean_query(clauses), limit, count=False)
+        return {str(searcher.doc(addr)["id"][0]) for _, addr in res.hits}
+
+    def matched_terms(self, q: Query, paper: Paper) -> list[str]:
+        """The query's words and phrases that occur in the paper (for "why this result")."""
+        doc_terms = set(self.terms(f"{paper.title} {paper.abstract}"))
+        author_terms = {str(t) for a in paper.authors for t in self.names.analyze(a)}
+        out = []
+        for w in q.words:
+            toks = self.terms(w)
+            in_text = bool(toks) and all(t in doc_terms for t in toks)
+            in_authors = any(str(t) in author_terms for t in self.names.analyze(w) if len(str(t)) > 1)
+            if in_text or in_authors:
+                out.append(w)
+        out += [p for p in q.phrases if self.terms(p) and all(t in doc_terms for t in self.terms(p))]
+        return out

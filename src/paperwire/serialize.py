@@ -1,0 +1,102 @@
+"""Papers, hits and results as JSON-ready dicts (shared by the CLI's --json and the API)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from paperwire.models import Paper, SearchHit
+from paperwire.search.hybrid import SearchResults
+
+
+def paper_json(p: Paper) -> dict[str, Any]:
+    """A paper as the API shows it."""
+    return {
+        "id": p.id,
+        "version": p.version,
+        "title": p.title,
+        "abstract": p.abstract,
+        "authors": list(p.authors),
+        "categories": list(p.categories),
+        "primary_category": p.primary_category,
+        "published": p.published.isoformat() if p.published else None,
+        "updated": p.updated.isoformat() if p.updated else None,
+        "announced": p.announced.isoformat() if p.announced else None,
+        "comment": p.comment,
+        "journal_ref": p.journal_ref,
+        "doi": p.doi,
+        "license": p.license,
+        "abs_url": p.abs_url,
+        "pdf_url": p.pdf_url,
+    }
+
+
+def why(h: SearchHit) -> str:
+    """One line saying why a hit matched."""
+    parts = []
+    if h.matched_terms:
+        parts.append("matched " + ", ".join(f'"{t}"' for t in h.matched_terms))
+    if h.keyword_rank is not None:
+        parts.append(f"keyword rank {h.keyword_rank}" + (f" (BM25 {h.keyword_score:.2f})" if h.keyword_score else ""))
+    if h.semantic_rank is not None:
+        parts.append(f"semantic rank {h.semantic_rank}")
+    if h.similarity is not None:
+        parts.append(f"cosine {h.similarity:.3f}")
+    return "; ".join(parts) or "matched the filters"
+
+
+def hit_json(h: SearchHit) -> dict[str, Any]:
+    """A hit: the paper, its score and why it matched."""
+    return {
+        "paper": paper_json(h.paper),
+        "score": round(h.score, 6),
+        "why": {
+            "matched_terms": h.matched_terms,
+            "keyword_rank": h.keyword_rank,
+            "keyword_score": None if h.keyword_score is None else round(h.keyword_score, 4),
+            "semantic_rank": h.semantic_rank,
+            "similarity": None if h.similarity is None else round(h.similarity, 4),
+            "summary": why(h),
+        },
+    }
+
+
+def results_json(res: SearchResults) -> dict[str, Any]:
+    """A page of results."""
+    q = res.query
+    return {
+        "query": q.text,
+        "mode": res.mode,
+        "total": res.total,
+        "offset": res.offset,
+        "limit": res.limit,
+        "notes": res.notes,
+        "parsed": {
+            "words": q.words,
+            "phrases": q.phrases,
+            "excluded": q.excluded,
+            "authors": q.authors,
+            "categories": q.categories,
+            "after": q.after.isoformat() if q.after else None,
+            "before": q.before.isoformat() if q.before else None,
+            "paper_id": q.paper_id,
+        },
+        "hits": [hit_json(h) for h in res.hits],
+    }
+
+
+def status_json(pw: Any) -> dict[str, Any]:
+    """What the store holds."""
+    store = pw.store
+    model = pw.engine.model_name
+    newest = store.latest_announced()
+    return {
+        "home": str(pw.settings.home),
+        "papers": store.count_papers(),
+        "newest_announced": newest.isoformat() if newest else None,
+        "embedding_model": model,
+        "embedded": store.count_embeddings(model),
+        "pending_embeddings": store.count_pending_embeddings(model),
+        "keyword_indexed": pw.engine.keyword.num_docs(),
+        "vector_indexed": len(pw.engine.vectors),
+        "last_harvest": store.get_checkpoint("oai:last-harvest"),
+    }

@@ -1,0 +1,176 @@
+"""A polite HTTP client for arXiv: process-wide pacing, one connection, bounded retries (H1, H2)."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from types import TracebackType
+from typing import Self
+
+import httpx
+
+from paperwire.config import Settings
+from paperwire.errors import ConfigError, UpstreamHTTPError
+
+log = logging.getLogger(__name__)
+
+Params = Mapping[str, str | int | float | None]
+
+# Exponential backoff starts here (seconds) and doubles per attempt, up to settings.http_backoff_cap.
+BACKOFF_BASE = 2.0
+# Statuses where the server says "later": Retry-After is honoured when given.
+_THROTTLE_STATUSES = frozenset({429, 503})
+
+
+class _Pacer:
+    """The process-wide politeness state: one lock and the time the last request finished."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.last_request_at: float | None = None
+
+
+# One pacer for the whole process: arXiv's limit is per client machine, not per PoliteClient instance.
+_PACER = _Pacer()
+
+
+def reset_pacing() -> None:
+    """Forget when the last request was made (for tests, which use their own clocks)."""
+    with _PACER.lock:
+        _PACER.last_request_at = None
+
+
+class PoliteClient:
+    """An httpx client that waits request_interval between requests process-wide and retries with care."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        transport: httpx.BaseTransport | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._settings = settings
+        self._clock = clock
+        self._sleep = sleep
+        if transport is None:
+            # One connection at a time (H1); retries are ours, so httpx's own connect retries stay off.
+            transport = httpx.HTTPTransport(
+                limits=httpx.Limits(max_connections=1, max_keepalive_connections=1), retries=0
+            )
+        self._http = httpx.Client(
+            transport=transport,
+            headers={"User-Agent": settings.user_agent},
+            timeout=settings.http_timeout,
+            follow_redirects=True,
+        )
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the underlying connection pool."""
+        self._http.close()
+
+    def get(self, url: str, params: Params | None = None) -> httpx.Response:
+        """GET ``url``: paced, retried on 429/5xx/network errors; UpstreamHTTPError when it fails for good."""
+        if httpx.URL(url).scheme != "https":
+            raise ConfigError(f"refusing to fetch {url}: arXiv endpoints must use https")
+        clean = {k: str(v) for k, v in (params or {}).items() if v is not None}
+        max_retries = self._settings.http_max_retries
+        # Hold the process-wide lock for the whole exchange, retries included: a throttled server should not
+        # see another request from this process while we are backing off from it.
+        with _PACER.lock:
+            for attempt in range(max_retries + 1):
+                last_attempt = attempt == max_retries
+                self._wait_turn()
+                try:
+                    response = self._http.get(url, params=clean)
+                except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
+                    raise ConfigError(f"cannot fetch {url}: {exc}") from exc
+                except httpx.TransportError as exc:
+                    _PACER.last_request_at = self._clock()
+                    if last_attempt:
+                        raise UpstreamHTTPError(
+                            f"{url}: {type(exc).__name__} after {attempt + 1} attempts: {exc}"
+                        ) from exc
+                    delay = self._backoff(attempt)
+                    log.warning("%s: %s; retrying in %.1f s", url, type(exc).__name__, delay)
+                    self._sleep(delay)
+                    continue
+                _PACER.last_request_at = self._clock()
+                status = response.status_code
+                if status < 400:
+                    return response
+                retryable = status in _THROTTLE_STATUSES or status >= 500
+                if not retryable:
+                    raise UpstreamHTTPError(f"{url} answered HTTP {status}", status=status)
+                if last_attempt:
+                    raise UpstreamHTTPError(
+                        f"{url} answered HTTP {status} after {attempt + 1} attempts", status=status
+                    )
+                delay = self._retry_delay(response, attempt, url)
+                log.warning("%s answered HTTP %d; retrying in %.1f s", url, status, delay)
+                self._sleep(delay)
+        raise AssertionError("unreachable: the retry loop always returns or raises")  # pragma: no cover
+
+    def _wait_turn(self) -> None:
+        """Sleep until request_interval has passed since the previous request of this process."""
+        last = _PACER.last_request_at
+        if last is None:
+            return
+        interval = self._settings.request_interval
+        # Clamp to the interval: a clock that jumped (or a test clock) never makes us wait longer than asked.
+        wait = min(interval, last + interval - self._clock())
+        if wait > 0:
+            self._sleep(wait)
+
+    def _backoff(self, attempt: int) -> float:
+        """Exponential backoff for attempt 0, 1, 2... capped by http_backoff_cap."""
+        return float(min(self._settings.http_backoff_cap, BACKOFF_BASE * 2**attempt))
+
+    def _retry_delay(self, response: httpx.Response, attempt: int, url: str) -> float:
+        """How long to wait before retrying: Retry-After on 429/503 when given, else exponential backoff."""
+        if response.status_code in _THROTTLE_STATUSES:
+            after = parse_retry_after(response.headers.get("Retry-After"))
+            if after is not None:
+                cap = self._settings.http_backoff_cap
+                if after > cap:
+                    # Retrying sooner than asked would be rude, waiting longer than the cap would look hung.
+                    raise UpstreamHTTPError(
+                        f"{url} answered HTTP {response.status_code} asking to wait {after:.0f} s, "
+                        f"more than http_backoff_cap ({cap:.0f} s)",
+                        status=response.status_code,
+                    )
+                return after
+        return self._backoff(attempt)
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a Retry-After header (delta-seconds or HTTP date); None if absent/unreadable."""
+    if value is None:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        # HTTP dates are always GMT; parsedate_to_datetime leaves "-0000" naive.
+        when = when.replace(tzinfo=UTC)
+    current = now or datetime.now(UTC)
+    return max(0.0, (when - current).total_seconds())

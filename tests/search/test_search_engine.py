@@ -1,0 +1,137 @@
+"""Keyword, semantic and hybrid search over real papers in a real store and real indexes."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+
+import numpy as np
+import pytest
+
+from paperwire.config import Settings
+from paperwire.embed import HashEmbedder
+from paperwire.errors import NotFoundError, QueryError
+from paperwire.ingest import embed_pending
+from paperwire.search.hybrid import SearchEngine, rrf_fuse
+from paperwire.store.sqlite import SQLiteStore
+from tests.conftest import make_paper, real_papers
+
+
+@pytest.fixture(scope="module")
+def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SearchEngine]:
+    home = tmp_path_factory.mktemp("search")
+    settings = Settings(home=home, load_sample=False)
+    store = SQLiteStore(home / "paperwire.db")
+    papers = real_papers(800)
+    store.upsert_papers(papers)
+    store.upsert_papers(
+        [
+            make_paper("2501.90001", title="Masked autoencoders are scalable vision learners",
+                       abstract="We show that masked autoencoders (MAE) are scalable self-supervised learners.",
+                       authors=("Kaiming He", "Xinlei Chen"), categories=("cs.CV",), announced=date(2025, 7, 1)),
+            make_paper("2501.90002", title="Video masked autoencoders",
+                       abstract="Masked autoencoder pretraining for video.", authors=("Kaiming He",),
+                       categories=("cs.CV",), announced=date(2025, 7, 2)),
+        ]
+    )
+    emb = HashEmbedder()
+    embed_pending(store, emb)
+    eng = SearchEngine(settings, store, emb)
+    eng.refresh()
+    yield eng
+    store.close()
+
+
+def test_keyword_ranks_title_matches(engine: SearchEngine) -> None:
+    res = engine.search("masked autoencoders", mode="keyword", limit=5)
+    assert res.hits[0].paper.id in {"2501.90001", "2501.90002"}
+    assert "masked" in res.hits[0].matched_terms
+    assert res.total >= 2
+
+
+def test_author_phrase_and_exclusion(engine: SearchEngine) -> None:
+    res = engine.search('author:"Kaiming He" "masked autoencoder" -video', mode="keyword")
+    assert [h.paper.id for h in res.hits] == ["2501.90001"]
+    for mode in ("semantic", "hybrid"):
+        ids = [h.paper.id for h in engine.search('author:"Kaiming He" -video masked', mode=mode).hits]
+        assert ids == ["2501.90001"], mode
+
+
+def test_category_and_date_filters_hold_in_every_mode(engine: SearchEngine) -> None:
+    for mode in ("keyword", "semantic", "hybrid"):
+        res = engine.search("learning", mode=mode, categories=["cs.RO"], after=date(2026, 5, 1), limit=50)
+        assert res.hits, mode
+        for h in res.hits:
+            assert "cs.RO" in h.paper.categories
+            d = h.paper.announced or h.paper.published
+            assert d is not None and d >= date(2026, 5, 1)
+
+
+def test_sort_by_date_and_pagination(engine: SearchEngine) -> None:
+    p1 = engine.search("model", mode="keyword", sort="date", limit=10)
+    p2 = engine.search("model", mode="keyword", sort="date", limit=10, offset=10)
+    dates = [h.paper.announced for h in p1.hits + p2.hits]
+    assert dates == sorted(dates, reverse=True)
+    assert not {h.paper.id for h in p1.hits} & {h.paper.id for h in p2.hits}
+
+
+def test_hybrid_explains_ranks(engine: SearchEngine) -> None:
+    res = engine.search("masked autoencoders scalable", mode="hybrid", limit=3)
+    top = res.hits[0]
+    assert top.paper.id == "2501.90001"
+    assert top.keyword_rank == 1 and top.semantic_rank is not None and top.similarity is not None
+
+
+def test_pasted_url_finds_the_paper(engine: SearchEngine) -> None:
+    res = engine.search("https://arxiv.org/pdf/2501.90001v3")
+    assert [h.paper.id for h in res.hits] == ["2501.90001"]
+    with pytest.raises(NotFoundError):
+        engine.search("2101.99999")
+
+
+def test_filters_alone_list_newest_first(engine: SearchEngine) -> None:
+    res = engine.search('author:"Kaiming He"')
+    assert [h.paper.id for h in res.hits] == ["2501.90002", "2501.90001"]
+
+
+def test_empty_and_bad_queries(engine: SearchEngine) -> None:
+    with pytest.raises(QueryError, match="empty"):
+        engine.search("   ")
+    with pytest.raises(QueryError):
+        engine.search("x", mode="fuzzy")  # type: ignore[arg-type]
+    assert engine.search("the of and", mode="keyword").hits == []
+
+
+def test_similar_excludes_itself(engine: SearchEngine) -> None:
+    hits = engine.similar("2501.90001", 5)
+    assert hits and all(h.paper.id != "2501.90001" for h in hits)
+    assert hits[0].paper.id == "2501.90002"
+
+
+def test_incremental_refresh_picks_up_new_and_changed_papers(engine: SearchEngine) -> None:
+    store = engine.store
+    store.upsert_papers([make_paper("2501.90003", title="Quokka locomotion dynamics", abstract="Quokkas hop.")])
+    embed_pending(store, HashEmbedder())
+    n, v = engine.refresh()
+    assert n == 1 and v == 1
+    assert engine.search("quokka", mode="keyword").hits[0].paper.id == "2501.90003"
+    store.upsert_papers([make_paper("2501.90003", version=2, title="Wombat burrows", abstract="Wombats dig.")])
+    embed_pending(store, HashEmbedder())
+    engine.refresh()
+    assert engine.search("quokka", mode="keyword").hits == []
+    assert engine.search("wombat", mode="semantic").hits[0].paper.id == "2501.90003"
+
+
+def test_indexes_survive_reopen_and_rebuild(engine: SearchEngine) -> None:
+    again = SearchEngine(engine.settings, engine.store, HashEmbedder())
+    assert again.refresh() == (0, 0)  # nothing to do: both indexes were saved
+    before = [h.paper.id for h in again.search("masked autoencoders", mode="hybrid").hits]
+    again.rebuild()
+    assert [h.paper.id for h in again.search("masked autoencoders", mode="hybrid").hits] == before
+
+
+def test_rrf_fuse() -> None:
+    fused = rrf_fuse([["a", "b", "c"], ["c", "a"]], [1.0, 1.0], 60)
+    assert [p for p, _, _ in fused] == ["a", "c", "b"]
+    assert fused[0][2] == [1, 2]
+    assert np.isclose(fused[0][1], 1 / 61 + 1 / 62)
