@@ -23,8 +23,12 @@ OUT = ROOT / "src" / "paperwire" / "data"
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--recent-from", default="2026-06-15", help="include every paper listed on/after this day")
-    ap.add_argument("--hf-from", default="2026-04-01", help="include HF-upvoted papers listed on/after this day")
+    ap.add_argument(
+        "--recent-from", default="2026-06-15", help="include every paper listed on/after this day"
+    )
+    ap.add_argument(
+        "--hf-from", default="2026-04-01", help="include HF-upvoted papers listed on/after this day"
+    )
     ap.add_argument("--check", action="store_true", help="verify shipped vectors against fresh fp32 ones")
     args = ap.parse_args()
 
@@ -95,7 +99,9 @@ def check(emb: object) -> int:
     with np.load(OUT / "sample-vectors.npz") as z:
         ids = list(z["ids"])
         vecs = z["vectors"].astype(np.float32)
-    papers = {p.id: p for _, p in iter_records(OUT / "sample-papers.jsonl.gz") if not isinstance(p, Exception)}
+    papers = {
+        p.id: p for _, p in iter_records(OUT / "sample-papers.jsonl.gz") if not isinstance(p, Exception)
+    }
     pick = ids[:: max(1, len(ids) // 50)][:50]
     fresh = emb.embed_batch([papers[i].embedding_text for i in pick])  # type: ignore[attr-defined]
     shipped = vecs[[ids.index(i) for i in pick]]

@@ -24,8 +24,19 @@ SAMPLE = sample_dir() / "sample-papers.jsonl.gz"
 def _write(path: Path, n: int, start: int = 1, version: int = 1) -> None:
     with gzip.open(path, "wt") as fh:
         for i in range(start, start + n):
-            fh.write(json.dumps({"id": f"2501.{i:05d}v{version}", "title": f"Paper {i}", "summary": f"Abstract {i}.",
-                                 "authors": ["A B"], "categories": ["cs.LG"], "_listing_date": "2025-01-02"}) + "\n")
+            fh.write(
+                json.dumps(
+                    {
+                        "id": f"2501.{i:05d}v{version}",
+                        "title": f"Paper {i}",
+                        "summary": f"Abstract {i}.",
+                        "authors": ["A B"],
+                        "categories": ["cs.LG"],
+                        "_listing_date": "2025-01-02",
+                    }
+                )
+                + "\n"
+            )
 
 
 def test_ingest_file_counts_and_is_idempotent(store: SQLiteStore, tmp_path: Path) -> None:
@@ -52,7 +63,17 @@ def test_kill_mid_ingest_loses_nothing_committed(tmp_path: Path) -> None:
     """kill -9 a real ingest process mid-file; the database is consistent and a rerun finishes the job."""
     home = tmp_path / "home"
     env = {**os.environ, "PAPERWIRE_LOAD_SAMPLE": "0", "PAPERWIRE_HOME": str(home)}
-    cmd = [sys.executable, "-m", "paperwire", "ingest", "file", str(SAMPLE), "--no-embed", "--batch-size", "100"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "paperwire",
+        "ingest",
+        "file",
+        str(SAMPLE),
+        "--no-embed",
+        "--batch-size",
+        "100",
+    ]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     db = home / "paperwire.db"
     deadline = time.time() + 60
@@ -113,7 +134,7 @@ def test_load_sample_ships_vectors_and_upvotes(settings: Settings) -> None:
     assert report.read == n > 1000
     assert s.count_signals() > 100
     assert s.count_embeddings("all-MiniLM-L6-v2") == n  # every sample paper comes with its vector
-    ids, vecs = s.load_embeddings("all-MiniLM-L6-v2")
+    _ids, vecs = s.load_embeddings("all-MiniLM-L6-v2")
     assert vecs.shape == (n, 384)
     assert np.allclose(np.linalg.norm(vecs, axis=1), 1.0, atol=1e-2)
     s.close()

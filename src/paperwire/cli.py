@@ -6,12 +6,19 @@ import json
 import sys
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, Optional
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.markup import escape
-from rich.progress import BarColumn, DownloadColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeRemainingColumn,
+)
 
 from paperwire.config import Settings
 from paperwire.errors import PaperwireError
@@ -43,7 +50,8 @@ def settings() -> Settings:
 def _root(
     ctx: typer.Context,
     home: Annotated[
-        Optional[Path], typer.Option("--home", help="Data directory (default: $PAPERWIRE_HOME or ~/.local/share/paperwire).")
+        Path | None,
+        typer.Option("--home", help="Data directory (default: $PAPERWIRE_HOME or ~/.local/share/paperwire)."),
     ] = None,
 ) -> None:
     """With no command, serve: load the demo sample on first run, then answer the JSON API."""
@@ -68,10 +76,14 @@ def _open(first_run: bool = True) -> Any:
 
 @ingest_app.command("file")
 def ingest_file_cmd(
-    path: Annotated[Path, typer.Argument(help="JSON lines (listing or arXiv snapshot format), plain or .gz.")],
+    path: Annotated[
+        Path, typer.Argument(help="JSON lines (listing or arXiv snapshot format), plain or .gz.")
+    ],
     embed: Annotated[bool, typer.Option(help="Compute embeddings after the metadata is in.")] = True,
     batch_size: Annotated[int, typer.Option(min=1, help="Records per committed batch.")] = 2000,
-    restart: Annotated[bool, typer.Option(help="Ignore the checkpoint of an earlier run of this file.")] = False,
+    restart: Annotated[
+        bool, typer.Option(help="Ignore the checkpoint of an earlier run of this file.")
+    ] = False,
 ) -> None:
     """Ingest papers from a file: resumable, bad records reported by line and skipped."""
     from paperwire.ingest import ingest_file
@@ -80,8 +92,13 @@ def ingest_file_cmd(
     size = path.stat().st_size if path.is_file() else 0
     with _bar(bytes_=True) as bar:
         task = bar.add_task(f"reading {path.name}", total=size)
-        report = ingest_file(pw.store, path, batch_size=batch_size, restart=restart,
-                             on_bytes=lambda pos: bar.update(task, completed=pos))
+        report = ingest_file(
+            pw.store,
+            path,
+            batch_size=batch_size,
+            restart=restart,
+            on_bytes=lambda pos: bar.update(task, completed=pos),
+        )
     for bad in report.bad[:20]:
         err.print(f"[yellow]skipped[/] {escape(str(path))}: {escape(str(bad))}")
     if len(report.bad) > 20:
@@ -99,12 +116,25 @@ def _index_and_embed(pw: Any, embed: bool) -> None:
 
 @ingest_app.command("arxiv")
 def ingest_arxiv_cmd(
-    refs: Annotated[Optional[list[str]], typer.Argument(help="arXiv ids or URLs (abs/pdf) to fetch one by one.")] = None,
-    ids: Annotated[Optional[list[str]], typer.Option("--id", help="An arXiv id or URL (repeatable).")] = None,
-    set_spec: Annotated[Optional[str], typer.Option("--set", help="OAI-PMH set to harvest, e.g. cs or cs:cs:CV.")] = None,
-    from_date: Annotated[Optional[str], typer.Option("--from", help="Harvest from this date (YYYY-MM-DD); default: where the last harvest stopped.")] = None,
-    until: Annotated[Optional[str], typer.Option("--until", help="Harvest up to this date (YYYY-MM-DD).")] = None,
-    prefix: Annotated[str, typer.Option("--prefix", help="OAI-PMH metadataPrefix: arXiv, arXivRaw or oai_dc.")] = "arXiv",
+    refs: Annotated[
+        list[str] | None, typer.Argument(help="arXiv ids or URLs (abs/pdf) to fetch one by one.")
+    ] = None,
+    ids: Annotated[list[str] | None, typer.Option("--id", help="An arXiv id or URL (repeatable).")] = None,
+    set_spec: Annotated[
+        str | None, typer.Option("--set", help="OAI-PMH set to harvest, e.g. cs or cs:cs:CV.")
+    ] = None,
+    from_date: Annotated[
+        str | None,
+        typer.Option(
+            "--from", help="Harvest from this date (YYYY-MM-DD); default: where the last harvest stopped."
+        ),
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option("--until", help="Harvest up to this date (YYYY-MM-DD).")
+    ] = None,
+    prefix: Annotated[
+        str, typer.Option("--prefix", help="OAI-PMH metadataPrefix: arXiv, arXivRaw or oai_dc.")
+    ] = "arXiv",
     embed: Annotated[bool, typer.Option(help="Compute embeddings after the metadata is in.")] = True,
 ) -> None:
     """Fetch papers from arXiv: an OAI-PMH harvest of a set (incremental), or single papers by id/URL."""
@@ -123,7 +153,12 @@ def ingest_arxiv_cmd(
         with _bar() as bar:
             task = bar.add_task(f"harvesting set {set_spec}", total=None)
             report = harvest_set(
-                pw.store, pw.settings, set_spec, from_date=from_date, until=until, prefix=prefix,
+                pw.store,
+                pw.settings,
+                set_spec,
+                from_date=from_date,
+                until=until,
+                prefix=prefix,
                 on_page=lambda n, total: bar.update(task, advance=n, total=total),
             )
         out.print(report)
@@ -132,7 +167,7 @@ def ingest_arxiv_cmd(
 
 @app.command("embed")
 def embed_cmd(
-    limit: Annotated[Optional[int], typer.Option(min=1, help="Embed at most this many papers.")] = None,
+    limit: Annotated[int | None, typer.Option(min=1, help="Embed at most this many papers.")] = None,
 ) -> None:
     """Compute missing or stale embeddings (newest papers first); safe to interrupt and rerun."""
     embed_cmd_impl(_open(first_run=False), limit)
@@ -148,10 +183,14 @@ def embed_cmd_impl(pw: Any, limit: int | None = None) -> None:
     if pending:
         embedder = get_embedder(pw.settings)
         with _bar() as bar:
-            task = bar.add_task(f"embedding with {embedder.name} ({getattr(embedder, 'precision', '?')})", total=pending)
+            task = bar.add_task(
+                f"embedding with {embedder.name} ({getattr(embedder, 'precision', '?')})", total=pending
+            )
             embed_pending(pw.store, embedder, limit=limit, on_progress=lambda n: bar.advance(task, n))
-    _, v = pw.engine.refresh()
-    out.print(f"embeddings up to date for {pw.engine.model_name}: {pw.store.count_embeddings(pw.engine.model_name)} papers")
+    _, _v = pw.engine.refresh()
+    out.print(
+        f"embeddings up to date for {pw.engine.model_name}: {pw.store.count_embeddings(pw.engine.model_name)} papers"
+    )
 
 
 @app.command("reindex")
@@ -165,7 +204,7 @@ def reindex_cmd() -> None:
 # -- search -----------------------------------------------------------------------------------
 
 
-def _date_opt(value: Optional[str], end: bool) -> Optional[date]:
+def _date_opt(value: str | None, end: bool) -> date | None:
     from paperwire.search.query import parse_date
 
     return parse_date(value, end=end) if value else None
@@ -173,12 +212,25 @@ def _date_opt(value: Optional[str], end: bool) -> Optional[date]:
 
 @app.command("search")
 def search_cmd(
-    query: Annotated[str, typer.Argument(help='Words, "phrases", -excluded, author:, cat:, before:, after:, or an arXiv id/URL.')],
+    query: Annotated[
+        str,
+        typer.Argument(
+            help='Words, "phrases", -excluded, author:, cat:, before:, after:, or an arXiv id/URL.'
+        ),
+    ],
     mode: Annotated[str, typer.Option(help="keyword, semantic or hybrid.")] = "hybrid",
-    category: Annotated[Optional[list[str]], typer.Option("--category", "-c", help="Only this category (repeatable: any of them).")] = None,
-    author: Annotated[Optional[list[str]], typer.Option("--author", "-a", help="Only papers by this author (repeatable: all of them).")] = None,
-    after: Annotated[Optional[str], typer.Option(help="Only papers dated on or after (YYYY[-MM[-DD]]).")] = None,
-    before: Annotated[Optional[str], typer.Option(help="Only papers dated on or before (YYYY[-MM[-DD]]).")] = None,
+    category: Annotated[
+        list[str] | None,
+        typer.Option("--category", "-c", help="Only this category (repeatable: any of them)."),
+    ] = None,
+    author: Annotated[
+        list[str] | None,
+        typer.Option("--author", "-a", help="Only papers by this author (repeatable: all of them)."),
+    ] = None,
+    after: Annotated[str | None, typer.Option(help="Only papers dated on or after (YYYY[-MM[-DD]]).")] = None,
+    before: Annotated[
+        str | None, typer.Option(help="Only papers dated on or before (YYYY[-MM[-DD]]).")
+    ] = None,
     sort: Annotated[str, typer.Option(help="relevance or date (newest first).")] = "relevance",
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=1000, help="Results per page.")] = 10,
     page: Annotated[int, typer.Option(min=1, help="Page number.")] = 1,
@@ -190,9 +242,15 @@ def search_cmd(
         raise PaperwireError(f"unknown sort {sort!r}: use relevance or date")
     pw = _open()
     res = pw.engine.search(
-        query, mode=mode, categories=category, authors=author,  # type: ignore[arg-type]
-        after=_date_opt(after, False), before=_date_opt(before, True), sort=sort,  # type: ignore[arg-type]
-        limit=limit, offset=(page - 1) * limit,
+        query,
+        mode=mode,
+        categories=category,
+        authors=author,
+        after=_date_opt(after, False),
+        before=_date_opt(before, True),
+        sort=sort,
+        limit=limit,
+        offset=(page - 1) * limit,
     )
     if as_json:
         from paperwire.serialize import results_json
@@ -233,7 +291,9 @@ def similar_cmd(
     if as_json:
         from paperwire.serialize import hit_json
 
-        sys.stdout.write(json.dumps({"paper": paper_id, "hits": [hit_json(h) for h in hits]}, ensure_ascii=False) + "\n")
+        sys.stdout.write(
+            json.dumps({"paper": paper_id, "hits": [hit_json(h) for h in hits]}, ensure_ascii=False) + "\n"
+        )
         return
     for i, h in enumerate(hits, start=1):
         _print_hit(i, h, False)
@@ -242,9 +302,13 @@ def similar_cmd(
 
 @eval_app.command("beir")
 def eval_beir_cmd(
-    dataset: Annotated[Path, typer.Argument(help="BEIR-layout directory: corpus.jsonl, queries.jsonl, qrels/SPLIT.tsv.")],
+    dataset: Annotated[
+        Path, typer.Argument(help="BEIR-layout directory: corpus.jsonl, queries.jsonl, qrels/SPLIT.tsv.")
+    ],
     split: Annotated[str, typer.Option(help="Which qrels split to score.")] = "test",
-    mode: Annotated[Optional[list[str]], typer.Option("--mode", help="Modes to score (repeatable); default all three.")] = None,
+    mode: Annotated[
+        list[str] | None, typer.Option("--mode", help="Modes to score (repeatable); default all three.")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per mode.")] = False,
 ) -> None:
     """Score search quality (nDCG@10, Recall@100, MRR@10) on a BEIR dataset."""
@@ -259,13 +323,17 @@ def eval_beir_cmd(
     embedder = get_embedder(settings())
     with _bar() as bar:
         task = bar.add_task(f"embedding {dataset.name} (once; cached under the home directory)", total=None)
-        engine = open_dataset(dataset, settings(), embedder, lambda d, t: bar.update(task, completed=d, total=t))
+        engine = open_dataset(
+            dataset, settings(), embedder, lambda d, t: bar.update(task, completed=d, total=t)
+        )
     scores = evaluate(engine, dataset, split, modes)  # type: ignore[arg-type]
     for s in scores:
         if as_json:
             sys.stdout.write(json.dumps(s.as_json()) + "\n")
         else:
-            out.print(f"{s.mode:<9} nDCG@10 {s.ndcg_at_10:.4f}  Recall@100 {s.recall_at_100:.4f}  MRR@10 {s.mrr_at_10:.4f}  ({s.queries} queries, {split})")
+            out.print(
+                f"{s.mode:<9} nDCG@10 {s.ndcg_at_10:.4f}  Recall@100 {s.recall_at_100:.4f}  MRR@10 {s.mrr_at_10:.4f}  ({s.queries} queries, {split})"
+            )
 
 
 # -- serving and status -----------------------------------------------------------------------
@@ -273,8 +341,10 @@ def eval_beir_cmd(
 
 @app.command("serve")
 def serve(
-    host: Annotated[Optional[str], typer.Option(help="Listen address (default from settings: 127.0.0.1).")] = None,
-    port: Annotated[Optional[int], typer.Option(help="Port (default from settings: 8000).")] = None,
+    host: Annotated[
+        str | None, typer.Option(help="Listen address (default from settings: 127.0.0.1).")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default from settings: 8000).")] = None,
 ) -> None:
     """Serve the JSON API (loads the demo sample on first run)."""
     import uvicorn
@@ -307,7 +377,9 @@ def settings_cmd() -> None:
     """Every setting, its value in force and what it does (set them as PAPERWIRE_<NAME>)."""
     s = settings()
     for name, f in Settings.model_fields.items():
-        out.print(f"[bold]PAPERWIRE_{name.upper()}[/] = {escape(repr(getattr(s, name)))}\n    {escape(f.description or '')}")
+        out.print(
+            f"[bold]PAPERWIRE_{name.upper()}[/] = {escape(repr(getattr(s, name)))}\n    {escape(f.description or '')}"
+        )
 
 
 def _bar(bytes_: bool = False) -> Progress:

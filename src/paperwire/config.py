@@ -46,7 +46,9 @@ class Settings(BaseSettings):
     )
     embedding_batch_size: int = Field(32, ge=1, le=1024, description="Texts per embedding batch.")
     embedding_max_length: int | None = Field(
-        None, ge=16, description="Truncate texts to this many tokens; default: the model's own (256 for MiniLM)."
+        None,
+        ge=16,
+        description="Truncate texts to this many tokens; default: the model's own (256 for MiniLM).",
     )
     embedding_threads: int | None = Field(None, ge=1, description="Torch CPU threads; default: all cores.")
 
@@ -54,7 +56,9 @@ class Settings(BaseSettings):
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant k in 1/(k + rank).")
     keyword_weight: float = Field(1.0, ge=0, description="Weight of the BM25 list in hybrid fusion.")
     semantic_weight: float = Field(1.0, ge=0, description="Weight of the embedding list in hybrid fusion.")
-    fusion_depth: int = Field(100, ge=10, le=2000, description="Candidates taken from each list before fusion.")
+    fusion_depth: int = Field(
+        100, ge=10, le=2000, description="Candidates taken from each list before fusion."
+    )
 
     # Harvesting arXiv (RELIABILITY H1-H6)
     oai_endpoint: str = Field("https://oaipmh.arxiv.org/oai", description="arXiv OAI-PMH endpoint.")

@@ -79,7 +79,10 @@ class SentenceTransformerEmbedder:
             self._model.max_seq_length = max_length
         self._model.eval()
         self.name = model if max_length is None else f"{model}@{max_length}"
-        get_dim = getattr(self._model, "get_embedding_dimension", None) or self._model.get_sentence_embedding_dimension
+        get_dim = (
+            getattr(self._model, "get_embedding_dimension", None)
+            or self._model.get_sentence_embedding_dimension
+        )
         dim = get_dim()
         if not dim:
             raise EmbeddingError(f"model {model!r} does not say its embedding dimension")
@@ -112,10 +115,34 @@ class SentenceTransformerEmbedder:
         """Embed one query (queries are short: fp32 is fast enough and exact)."""
         with self._lock, self._torch.inference_mode():
             vec = self._model.encode([text], normalize_embeddings=True, convert_to_numpy=True)
-        return _normalise(np.asarray(vec, dtype=np.float32))[0]
+        out: np.ndarray = _normalise(np.asarray(vec, dtype=np.float32))[0]
+        return out
 
 
-_STOP = frozenset("the and are for that with this from our we which these their has have was were its can not".split())
+_STOP = frozenset(
+    [
+        "the",
+        "and",
+        "are",
+        "for",
+        "that",
+        "with",
+        "this",
+        "from",
+        "our",
+        "we",
+        "which",
+        "these",
+        "their",
+        "has",
+        "have",
+        "was",
+        "were",
+        "its",
+        "can",
+        "not",
+    ]
+)
 
 
 class HashEmbedder:
@@ -149,7 +176,9 @@ class HashEmbedder:
 
 
 @lru_cache(maxsize=4)
-def _cached(model: str, precision: str, batch_size: int, max_length: int | None, threads: int | None) -> Embedder:
+def _cached(
+    model: str, precision: str, batch_size: int, max_length: int | None, threads: int | None
+) -> Embedder:
     return SentenceTransformerEmbedder(model, precision, batch_size, max_length, threads)
 
 
@@ -167,4 +196,5 @@ def get_embedder(settings: Settings) -> Embedder:
 def _normalise(vecs: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(vecs, axis=1, keepdims=True)
     norms[norms == 0] = 1.0
-    return (vecs / norms).astype(np.float32)
+    out: np.ndarray = (vecs / norms).astype(np.float32)
+    return out

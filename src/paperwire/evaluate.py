@@ -82,7 +82,10 @@ def mrr_at(ranked: list[str], rel: dict[str, int], k: int = 10) -> float:
 
 
 def open_dataset(
-    dataset: Path, settings: Settings, embedder: Embedder, on_progress: Callable[[int, int], None] | None = None
+    dataset: Path,
+    settings: Settings,
+    embedder: Embedder,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> SearchEngine:
     """Load a BEIR corpus into its own store under the home directory (reused, so vectors are made once)."""
     corpus = dataset / "corpus.jsonl"
@@ -92,7 +95,12 @@ def open_dataset(
     eval_settings = settings.model_copy(update={"home": home, "database_url": None})
     store = SQLiteStore(home / "paperwire.db")
     papers = [
-        Paper(id=str(o["_id"]), title=str(o.get("title") or ""), abstract=str(o.get("text") or ""), sources=("beir",))
+        Paper(
+            id=str(o["_id"]),
+            title=str(o.get("title") or ""),
+            abstract=str(o.get("text") or ""),
+            sources=("beir",),
+        )
         for o in read_jsonl(corpus)
     ]
     for i in range(0, len(papers), 5000):
@@ -114,14 +122,20 @@ def open_dataset(
 
 
 def evaluate(
-    engine: SearchEngine, dataset: Path, split: str, modes: list[Mode], query_filter: Callable[[dict[str, object]], bool] | None = None
+    engine: SearchEngine,
+    dataset: Path,
+    split: str,
+    modes: list[Mode],
+    query_filter: Callable[[dict[str, object]], bool] | None = None,
 ) -> list[ModeScores]:
     """Mean nDCG@10, Recall@100 and MRR@10 per mode over the split's judged queries."""
     qrels_path = dataset / "qrels" / f"{split}.tsv"
     if not qrels_path.exists():
         raise IngestError(f"no qrels for split {split!r} in {dataset}")
     qrels = load_qrels(qrels_path)
-    queries = {str(o["_id"]): str(o["text"]) for o in read_jsonl(dataset / "queries.jsonl") if str(o["_id"]) in qrels}
+    queries = {
+        str(o["_id"]): str(o["text"]) for o in read_jsonl(dataset / "queries.jsonl") if str(o["_id"]) in qrels
+    }
     out = []
     for mode in modes:
         n = r = m = 0.0

@@ -74,7 +74,9 @@ def harvest_set(
         )
     next_from = first_response.get("date") or response_date
     store.set_checkpoint(from_cp, next_from[:10])
-    store.set_checkpoint(LAST_HARVEST, json.dumps({"set": set_spec, "prefix": prefix, "response_date": next_from}))
+    store.set_checkpoint(
+        LAST_HARVEST, json.dumps({"set": set_spec, "prefix": prefix, "response_date": next_from})
+    )
     return (
         f"harvested {pages} pages of set {set_spec}: {total.inserted} new, {total.updated} updated, "
         f"{total.unchanged} unchanged; next harvest starts from {next_from[:10]}"

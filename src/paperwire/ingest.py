@@ -157,6 +157,8 @@ def load_sample(store: Store, model_name: str | None = None) -> IngestReport:
                 vecs = z["vectors"].astype(np.float32)
                 vecs /= np.maximum(np.linalg.norm(vecs, axis=1, keepdims=True), 1e-12)  # shipped as float16
                 current = store.get_papers(ids)
-                keep = [i for i, pid in enumerate(ids) if pid in current and current[pid].text_hash == hashes[i]]
+                keep = [
+                    i for i, pid in enumerate(ids) if pid in current and current[pid].text_hash == hashes[i]
+                ]
                 store.save_embeddings(model, [(ids[i], hashes[i]) for i in keep], vecs[keep])
     return report

@@ -36,7 +36,9 @@ def why(h: SearchHit) -> str:
     if h.matched_terms:
         parts.append("matched " + ", ".join(f'"{t}"' for t in h.matched_terms))
     if h.keyword_rank is not None:
-        parts.append(f"keyword rank {h.keyword_rank}" + (f" (BM25 {h.keyword_score:.2f})" if h.keyword_score else ""))
+        parts.append(
+            f"keyword rank {h.keyword_rank}" + (f" (BM25 {h.keyword_score:.2f})" if h.keyword_score else "")
+        )
     if h.semantic_rank is not None:
         parts.append(f"semantic rank {h.semantic_rank}")
     if h.similarity is not None:

@@ -11,7 +11,9 @@ from paperwire.search.query import parse_date, parse_query
 
 
 def test_full_query_language() -> None:
-    q = parse_query('author:"Kaiming He" "masked autoencoder" -video cat:cs.cv after:2025-06 before:2026 scaling')
+    q = parse_query(
+        'author:"Kaiming He" "masked autoencoder" -video cat:cs.cv after:2025-06 before:2026 scaling'
+    )
     assert q.authors == ["Kaiming He"]
     assert q.phrases == ["masked autoencoder"]
     assert q.excluded == ["video"]
@@ -26,14 +28,18 @@ def test_options_merge_with_inline_filters() -> None:
     assert q.categories == ["cs.LG"] and q.after == date(2025, 3, 1)
 
 
-@pytest.mark.parametrize("text", ["2401.01234", "https://arxiv.org/abs/2312.00752v2", "arXiv:2401.01234", "hep-th/9901001"])
+@pytest.mark.parametrize(
+    "text", ["2401.01234", "https://arxiv.org/abs/2312.00752v2", "arXiv:2401.01234", "hep-th/9901001"]
+)
 def test_pasted_ids_find_the_paper(text: str) -> None:
     assert parse_query(text).paper_id is not None
 
 
 def test_unknown_prefix_is_text() -> None:
     q = parse_query("BERT: pretraining")
-    assert q.words == ["BERT:pretraining"] or "BERT:" in " ".join(q.words) or q.words == ["BERT:", "pretraining"]
+    assert (
+        q.words == ["BERT:pretraining"] or "BERT:" in " ".join(q.words) or q.words == ["BERT:", "pretraining"]
+    )
 
 
 @pytest.mark.parametrize(

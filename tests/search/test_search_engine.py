@@ -26,12 +26,22 @@ def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SearchEngine]:
     store.upsert_papers(papers)
     store.upsert_papers(
         [
-            make_paper("2501.90001", title="Masked autoencoders are scalable vision learners",
-                       abstract="We show that masked autoencoders (MAE) are scalable self-supervised learners.",
-                       authors=("Kaiming He", "Xinlei Chen"), categories=("cs.CV",), announced=date(2025, 7, 1)),
-            make_paper("2501.90002", title="Video masked autoencoders",
-                       abstract="Masked autoencoder pretraining for video.", authors=("Kaiming He",),
-                       categories=("cs.CV",), announced=date(2025, 7, 2)),
+            make_paper(
+                "2501.90001",
+                title="Masked autoencoders are scalable vision learners",
+                abstract="We show that masked autoencoders (MAE) are scalable self-supervised learners.",
+                authors=("Kaiming He", "Xinlei Chen"),
+                categories=("cs.CV",),
+                announced=date(2025, 7, 1),
+            ),
+            make_paper(
+                "2501.90002",
+                title="Video masked autoencoders",
+                abstract="Masked autoencoder pretraining for video.",
+                authors=("Kaiming He",),
+                categories=("cs.CV",),
+                announced=date(2025, 7, 2),
+            ),
         ]
     )
     emb = HashEmbedder()
@@ -110,12 +120,16 @@ def test_similar_excludes_itself(engine: SearchEngine) -> None:
 
 def test_incremental_refresh_picks_up_new_and_changed_papers(engine: SearchEngine) -> None:
     store = engine.store
-    store.upsert_papers([make_paper("2501.90003", title="Quokka locomotion dynamics", abstract="Quokkas hop.")])
+    store.upsert_papers(
+        [make_paper("2501.90003", title="Quokka locomotion dynamics", abstract="Quokkas hop.")]
+    )
     embed_pending(store, HashEmbedder())
     n, v = engine.refresh()
     assert n == 1 and v == 1
     assert engine.search("quokka", mode="keyword").hits[0].paper.id == "2501.90003"
-    store.upsert_papers([make_paper("2501.90003", version=2, title="Wombat burrows", abstract="Wombats dig.")])
+    store.upsert_papers(
+        [make_paper("2501.90003", version=2, title="Wombat burrows", abstract="Wombats dig.")]
+    )
     embed_pending(store, HashEmbedder())
     engine.refresh()
     assert engine.search("quokka", mode="keyword").hits == []

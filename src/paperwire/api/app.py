@@ -40,7 +40,9 @@ def _catch_up(settings: Settings, pw: Paperwire, embedder: Embedder | None, stop
         store.close()
 
 
-def create_app(settings: Settings, embedder: Embedder | None = None, background_embed: bool = True) -> FastAPI:
+def create_app(
+    settings: Settings, embedder: Embedder | None = None, background_embed: bool = True
+) -> FastAPI:
     """The API for one paperwire home; opens the store (and the demo sample on first run) at startup."""
     state: dict[str, Any] = {}
     lock = threading.Lock()  # one store connection: requests take turns (searches take milliseconds)
@@ -90,7 +92,13 @@ def create_app(settings: Settings, embedder: Embedder | None = None, background_
     @app.get("/api", summary="What this API offers")
     def index() -> dict[str, Any]:
         return {
-            "endpoints": ["/api/search", "/api/papers/{id}", "/api/papers/{id}/similar", "/api/status", "/docs"],
+            "endpoints": [
+                "/api/search",
+                "/api/papers/{id}",
+                "/api/papers/{id}/similar",
+                "/api/status",
+                "/docs",
+            ],
         }
 
     @app.get("/api/search", summary="Hybrid search with the query language and filters")
@@ -107,8 +115,15 @@ def create_app(settings: Settings, embedder: Embedder | None = None, background_
     ) -> dict[str, Any]:
         with lock:
             res = pw().engine.search(
-                q, mode=mode, categories=category, authors=author, after=after, before=before,
-                sort=sort, limit=min(limit, settings.max_page_size), offset=(page - 1) * limit,
+                q,
+                mode=mode,
+                categories=category,
+                authors=author,
+                after=after,
+                before=before,
+                sort=sort,
+                limit=min(limit, settings.max_page_size),
+                offset=(page - 1) * limit,
             )
             return results_json(res)
 

@@ -112,11 +112,13 @@ class SearchEngine:
         if q.paper_id:
             paper = self.store.get_paper(q.paper_id)
             if paper is None:
-                raise NotFoundError(f"arXiv {q.paper_id} is not in this paperwire (try: paperwire ingest arxiv --id {q.paper_id})")
+                raise NotFoundError(
+                    f"arXiv {q.paper_id} is not in this paperwire (try: paperwire ingest arxiv --id {q.paper_id})"
+                )
             return SearchResults(q, mode, [SearchHit(paper, 1.0)], 1, 0, limit, ["exact arXiv id"])
         notes: list[str] = []
         if not q.has_text and not q.has_constraints:
-            raise QueryError("empty query: type some words, a \"phrase\", author:, cat: or a date filter")
+            raise QueryError('empty query: type some words, a "phrase", author:, cat: or a date filter')
         if not q.has_text:
             mode = "keyword"  # filters alone: list what matches, newest first
             sort = "date"
@@ -126,8 +128,15 @@ class SearchEngine:
         depth = max(self.settings.fusion_depth, offset + limit)
         if mode == "keyword":
             kw, total = self.keyword.search(q, limit=limit, offset=offset, by_date=sort == "date")
-            hits = [SearchHit(Paper(id=h.paper_id, title="", abstract=""), h.score, keyword_rank=offset + i + 1,
-                              keyword_score=h.score if sort != "date" else None) for i, h in enumerate(kw)]
+            hits = [
+                SearchHit(
+                    Paper(id=h.paper_id, title="", abstract=""),
+                    h.score,
+                    keyword_rank=offset + i + 1,
+                    keyword_score=h.score if sort != "date" else None,
+                )
+                for i, h in enumerate(kw)
+            ]
             return self._finish(SearchResults(q, mode, hits, total, offset, limit, notes))
         sem = self._semantic(q, depth)
         if mode == "semantic":
@@ -155,9 +164,14 @@ class SearchEngine:
             )
         total = len(hits)
         if sort == "date":
-            dates = {pid: date_key(paper_date(p)) for pid, p in self.store.get_papers([h.paper.id for h in hits]).items()}
+            dates = {
+                pid: date_key(paper_date(p))
+                for pid, p in self.store.get_papers([h.paper.id for h in hits]).items()
+            }
             hits.sort(key=lambda h: -dates.get(h.paper.id, 0))
-        return self._finish(SearchResults(q, mode, hits[offset : offset + limit], total, offset, limit, notes))
+        return self._finish(
+            SearchResults(q, mode, hits[offset : offset + limit], total, offset, limit, notes)
+        )
 
     def _semantic(self, q: Query, depth: int) -> list:  # type: ignore[type-arg]
         qvec = self.embedder.embed_query(q.semantic_text)
@@ -174,7 +188,9 @@ class SearchEngine:
             return self.vectors.search(qvec, depth, mask)
         # phrases and exclusions are checked by the keyword index on a deeper candidate list
         cands = self.vectors.search(qvec, depth * 5, mask)
-        ok = self.keyword.matching_ids(Query(phrases=q.phrases, excluded=q.excluded), among=[h.paper_id for h in cands])
+        ok = self.keyword.matching_ids(
+            Query(phrases=q.phrases, excluded=q.excluded), among=[h.paper_id for h in cands]
+        )
         return [h for h in cands if h.paper_id in ok][:depth]
 
     def _finish(self, res: SearchResults) -> SearchResults:

@@ -162,7 +162,9 @@ class KeywordIndex:
             clauses.append(
                 (
                     tantivy.Occur.Should,
-                    tantivy.Query.boost_query(tantivy.Query.term_query(self.schema, "title", tok), TITLE_BOOST),
+                    tantivy.Query.boost_query(
+                        tantivy.Query.term_query(self.schema, "title", tok), TITLE_BOOST
+                    ),
                 )
             )
             clauses.append((tantivy.Occur.Should, tantivy.Query.term_query(self.schema, "abstract", tok)))
@@ -176,8 +178,8 @@ class KeywordIndex:
             return self._terms_query(toks)
         return tantivy.Query.boolean_query(
             [
-                (tantivy.Occur.Should, tantivy.Query.phrase_query(self.schema, "title", toks)),
-                (tantivy.Occur.Should, tantivy.Query.phrase_query(self.schema, "abstract", toks)),
+                (tantivy.Occur.Should, tantivy.Query.phrase_query(self.schema, "title", list[Any](toks))),
+                (tantivy.Occur.Should, tantivy.Query.phrase_query(self.schema, "abstract", list[Any](toks))),
             ]
         )
 
@@ -187,7 +189,7 @@ class KeywordIndex:
             return tantivy.Query.empty_query()
         if len(toks) == 1:
             return tantivy.Query.term_query(self.schema, "authors", toks[0])
-        return tantivy.Query.phrase_query(self.schema, "authors", toks)
+        return tantivy.Query.phrase_query(self.schema, "authors", list[Any](toks))
 
     def _author_words_query(self, words: Sequence[str]) -> Any | None:
         # plain words also find authors ("Kaiming He masked autoencoder"), at a lower weight
@@ -215,7 +217,9 @@ class KeywordIndex:
         for name in q.authors:
             clauses.append((tantivy.Occur.Must, self._author_query(name)))
         if q.categories:
-            cats = [(tantivy.Occur.Should, tantivy.Query.term_query(self.schema, "cat", c)) for c in q.categories]
+            cats = [
+                (tantivy.Occur.Should, tantivy.Query.term_query(self.schema, "cat", c)) for c in q.categories
+            ]
             clauses.append((tantivy.Occur.Must, tantivy.Query.boolean_query(cats)))
         if q.after or q.before:
             clauses.append(
@@ -250,7 +254,9 @@ class KeywordIndex:
             clauses.append((tantivy.Occur.Must, tantivy.Query.all_query()))
         return tantivy.Query.boolean_query(clauses)
 
-    def search(self, q: Query, limit: int = 100, offset: int = 0, by_date: bool = False) -> tuple[list[KeywordHit], int]:
+    def search(
+        self, q: Query, limit: int = 100, offset: int = 0, by_date: bool = False
+    ) -> tuple[list[KeywordHit], int]:
         """Top hits for ``q`` and how many documents match."""
         searcher = self.index.searcher()
         query = self.build_query(q)
@@ -259,7 +265,8 @@ class KeywordIndex:
         else:
             res = searcher.search(query, limit, count=True, offset=offset)
         hits = [KeywordHit(str(searcher.doc(addr)["id"][0]), float(score)) for score, addr in res.hits]
-        return hits, int(res.count or 0)
+        count = getattr(res, "count", None)  # present at run time; missing from the stubs
+        return hits, int(count or 0)
 
     def matching_ids(self, q: Query, among: Sequence[str] | None = None, limit: int = 100_000) -> set[str]:
         """Ids satisfying ``q``'s constraints (optionally only among ``among``)."""

@@ -1,12 +1,12 @@
 """The query language, parsed into a plain structure (pure; no I/O).
 
-    words            ranked, any may match (BM25) and all shape the meaning (embeddings)
-    "a phrase"       must appear (title or abstract)
-    -word -"phrase"  must not appear
-    author:NAME  author:"First Last"
-    cat:cs.CV        category (primary or cross-list); repeat for any of several
-    after:2025-06-01 before:2026-01   dates (announcement, else first submission); YYYY, YYYY-MM or YYYY-MM-DD
-    2401.01234 / an arXiv URL        that paper
+words            ranked, any may match (BM25) and all shape the meaning (embeddings)
+"a phrase"       must appear (title or abstract)
+-word -"phrase"  must not appear
+author:NAME  author:"First Last"
+cat:cs.CV        category (primary or cross-list); repeat for any of several
+after:2025-06-01 before:2026-01   dates (announcement, else first submission); YYYY, YYYY-MM or YYYY-MM-DD
+2401.01234 / an arXiv URL        that paper
 """
 
 from __future__ import annotations
@@ -139,7 +139,11 @@ def _category(value: str) -> str:
         raise QueryError(f"not an arXiv category: {value!r} (e.g. cs.CV, cs.LG, math.CO)")
     head, _, tail = v.partition(".")
     # arXiv spells archives in lower case and subject classes in upper case for cs/math (cs.CV)
-    return f"{head.lower()}.{tail.upper() if head.lower() in ('cs', 'math', 'q-bio', 'q-fin', 'stat', 'eess', 'econ') else tail}" if tail else head.lower()
+    return (
+        f"{head.lower()}.{tail.upper() if head.lower() in ('cs', 'math', 'q-bio', 'q-fin', 'stat', 'eess', 'econ') else tail}"
+        if tail
+        else head.lower()
+    )
 
 
 def parse_date(value: str, end: bool = False) -> date:

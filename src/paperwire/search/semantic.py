@@ -136,7 +136,9 @@ class VectorIndex:
         self.mat = np.zeros((0, dim), dtype=np.float32)
         self.alive = np.zeros(0, dtype=bool)
         self.hnsw = hnswlib.Index(space="ip", dim=dim)
-        self.hnsw.init_index(max_elements=1024, ef_construction=_EF_CONSTRUCTION, M=_M, allow_replace_deleted=False)
+        self.hnsw.init_index(
+            max_elements=1024, ef_construction=_EF_CONSTRUCTION, M=_M, allow_replace_deleted=False
+        )
         self.hnsw.set_ef(_EF_SEARCH)
 
     def _save(self) -> None:
@@ -147,7 +149,9 @@ class VectorIndex:
         (self.dir / "labels.json.tmp").write_text(json.dumps(self.ids))
         (self.dir / "hnsw.bin.tmp").replace(self.dir / "hnsw.bin")
         (self.dir / "labels.json.tmp").replace(self.dir / "labels.json")
-        (self.dir / "meta.json").write_text(json.dumps({"model": self.model, "dim": self.dim, "count": len(self.ids)}))
+        (self.dir / "meta.json").write_text(
+            json.dumps({"model": self.model, "dim": self.dim, "count": len(self.ids)})
+        )
 
     def _load_facets(self, facets: Iterable[tuple[str, object, list[str]]]) -> None:
         n = len(self.ids)
@@ -203,7 +207,10 @@ class VectorIndex:
             k = min(k, len(self))
             self.hnsw.set_ef(max(_EF_SEARCH, k))
             labels, dists = self.hnsw.knn_query(q, k=k)
-            return [VectorHit(self.ids[int(lab)], float(1.0 - d)) for lab, d in zip(labels[0], dists[0], strict=True)]
+            return [
+                VectorHit(self.ids[int(lab)], float(1.0 - d))
+                for lab, d in zip(labels[0], dists[0], strict=True)
+            ]
         rows = np.nonzero(self.alive if mask is None else mask)[0]
         if not len(rows):
             return []

@@ -179,5 +179,5 @@ def _rfc2822(v: Any) -> date | None:
 
 def _name(parts: list[Any]) -> str:
     # authors_parsed is [keyname, forenames, suffix]: show it as "Forenames Keyname Suffix"
-    key, fore, suffix = (list(parts) + ["", "", ""])[:3]
+    key, fore, suffix = ([*list(parts), "", "", ""])[:3]
     return _clean(" ".join(str(x) for x in (fore, key, suffix) if x))

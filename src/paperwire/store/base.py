@@ -66,9 +66,7 @@ class Store(Protocol):
     def count_pending_embeddings(self, model: str) -> int:
         """How many papers need (re-)embedding for ``model``."""
 
-    def save_embeddings(
-        self, model: str, items: Sequence[tuple[str, str]], vectors: np.ndarray
-    ) -> None:
+    def save_embeddings(self, model: str, items: Sequence[tuple[str, str]], vectors: np.ndarray) -> None:
         """Store vectors (rows of float32) for (paper_id, text_hash) items in one transaction."""
 
     def load_embeddings(self, model: str) -> tuple[list[str], np.ndarray]:

@@ -6,7 +6,8 @@ import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import date, datetime, timezone
+from dataclasses import replace
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import numpy as np
@@ -124,8 +125,10 @@ class SQLiteStore:
         for pid, new in incoming.items():
             old = existing.get(pid)
             merged = new if old is None else _combine(old, new)
-            if old is not None and merged.content_hash == old.content_hash and set(merged.sources) == set(
-                old.sources
+            if (
+                old is not None
+                and merged.content_hash == old.content_hash
+                and set(merged.sources) == set(old.sources)
             ):
                 result.unchanged += 1
                 continue
@@ -280,7 +283,15 @@ class SQLiteStore:
     def upsert_signals(self, signals: Iterable[Signal]) -> int:
         """Record popularity observations (idempotent per paper, source and day)."""
         rows = [
-            (s.paper_id, s.source, s.observed_on.isoformat(), s.upvotes, s.comments, s.github_repo, s.github_stars)
+            (
+                s.paper_id,
+                s.source,
+                s.observed_on.isoformat(),
+                s.upvotes,
+                s.comments,
+                s.github_repo,
+                s.github_stars,
+            )
             for s in signals
         ]
         with self._write() as c:
@@ -321,15 +332,19 @@ class SQLiteStore:
 def _combine(old: Paper, new: Paper) -> Paper:
     """The record to keep when ``new`` arrives for a stored ``old``: a newer version never loses (H5)."""
     if new.version < old.version:
+        if new.updated and old.updated and new.updated > old.updated:
+            # a source that does not tell versions (OAI-PMH "arXiv" format) but saw a later update
+            return replace(new, version=old.version).merged_with(old)
         return old.merged_with(new) if _only_fills(old, new) else old
     return new.merged_with(old)
 
 
 def _only_fills(old: Paper, new: Paper) -> bool:
     # an older version may still teach us an earlier announcement date or a missing field
-    return bool((new.announced and (old.announced is None or new.announced < old.announced)) or (
-        old.published is None and new.published
-    ))
+    return bool(
+        (new.announced and (old.announced is None or new.announced < old.announced))
+        or (old.published is None and new.published)
+    )
 
 
 def _to_row(p: Paper, seq: int, now: str) -> tuple[object, ...]:
@@ -384,7 +399,7 @@ def _iso(d: date | None) -> str | None:
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def _chunks(items: list[str], n: int) -> Iterator[list[str]]:

