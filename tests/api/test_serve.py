@@ -22,8 +22,9 @@ def test_first_run_loads_sample_and_serves(tmp_path: Path) -> None:
     port = _free_port()
     env = {**os.environ, "PAPERWIRE_HOME": str(tmp_path), "PAPERWIRE_PORT": str(port)}
     env.pop("PAPERWIRE_LOAD_SAMPLE", None)
+    log = (tmp_path / "serve.log").open("wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "paperwire"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        [sys.executable, "-m", "paperwire"], env=env, stdout=log, stderr=subprocess.STDOUT
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -34,7 +35,7 @@ def test_first_run_loads_sample_and_serves(tmp_path: Path) -> None:
                 status = httpx.get(f"{base}/api/status", timeout=2).json()
                 break
             except httpx.HTTPError:
-                assert proc.poll() is None, proc.stdout.read().decode() if proc.stdout else ""
+                assert proc.poll() is None, (tmp_path / "serve.log").read_text()
                 time.sleep(0.5)
         assert status is not None, "server did not come up in 120 s"
         assert status["papers"] > 1000 and status["embedded"] == status["papers"]
@@ -46,3 +47,4 @@ def test_first_run_loads_sample_and_serves(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+        log.close()
