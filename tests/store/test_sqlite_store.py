@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import multiprocessing as mp
 import sqlite3
+import subprocess
+import sys
 from datetime import date
 from pathlib import Path
 
@@ -122,23 +123,23 @@ def test_signals_are_idempotent(store: SQLiteStore) -> None:
     assert store.count_signals() == 1
 
 
-def _writer(path: str, start: int, n: int) -> None:
-    s = SQLiteStore(path)
-    for i in range(start, start + n):
-        s.upsert_papers([make_paper(f"2501.{i:05d}", title=f"paper {i}")])
-    s.close()
+_WRITER = """
+import sys
+from paperwire.models import Paper
+from paperwire.store.sqlite import SQLiteStore
+s = SQLiteStore(sys.argv[1])
+start = int(sys.argv[2])
+for i in range(start, start + 60):
+    s.upsert_papers([Paper(id=f"2501.{i:05d}", title=f"paper {i}", abstract="a")])
+s.close()
+"""
 
 
 def test_two_processes_write_at_once_without_locking_errors(tmp_path: Path) -> None:
     path = str(tmp_path / "two.db")
     SQLiteStore(path).close()
-    ctx = mp.get_context("spawn")
-    procs = [ctx.Process(target=_writer, args=(path, k * 1000, 60)) for k in range(2)]
-    for p in procs:
-        p.start()
-    for p in procs:
-        p.join(60)
-    assert [p.exitcode for p in procs] == [0, 0]
+    procs = [subprocess.Popen([sys.executable, "-c", _WRITER, path, str(k * 1000)]) for k in range(2)]
+    assert [p.wait(timeout=120) for p in procs] == [0, 0]
     s = SQLiteStore(path)
     assert s.count_papers() == 120
     assert s.integrity_ok()
