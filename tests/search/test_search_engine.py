@@ -149,3 +149,24 @@ def test_rrf_fuse() -> None:
     assert [p for p, _, _ in fused] == ["a", "c", "b"]
     assert fused[0][2] == [1, 2]
     assert np.isclose(fused[0][1], 1 / 61 + 1 / 62)
+
+
+def test_vectors_that_went_stale_while_closed_are_not_served(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    settings = Settings(home=tmp_path, load_sample=False)
+    store = SQLiteStore(tmp_path / "paperwire.db")
+    emb = HashEmbedder()
+    store.upsert_papers(
+        [
+            make_paper("2501.00001", title="Quokka", abstract="Quokkas hop."),
+            make_paper("2501.00002", title="Wombat", abstract="Wombats dig."),
+        ]
+    )
+    embed_pending(store, emb)
+    SearchEngine(settings, store, emb).refresh()
+    # the text changes and nobody re-embeds it before the next start
+    store.upsert_papers([make_paper("2501.00001", version=2, title="Platypus", abstract="Platypuses swim.")])
+    engine = SearchEngine(settings, store, emb)
+    engine.refresh()
+    ids = [h.paper.id for h in engine.search("quokka hop", mode="semantic", limit=5).hits]
+    assert ids == ["2501.00002"]
+    store.close()

@@ -107,7 +107,10 @@ class VectorIndex:
             self.hnsw.add_items(self.mat[upd_labels], upd_labels, replace_deleted=False)
             changed = len(upd_labels)
         for lab in np.nonzero(was_alive & ~self.alive)[0]:
-            self.hnsw.mark_deleted(int(lab))
+            try:
+                self.hnsw.mark_deleted(int(lab))
+            except RuntimeError:  # already deleted in the saved index
+                continue
             changed += 1
         if changed or not (self.dir / "hnsw.bin").exists():
             self._save()
@@ -127,7 +130,8 @@ class VectorIndex:
                 self.mat = np.zeros((n, dim), dtype=np.float32)
                 if n:
                     self.mat[:] = np.asarray(self.hnsw.get_items(list(range(n))), dtype=np.float32)
-                self.alive = np.zeros(n, dtype=bool)
+                # every saved label counts as live until the sync below drops the ones gone stale
+                self.alive = np.ones(n, dtype=bool)
                 return
         self._reset(dim)
 
