@@ -349,7 +349,7 @@ def serve(
     """Serve the JSON API (loads the demo sample on first run)."""
     import uvicorn
 
-    from paperwire.api.app import create_app
+    from paperwire.web.app import create_app
 
     s = settings()
     if host or port:

@@ -1,1 +1,1 @@
-"""The HTTP layer: a FastAPI JSON API over the library."""
+"""Kept for imports: the JSON API moved to paperwire.web (see api/app.py)."""

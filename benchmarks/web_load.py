@@ -1,0 +1,175 @@
+"""Latency of the search page and the search API under concurrent load, from a second process on loopback.
+
+Starts a real `paperwire serve` (rate limit off) over a paperwire home (default: the one search_latency.py
+builds from ../shared's 74,728 papers; --fill-random gives papers without a vector a random unit vector so the
+vector engine runs at full size), then this process sends real-style queries with 1, 8 and 32 concurrent
+clients and prints p50/p95/p99 (ms, as the client sees them over loopback), requests/s and errors per level.
+Every level is bounded in requests and seconds. The issue's floor: /api/search p95 <= 150 ms at 8 clients.
+
+    python benchmarks/web_load.py [--home DIR] [--papers FILE] [--fill-random] [--requests 300] [--seconds 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import gzip
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from search_latency import PAPERS, ROOT, queries
+
+LEVELS = (1, 8, 32)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def prepare(home: Path, papers: Path, fill_random: bool) -> None:
+    """Ingest ``papers`` into ``home`` (skipped when already there) and fill missing vectors when asked."""
+    from paperwire.app_context import open_paperwire
+    from paperwire.config import Settings
+    from paperwire.ingest import ingest_file
+
+    pw = open_paperwire(Settings(home=home, load_sample=False), first_run=False)
+    t0 = time.perf_counter()
+    rep = ingest_file(pw.store, papers)
+    if rep.read:
+        print(f"ingested {rep.summary()} in {time.perf_counter() - t0:.1f} s", flush=True)
+    if fill_random:
+        model = pw.engine.model_name
+        rng = np.random.default_rng(0)
+        while tasks := pw.store.pending_embeddings(model, 5000):
+            v = rng.standard_normal((len(tasks), 384)).astype(np.float32)
+            v /= np.linalg.norm(v, axis=1, keepdims=True)
+            pw.store.save_embeddings(model, [(t.paper_id, t.text_hash) for t in tasks], v)
+    t0 = time.perf_counter()
+    pw.engine.refresh()
+    print(f"indexes ready in {time.perf_counter() - t0:.1f} s", flush=True)
+    pw.close()
+
+
+async def level(base: str, path: str, qs: list[str], clients: int, requests: int, seconds: float) -> dict:
+    """``requests`` GETs of ``path`` (capped at ``seconds``) from ``clients`` concurrent workers."""
+    lat: list[float] = []
+    errors = 0
+    sent = 0
+    deadline = time.perf_counter() + seconds
+
+    async def worker(client: httpx.AsyncClient) -> None:
+        nonlocal sent, errors
+        while sent < requests and time.perf_counter() < deadline:
+            q = qs[sent % len(qs)]
+            sent += 1
+            t = time.perf_counter()
+            try:
+                r = await client.get(path, params={"q": q})
+                if r.status_code != 200:
+                    errors += 1
+            except httpx.HTTPError:
+                errors += 1
+            lat.append((time.perf_counter() - t) * 1000)
+
+    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+    async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as client:
+        t0 = time.perf_counter()
+        await asyncio.gather(*(worker(client) for _ in range(clients)))
+        wall = time.perf_counter() - t0
+    a = np.array(lat)
+    return {
+        "path": path,
+        "clients": clients,
+        "requests": len(lat),
+        "errors": errors,
+        "p50_ms": float(np.percentile(a, 50)),
+        "p95_ms": float(np.percentile(a, 95)),
+        "p99_ms": float(np.percentile(a, 99)),
+        "req_per_s": len(lat) / wall,
+    }
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--home", type=Path, default=ROOT / "benchmarks" / "out" / "full-home")
+    ap.add_argument("--papers", type=Path, default=PAPERS)
+    ap.add_argument("--fill-random", action="store_true", help="random unit vectors for papers without one")
+    ap.add_argument("--requests", type=int, default=300, help="requests per level (bounded)")
+    ap.add_argument("--seconds", type=float, default=60, help="longest a level may run")
+    ap.add_argument("--json", action="store_true", help="one JSON object per level")
+    ap.add_argument(
+        "--embedding-threads",
+        type=int,
+        default=None,
+        help="PAPERWIRE_EMBEDDING_THREADS for the server (default: the setting's own, all cores)",
+    )
+    args = ap.parse_args()
+    if not args.papers.exists():
+        print(f"skipped: {args.papers} not found (needs ../shared beside the repo)", file=sys.stderr)
+        return 0
+    prepare(args.home, args.papers, args.fill_random)
+    with gzip.open(args.papers, "rt") as fh:
+        sample = [json.loads(line) for _, line in zip(range(20000), fh, strict=False)]
+    qs = queries(sample, 100)
+
+    port = _free_port()
+    env = {**os.environ, "PAPERWIRE_HOME": str(args.home), "PAPERWIRE_LOAD_SAMPLE": "0",
+           "PAPERWIRE_RATE_LIMIT_PER_MINUTE": "0"}  # fmt: skip
+    if args.embedding_threads:
+        env["PAPERWIRE_EMBEDDING_THREADS"] = str(args.embedding_threads)
+    log = (args.home / "web_load-serve.log").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "paperwire", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        started = time.time()
+        while True:
+            try:
+                httpx.get(f"{base}/api/status", timeout=5).raise_for_status()
+                break
+            except httpx.HTTPError:
+                if proc.poll() is not None or time.time() - started > 600:
+                    print("server did not start; see", log.name, file=sys.stderr)
+                    return 1
+                time.sleep(1)
+        # warm up: the first query loads the embedding model in the server
+        httpx.get(f"{base}/api/search", params={"q": "warm up"}, timeout=120).raise_for_status()
+        status = httpx.get(f"{base}/api/status", timeout=10).json()
+        print(f"corpus: {status['papers']} papers, {status['vector_indexed']} vectors; {len(qs)} queries; "
+              f"torch threads {args.embedding_threads or 'default'}; server pid {proc.pid}, "
+              f"client pid {os.getpid()}", flush=True)  # fmt: skip
+        if not args.json:
+            print(f"{'path':<12} {'clients':>7} {'reqs':>5} {'errors':>6} {'p50 ms':>8} {'p95 ms':>8} "
+                  f"{'p99 ms':>8} {'req/s':>7}")  # fmt: skip
+        for path in ("/api/search", "/search"):
+            for clients in LEVELS:
+                r = asyncio.run(level(base, path, qs, clients, args.requests, args.seconds))
+                if args.json:
+                    print(json.dumps(r), flush=True)
+                else:
+                    print(f"{path:<12} {clients:>7} {r['requests']:>5} {r['errors']:>6} {r['p50_ms']:8.1f} "
+                          f"{r['p95_ms']:8.1f} {r['p99_ms']:8.1f} {r['req_per_s']:7.1f}", flush=True)  # fmt: skip
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

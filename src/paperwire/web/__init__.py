@@ -1,0 +1,1 @@
+"""The web app: pages, feeds and the JSON API (create_app in app.py)."""

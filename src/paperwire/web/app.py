@@ -1,0 +1,116 @@
+"""The web app: server-rendered pages, feeds and the JSON API in one FastAPI app. ``create_app(settings)``."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from paperwire import __version__
+from paperwire.app_context import Paperwire, open_paperwire
+from paperwire.config import Settings
+from paperwire.embed import Embedder, get_embedder
+from paperwire.errors import NotFoundError, PaperwireError, QueryError
+from paperwire.web.routes import api, feeds, pages
+from paperwire.web.security import SecurityMiddleware, TokenBucket
+from paperwire.web.site import STATIC, Site
+
+log = logging.getLogger("paperwire.web")
+
+
+def _catch_up(settings: Settings, pw: Paperwire, embedder: Embedder | None, stop: threading.Event) -> None:
+    """Embed papers that have no vector yet, in the background, with a connection of its own."""
+    from paperwire.ingest import embed_pending
+    from paperwire.store import open_store
+
+    store = open_store(settings)
+    try:
+        if not store.count_pending_embeddings(pw.engine.model_name):
+            return
+        emb = embedder or get_embedder(settings)
+        while not stop.is_set() and embed_pending(store, emb, limit=256):
+            pw.engine.refresh()
+    except PaperwireError as exc:  # the site still answers keyword search
+        log.warning("background embedding stopped: %s", exc)
+    finally:
+        store.close()
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path == "/api" or request.url.path.startswith("/api/")
+
+
+def create_app(
+    settings: Settings, embedder: Embedder | None = None, background_embed: bool = True
+) -> FastAPI:
+    """The site for one paperwire home; opens the store (and the demo sample on first run) at startup."""
+    site = Site(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        pw = open_paperwire(settings, embedder)
+        site.attach(pw)
+        stop = threading.Event()
+        worker = None
+        if background_embed:
+            worker = threading.Thread(target=_catch_up, args=(settings, pw, embedder, stop), daemon=True)
+            worker.start()
+        yield
+        stop.set()
+        if worker is not None:
+            worker.join(timeout=30)
+        site.attach(None)
+        pw.close()
+
+    app = FastAPI(
+        title="paperwire",
+        version=__version__,
+        description="Self-hosted arXiv discovery: hybrid keyword + semantic search.",
+        lifespan=lifespan,
+    )
+    app.state.site = site
+    app.add_middleware(
+        SecurityMiddleware,
+        limiter=TokenBucket(settings.rate_limit_per_minute, settings.rate_limit_burst),
+    )
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    app.include_router(api.router)
+    app.include_router(feeds.router)
+    app.include_router(pages.router)
+
+    @app.exception_handler(PaperwireError)
+    async def _paperwire_error(request: Request, exc: PaperwireError) -> Response:
+        status = 404 if isinstance(exc, NotFoundError) else 400 if isinstance(exc, QueryError) else 500
+        message = str(exc) if status < 500 else "internal error"
+        if status >= 500:
+            log.exception("error answering %s", request.url.path, exc_info=exc)
+        if _is_api(request):
+            return JSONResponse({"status": status, "error": message}, status_code=status)
+        title = {404: "Not found", 400: "That did not work"}.get(status, "Something went wrong")
+        return pages.error_page(site, request, status, title, message)
+
+    @app.exception_handler(RequestValidationError)
+    async def _bad_request(request: Request, exc: RequestValidationError) -> Response:
+        first = exc.errors()[0] if exc.errors() else {}
+        where = ".".join(str(x) for x in first.get("loc", ()) if x != "query")
+        message = f"{where}: {first.get('msg', 'invalid value')}"
+        if _is_api(request):
+            return JSONResponse({"status": 422, "error": message}, status_code=422)
+        return pages.error_page(site, request, 422, "That request did not work", message)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if _is_api(request) or exc.status_code < 400 or request.url.path.startswith("/static/"):
+            return await http_exception_handler(request, exc)
+        title = "Page not found" if exc.status_code == 404 else "That request did not work"
+        return pages.error_page(site, request, exc.status_code, title, str(exc.detail))
+
+    return app

@@ -1,0 +1,1 @@
+"""HTTP handlers: api.py (JSON), pages.py (HTML), feeds.py (RSS)."""

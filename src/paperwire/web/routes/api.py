@@ -1,0 +1,111 @@
+"""The JSON API under /api/: search, papers, similar papers, the daily list, status (OpenAPI at /docs)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+
+from paperwire.errors import NotFoundError
+from paperwire.serialize import hit_json, paper_json, results_json, status_json
+from paperwire.web.listing import daily
+from paperwire.web.site import SiteDep
+
+router = APIRouter()
+
+
+@router.get("/api", summary="What this API offers")
+def index() -> dict[str, Any]:
+    return {
+        "endpoints": [
+            "/api/search",
+            "/api/papers/{id}",
+            "/api/papers/{id}/similar",
+            "/api/daily",
+            "/api/status",
+            "/docs",
+        ],
+    }
+
+
+@router.get("/api/search", summary="Hybrid search with the query language and filters")
+def search(
+    site: SiteDep,
+    q: Annotated[str, Query(min_length=1, max_length=1000, description="Query language text.")],
+    mode: Literal["keyword", "semantic", "hybrid"] = "hybrid",
+    category: Annotated[list[str] | None, Query(max_length=20)] = None,
+    author: Annotated[list[str] | None, Query(max_length=20)] = None,
+    after: date | None = None,
+    before: date | None = None,
+    sort: Literal["relevance", "date"] = "relevance",
+    limit: Annotated[int, Query(ge=1, le=100)] = 10,
+    page: Annotated[int, Query(ge=1, le=1000)] = 1,
+) -> dict[str, Any]:
+    with site.lock:
+        res = site.pw.engine.search(
+            q,
+            mode=mode,
+            categories=category,
+            authors=author,
+            after=after,
+            before=before,
+            sort=sort,
+            limit=min(limit, site.settings.max_page_size),
+            offset=(page - 1) * limit,
+        )
+        return results_json(res)
+
+
+@router.get("/api/papers/{paper_id:path}/similar", summary="Nearest papers by embedding")
+def similar(site: SiteDep, paper_id: str, limit: Annotated[int, Query(ge=1, le=100)] = 10) -> dict[str, Any]:
+    with site.lock:
+        return {"paper": paper_id, "hits": [hit_json(h) for h in site.pw.engine.similar(paper_id, limit)]}
+
+
+@router.get("/api/papers/{paper_id:path}", summary="One paper by arXiv id")
+def paper(site: SiteDep, paper_id: str) -> dict[str, Any]:
+    from paperwire.sources.arxiv_ids import parse_arxiv_ref
+
+    pid = parse_arxiv_ref(paper_id)[0]
+    with site.lock:
+        p = site.pw.store.get_paper(pid)
+    if p is None:
+        raise NotFoundError(f"arXiv {pid} is not in this paperwire")
+    return paper_json(p)
+
+
+@router.get("/api/daily", summary="The papers of one announcement day (default: the latest)")
+def daily_list(
+    site: SiteDep,
+    day: Annotated[date | None, Query(description="YYYY-MM-DD; default: the latest day.")] = None,
+    category: Annotated[str | None, Query(max_length=40, description="Only this category.")] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    page: Annotated[int, Query(ge=1, le=1000)] = 1,
+) -> dict[str, Any]:
+    with site.lock:
+        d = daily(
+            site.pw,
+            day,
+            category or None,
+            limit=min(limit, site.settings.max_page_size),
+            offset=(page - 1) * limit,
+        )
+    res = d.results
+    return {
+        "day": d.day.isoformat() if d.day else None,
+        "latest": d.latest.isoformat() if d.latest else None,
+        "previous": d.previous.isoformat() if d.previous else None,
+        "next": d.next.isoformat() if d.next else None,
+        "category": category or None,
+        "total": res.total if res else 0,
+        "offset": res.offset if res else 0,
+        "limit": limit,
+        "papers": [paper_json(h.paper) for h in res.hits] if res else [],
+    }
+
+
+@router.get("/api/status", summary="Corpus size, newest paper, model, harvest state")
+def status(site: SiteDep) -> dict[str, Any]:
+    with site.lock:
+        return status_json(site.pw)

@@ -1,0 +1,109 @@
+"""RSS feeds: the latest day (/feed.xml), a category's newest papers (/feed/cs.CV.xml), any search."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import PlainTextResponse, Response
+
+from paperwire.errors import QueryError
+from paperwire.models import Paper
+from paperwire.search.query import parse_date
+from paperwire.web.feeds import rss
+from paperwire.web.listing import daily
+from paperwire.web.site import SiteDep
+
+router = APIRouter(include_in_schema=False)
+
+FEED_SIZE = 50
+RSS_TYPE = "application/rss+xml; charset=utf-8"
+
+
+def _feed(request: Request, title: str, page: str, description: str, papers: list[Paper]) -> Response:
+    base = str(request.base_url).rstrip("/")
+    body = rss(title, base + page, str(request.url), description, papers, base)
+    return Response(body, media_type=RSS_TYPE)
+
+
+def _bad(exc: QueryError) -> Response:
+    return PlainTextResponse(f"bad feed request: {exc}\n", status_code=400)
+
+
+@router.get("/feed.xml", name="feed")
+def latest_day(request: Request, site: SiteDep) -> Response:
+    with site.lock:
+        d = daily(site.pw, None, None, limit=200)
+    papers = [h.paper for h in d.results.hits] if d.results else []
+    when = f" of {d.day.isoformat()}" if d.day else ""
+    return _feed(
+        request, "paperwire: latest papers", "/", f"The arXiv announcement{when} in this paperwire.", papers
+    )
+
+
+@router.get("/feed/{category}.xml", name="category_feed")
+def category(request: Request, site: SiteDep, category: str) -> Response:
+    try:
+        with site.lock:
+            res = site.pw.engine.search(
+                "", categories=[category], before=date.max, sort="date", limit=FEED_SIZE
+            )
+    except QueryError as exc:
+        return _bad(exc)
+    cat = res.query.categories[0] if res.query.categories else category
+    page = "/?" + urlencode({"category": cat})
+    return _feed(
+        request,
+        f"paperwire: {cat}",
+        page,
+        f"The newest {cat} papers in this paperwire.",
+        [h.paper for h in res.hits],
+    )
+
+
+@router.get("/search/feed.xml", name="search_feed")
+def search(
+    request: Request,
+    site: SiteDep,
+    q: str = "",
+    category: str | None = None,
+    author: str | None = None,
+    after: str | None = None,
+    before: str | None = None,
+    mode: Literal["hybrid", "keyword", "semantic"] = "hybrid",
+) -> Response:
+    try:
+        with site.lock:
+            res = site.pw.engine.search(
+                q,
+                mode=mode,
+                categories=[category] if category else None,
+                authors=[author] if author else None,
+                after=parse_date(after) if after else None,
+                before=parse_date(before, end=True) if before else None,
+                sort="date",
+                limit=FEED_SIZE,
+            )
+    except QueryError as exc:
+        return _bad(exc)
+    params = {
+        k: v
+        for k, v in (
+            ("q", q),
+            ("category", category),
+            ("author", author),
+            ("after", after),
+            ("before", before),
+        )
+        if v
+    }
+    page = "/search?" + urlencode({**params, "sort": "date"})
+    return _feed(
+        request,
+        f"paperwire search: {q or 'filters'}",
+        page,
+        "The newest papers matching a paperwire search.",
+        [h.paper for h in res.hits],
+    )

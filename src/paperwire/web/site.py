@@ -1,0 +1,64 @@
+"""What every route shares: the open paperwire, the lock around its one store connection, the templates."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated
+
+import jinja2
+from fastapi import Depends, Request
+from fastapi.templating import Jinja2Templates
+
+from paperwire.app_context import Paperwire
+from paperwire.config import Settings
+from paperwire.web.render import author_url
+
+HERE = Path(__file__).parent
+TEMPLATES = HERE / "templates"
+STATIC = HERE / "static"
+
+
+def make_templates() -> Jinja2Templates:
+    """Jinja2 templates with autoescape on for every template (W1), whatever its file name."""
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals["author_url"] = author_url
+    return Jinja2Templates(env=env)
+
+
+@dataclass
+class Site:
+    """The state of one running app (set up at startup by the lifespan)."""
+
+    settings: Settings
+    templates: Jinja2Templates = field(default_factory=make_templates)
+    # one store connection: requests take turns (searches take milliseconds)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    _pw: Paperwire | None = None
+
+    def attach(self, pw: Paperwire | None) -> None:
+        """Set (at startup) or clear (at shutdown) the open paperwire the routes use."""
+        self._pw = pw
+
+    @property
+    def pw(self) -> Paperwire:
+        """The open paperwire (after startup)."""
+        if self._pw is None:
+            raise RuntimeError("paperwire is not open yet (the app's lifespan has not started)")
+        return self._pw
+
+
+def get_site(request: Request) -> Site:
+    """The Site of the app serving ``request``."""
+    site: Site = request.app.state.site
+    return site
+
+
+SiteDep = Annotated[Site, Depends(get_site)]

@@ -1,0 +1,223 @@
+"""End to end in real headless Chromium (Debian's, driven by Playwright) against a real `paperwire serve`.
+
+Search, open a result, see the math rendered, follow a similar paper, page through results, filter, open a feed;
+hostile metadata stays inert in a real browser (W1, W2). Saves the README's screenshots to docs/screenshots/.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import feedparser
+import httpx
+import pytest
+
+from paperwire.ingest import load_sample
+from paperwire.store.sqlite import SQLiteStore
+from tests.conftest import make_paper
+from tests.web.conftest import XSS_ABSTRACT, XSS_AUTHOR, XSS_TITLE
+
+CHROMIUM = Path("/usr/bin/chromium")
+SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+HOSTILE_ID = "2501.99999"
+
+if not CHROMIUM.exists():
+    if os.environ.get("CI"):
+        raise RuntimeError("Debian chromium is missing: .ci/run installs it (apt-get install chromium)")
+    pytest.skip(
+        "needs Debian's chromium at /usr/bin/chromium (apt-get install chromium)", allow_module_level=True
+    )
+
+from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright  # noqa: E402
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real server process over the demo sample plus one hostile paper (embedded in the background)."""
+    home = tmp_path_factory.mktemp("browser")
+    store = SQLiteStore(home / "paperwire.db")
+    load_sample(store)
+    store.upsert_papers(
+        [
+            make_paper(
+                HOSTILE_ID,
+                title=XSS_TITLE,
+                abstract=XSS_ABSTRACT,
+                authors=(XSS_AUTHOR, "Ada Lovelace"),
+                announced=date(2025, 1, 3),
+            )
+        ]
+    )
+    store.close()
+    port = _free_port()
+    env = {**os.environ, "PAPERWIRE_HOME": str(home)}
+    log = (home / "serve.log").open("wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "paperwire", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        started = time.time()
+        while time.time() - started < 120:
+            try:
+                httpx.get(f"{base}/api/status", timeout=2).raise_for_status()
+                break
+            except httpx.HTTPError:
+                assert proc.poll() is None, (home / "serve.log").read_text()
+                time.sleep(0.5)
+        else:
+            raise AssertionError("server did not come up in 120 s")
+        yield base
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(
+            executable_path=str(CHROMIUM),
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser: Browser) -> Iterator[Page]:
+    ctx = browser.new_context(viewport={"width": 1280, "height": 900})
+    p = ctx.new_page()
+    p.set_default_timeout(60_000)  # the first semantic query loads the embedding model in the server
+    problems: list[str] = []
+    p.on("dialog", lambda d: (problems.append(f"dialog: {d.message}"), d.dismiss()))
+    p.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+
+    def console(msg: ConsoleMessage) -> None:
+        if msg.type == "error":
+            problems.append(f"console: {msg.text} at {msg.location.get('url')}")
+
+    p.on("console", console)
+    yield p
+    ctx.close()
+    assert problems == [], problems  # no alert, no script error, no CSP violation
+
+
+def test_search_open_result_math_similar(server: str, page: Page) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.goto(server + "/")
+    expect(page.locator("h1")).to_contain_text("Papers of")
+    expect(page.locator("article.card").first).to_be_visible()
+    page.screenshot(path=str(SHOTS / "home.png"))
+
+    page.fill("#quick-q", "agentic autoregressive diffusion for long video consistency")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/search?**")
+    cards = page.locator("article.card")
+    expect(cards).to_have_count(10)
+    expect(page.locator("article.card mark").first).to_be_visible()
+    page.locator("article.card details summary").first.click()
+    expect(page.locator("article.card details[open]").first).to_contain_text("semantic rank")
+    page.screenshot(path=str(SHOTS / "search.png"))
+
+    page.click('article.card a[href="/paper/2605.06924"] >> nth=0')
+    page.wait_for_url("**/paper/2605.06924")
+    expect(page.locator("h1.title .katex").first).to_be_attached()  # A$^2$RD rendered by KaTeX
+    expect(page.locator("pre.bibtex")).to_contain_text("eprint = {2605.06924}")
+    expect(page.locator("a", has_text="PDF")).to_have_attribute("href", "https://arxiv.org/pdf/2605.06924")
+    page.screenshot(path=str(SHOTS / "paper.png"))
+
+    similar = page.locator(".similar article.card h3 a").first
+    target = similar.get_attribute("href")
+    assert target and target.startswith("/paper/") and target != "/paper/2605.06924"
+    similar.click()
+    page.wait_for_url("**" + target)
+    expect(page.locator("h1.title")).to_be_visible()
+
+
+def test_filter_and_paging(server: str, page: Page) -> None:
+    page.goto(server + "/search?q=graph+neural+networks&mode=keyword")
+    first_page = page.locator("article.card h2 a").evaluate_all("els => els.map(e => e.getAttribute('href'))")
+    assert len(first_page) == 10
+    page.click('nav.pager a[rel="next"]')
+    page.wait_for_url("**page=2**")
+    second_page = page.locator("article.card h2 a").evaluate_all(
+        "els => els.map(e => e.getAttribute('href'))"
+    )
+    assert second_page and not set(first_page) & set(second_page)
+
+    page.fill('input[name="category"]', "cs.CV")
+    page.select_option('select[name="sort"]', "date")
+    page.click(".search-form .row button")
+    page.wait_for_url("**category=cs.CV**")
+    assert "page=" not in page.url  # a new search starts on page 1
+    chips = page.locator("article.card").evaluate_all(
+        "cards => cards.map(c => [...c.querySelectorAll('a.cat')].map(a => a.textContent))"
+    )
+    assert chips and all("cs.CV" in cats for cats in chips)
+    dates = page.locator("article.card time").evaluate_all("els => els.map(e => e.getAttribute('datetime'))")
+    assert dates == sorted(dates, reverse=True)
+
+
+def test_pasted_link_and_feed(server: str, page: Page) -> None:
+    page.goto(server + "/search")
+    page.fill("#q", "https://arxiv.org/abs/2605.06924v2")
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/paper/2605.06924")
+
+    page.goto(server + "/")
+    href = page.locator("nav.days a.feed").get_attribute("href")
+    assert href == "/feed.xml"
+    resp = page.goto(server + href)
+    assert resp is not None and resp.headers["content-type"].startswith("application/rss+xml")
+    feed = feedparser.parse(resp.body())
+    assert not feed.bozo and len(feed.entries) > 0
+
+
+def test_hostile_paper_is_inert_in_a_real_browser(server: str, page: Page) -> None:
+    page.goto(server + f"/paper/{HOSTILE_ID}")
+    expect(page.locator("h1.title")).to_contain_text("<img src=x onerror=alert(1)>")
+    expect(page.locator(".abstract")).to_contain_text("</script><script>alert(1)</script>")
+    expect(page.locator(".abstract .katex").first).to_be_attached()  # the formulas did render
+    assert page.locator("main img, main svg:not(.katex svg), main script").count() == 0
+    assert page.locator('a[href^="javascript" i]').count() == 0  # \href stayed text (trust: false)
+    expect(page.locator("ul.authors a").first).to_have_text(XSS_AUTHOR)
+
+
+def test_dark_theme_phone_width_and_keyboard(server: str, browser: Browser) -> None:
+    light = browser.new_context(viewport={"width": 1280, "height": 900}, color_scheme="light")
+    dark = browser.new_context(viewport={"width": 390, "height": 844}, color_scheme="dark")
+    try:
+        lp, dp = light.new_page(), dark.new_page()
+        for p in (lp, dp):
+            p.goto(server + "/paper/2605.06924")
+        background = "getComputedStyle(document.body).backgroundColor"
+        assert lp.evaluate(background) != dp.evaluate(background)
+        # nothing wider than a phone's screen: no sideways scrolling
+        assert dp.evaluate("document.documentElement.scrollWidth") <= 390
+        dp.screenshot(path=str(SHOTS / "paper-phone-dark.png"))
+        # the first Tab reaches the skip link, which moves focus to the content
+        lp.keyboard.press("Tab")
+        assert lp.evaluate("document.activeElement.className") == "skip"
+        lp.keyboard.press("Enter")
+        assert lp.evaluate("document.activeElement.id") == "main"
+    finally:
+        light.close()
+        dark.close()

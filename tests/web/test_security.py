@@ -1,0 +1,82 @@
+"""Security headers (W4) and rate limits (W7), in process."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+
+from paperwire.config import Settings
+from paperwire.embed import HashEmbedder
+from paperwire.web.app import create_app
+from paperwire.web.security import TokenBucket, is_limited_path
+from paperwire.web.site import make_templates
+from tests.web.conftest import HOSTILE, fill
+
+
+@pytest.mark.parametrize(
+    "url", ["/", "/search?q=graph", "/paper/2501.00001", "/api/status", "/static/style.css", "/nope"]
+)
+def test_security_headers_everywhere(web: TestClient, url: str) -> None:
+    h = web.get(url).headers
+    csp = h["content-security-policy"]
+    assert "script-src 'self';" in csp and "unsafe-inline" not in csp and "object-src 'none'" in csp
+    assert "frame-ancestors 'none'" in csp
+    assert h["x-content-type-options"] == "nosniff"
+    assert h["referrer-policy"] == "no-referrer"
+
+
+def test_templates_autoescape() -> None:
+    env = make_templates().env
+    assert env.from_string("{{ x }}").render(x="<b>") == "&lt;b&gt;"
+
+
+def test_token_bucket_refills_with_time() -> None:
+    now = [0.0]
+    bucket = TokenBucket(per_minute=60, burst=2, clock=lambda: now[0])
+    assert bucket.take("a") == 0 and bucket.take("a") == 0
+    wait = bucket.take("a")
+    assert wait == pytest.approx(1.0)
+    assert bucket.take("b") == 0  # per client
+    now[0] += 1.0
+    assert bucket.take("a") == 0
+    assert bucket.take("a") > 0
+
+
+def test_token_bucket_forgets_idle_clients() -> None:
+    now = [0.0]
+    bucket = TokenBucket(per_minute=60, burst=1, clock=lambda: now[0], max_keys=10)
+    for i in range(11):
+        bucket.take(f"c{i}")
+    now[0] += 5
+    bucket.take("late")
+    assert len(bucket._buckets) == 1
+
+
+def test_limited_paths() -> None:
+    assert (
+        is_limited_path("/search") and is_limited_path("/search/feed.xml") and is_limited_path("/api/search")
+    )
+    assert (
+        not is_limited_path("/")
+        and not is_limited_path("/paper/2501.00001")
+        and not is_limited_path("/searchx")
+    )
+
+
+def test_rate_limit_answers_429_with_retry_after(tmp_path: Path) -> None:
+    fill(tmp_path, HOSTILE)
+    settings = Settings(home=tmp_path, load_sample=False, rate_limit_per_minute=1, rate_limit_burst=3)
+    with TestClient(create_app(settings, embedder=HashEmbedder(), background_embed=False)) as c:
+        for _ in range(3):
+            assert c.get("/api/status").status_code == 200
+        r = c.get("/api/search", params={"q": "graph"})
+        assert r.status_code == 429
+        assert int(r.headers["retry-after"]) >= 1
+        assert r.json()["status"] == 429 and "too many requests" in r.json()["error"]
+        assert r.headers["x-content-type-options"] == "nosniff"
+        page = c.get("/search", params={"q": "graph"})  # the same client's bucket covers the search page
+        assert page.status_code == 429 and "retry-after" in page.headers
+        assert c.get("/").status_code == 200  # browsing is not limited
+        assert c.get("/paper/2501.00001").status_code == 200
