@@ -42,20 +42,26 @@ def main() -> int:
 
     engine.embedder.embed_query = cached  # type: ignore[method-assign]
     base = engine.settings
+    grid: list[dict[str, object]] = [
+        {"fusion": "rrf", "rrf_k": k, "semantic_weight": ws, "keyword_weight": 1.0}
+        for k, ws in itertools.product((5, 10, 20, 60), (0.75, 1.0, 1.25, 1.5))
+    ] + [{"fusion": "convex", "convex_alpha": a / 100} for a in range(30, 85, 5)]
     results = []
-    for k, ws in itertools.product((10, 20, 40, 60, 100), (0.5, 0.75, 1.0, 1.25, 1.5, 2.0)):
-        engine.settings = base.model_copy(update={"rrf_k": k, "semantic_weight": ws, "keyword_weight": 1.0})
+    for i, cfg in enumerate(grid):
+        engine.settings = base.model_copy(update=cfg)
         s = evaluate(engine, args.dataset, args.tune_split, ["hybrid"])[0]
-        results.append((s.ndcg_at_10, k, ws))
-        print(f"{args.tune_split}: k={k:<4} semantic_weight={ws:<5} nDCG@10 {s.ndcg_at_10:.4f}", flush=True)
-    best = max(results)
-    print(f"best on {args.tune_split}: k={best[1]} semantic_weight={best[2]} nDCG@10 {best[0]:.4f}")
-    for label, (k, ws) in (("defaults", (base.rrf_k, base.semantic_weight)), ("tuned", (best[1], best[2]))):
-        engine.settings = base.model_copy(update={"rrf_k": k, "semantic_weight": ws})
+        results.append((s.ndcg_at_10, i))
+        print(f"{args.tune_split}: {cfg} nDCG@10 {s.ndcg_at_10:.4f}", flush=True)
+    best_score, best_i = max(results)
+    best = grid[best_i]
+    print(f"best on {args.tune_split}: {best} nDCG@10 {best_score:.4f}")
+    for label, cfg in (("defaults", {}), ("tuned", best)):
+        engine.settings = base.model_copy(update=cfg)
         for s in evaluate(engine, args.dataset, args.test_split, ["keyword", "semantic", "hybrid"]):
             print(
-                f"{args.test_split} [{label} k={k} ws={ws}] {s.mode:<9} nDCG@10 {s.ndcg_at_10:.4f} "
-                f"Recall@100 {s.recall_at_100:.4f} MRR@10 {s.mrr_at_10:.4f}"
+                f"{args.test_split} [{label} {cfg}] {s.mode:<9} nDCG@10 {s.ndcg_at_10:.4f} "
+                f"Recall@100 {s.recall_at_100:.4f} MRR@10 {s.mrr_at_10:.4f}",
+                flush=True,
             )
     return 0
 

@@ -81,5 +81,5 @@ def test_every_setting_is_documented_in_the_readme() -> None:
     from paperwire.config import Settings
 
     readme = (Path(__file__).parent.parent / "README.md").read_text()
-    missing = [n for n in Settings.model_fields if f"PAPERWIRE_{n.upper()}" not in readme]
+    missing = [n for n in Settings.model_fields if f"`PAPERWIRE_{n.upper()}`" not in readme]
     assert not missing, f"README lacks: {missing}"

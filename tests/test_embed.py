@@ -52,3 +52,26 @@ def test_shipped_sample_vectors_match_the_model(model: SentenceTransformerEmbedd
 def test_bf16_choice_follows_the_cpu() -> None:
     e = SentenceTransformerEmbedder(precision="auto")
     assert e.precision == ("bf16" if cpu_has_native_bf16() else "fp32")
+
+
+def test_onnx_query_encoder_matches_torch_and_is_cached(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    e = SentenceTransformerEmbedder(query_backend="onnx", cache_dir=tmp_path)
+    assert e.query_backend == "onnx"
+    assert len(list(tmp_path.glob("*.onnx"))) == 1
+    for q in ["graph neural networks", "$\\mathcal{O}(n \\log n)$ sorting", "x"]:
+        assert float(e.embed_query(q) @ e._torch_query(q)) >= 0.9999
+    again = SentenceTransformerEmbedder(query_backend="auto", cache_dir=tmp_path)
+    assert again.query_backend == "onnx" and len(list(tmp_path.glob("*.onnx"))) == 1
+
+
+def test_unusable_onnx_falls_back_to_torch_or_fails_loudly(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from paperwire import embed_onnx
+    from paperwire.errors import EmbeddingError
+
+    def broken(*a, **k):  # type: ignore[no-untyped-def]
+        raise ValueError("unsupported pipeline")
+
+    monkeypatch.setattr(embed_onnx, "OnnxQueryEncoder", broken)
+    assert SentenceTransformerEmbedder(query_backend="auto", cache_dir=tmp_path).query_backend == "torch"
+    with pytest.raises(EmbeddingError, match="unsupported pipeline"):
+        SentenceTransformerEmbedder(query_backend="onnx", cache_dir=tmp_path)

@@ -51,8 +51,21 @@ class Settings(BaseSettings):
         description="Truncate texts to this many tokens; default: the model's own (256 for MiniLM).",
     )
     embedding_threads: int | None = Field(None, ge=1, description="Torch CPU threads; default: all cores.")
+    query_backend: Literal["auto", "torch", "onnx"] = Field(
+        "auto",
+        description="How search queries are embedded: onnx (ONNX Runtime, exported once from the local "
+        "model into HOME/models and checked against torch), torch, or auto (onnx when it works).",
+    )
 
     # Search
+    fusion: Literal["rrf", "convex"] = Field(
+        "rrf",
+        description="How hybrid search merges the lists: rrf (weighted reciprocal rank) or convex "
+        "(min-max normalised scores mixed by convex_alpha).",
+    )
+    convex_alpha: float = Field(
+        0.5, ge=0, le=1, description="Share of the semantic score in convex fusion (the rest is BM25)."
+    )
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant k in 1/(k + rank).")
     keyword_weight: float = Field(1.0, ge=0, description="Weight of the BM25 list in hybrid fusion.")
     semantic_weight: float = Field(1.0, ge=0, description="Weight of the embedding list in hybrid fusion.")
@@ -77,6 +90,15 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address `paperwire serve` listens on.")
     port: int = Field(8000, ge=1, le=65535, description="Port `paperwire serve` listens on.")
     max_page_size: int = Field(100, ge=1, le=1000, description="Largest page of results the API returns.")
+    rate_limit_per_minute: float = Field(
+        120.0,
+        ge=0,
+        description="Requests a minute each client IP may make to the search page, search feeds and /api/ "
+        "(a token bucket; past it: 429 with Retry-After). 0 switches the limit off.",
+    )
+    rate_limit_burst: int = Field(
+        30, ge=1, description="Requests a client may make at once before the per-minute rate applies."
+    )
 
     @property
     def user_agent(self) -> str:

@@ -60,6 +60,8 @@ class SentenceTransformerEmbedder:
         batch_size: int = 32,
         max_length: int | None = None,
         threads: int | None = None,
+        query_backend: str = "torch",
+        cache_dir: Path | None = None,
     ) -> None:
         # never reach a model hub at run time: models come from packages or local paths
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -95,6 +97,32 @@ class SentenceTransformerEmbedder:
         self.precision = ("bf16" if cpu_has_native_bf16() else "fp32") if precision == "auto" else precision
         self._torch = torch
         self._lock = threading.Lock()  # one forward pass at a time: torch already uses every core
+        self.query_backend = "torch"
+        self._onnx: Any = None
+        if query_backend != "torch":
+            self._onnx = self._try_onnx(model, cache_dir, required=query_backend == "onnx")
+            if self._onnx is not None:
+                self.query_backend = "onnx"
+
+    def _try_onnx(self, model: str, cache_dir: Path | None, required: bool) -> Any:
+        try:
+            from paperwire.embed_onnx import OnnxQueryEncoder
+
+            enc = OnnxQueryEncoder(
+                self._model,
+                model,
+                cache_dir or Path.home() / ".cache" / "paperwire",
+                self._model.max_seq_length or 512,
+            )
+            probes = ["depth estimation from a single image", "Ünïcode and LaTeX $x^2$ in a query"]
+            for text in probes:  # the export must agree with torch, or we do not use it
+                if float(enc.embed(text) @ self._torch_query(text)) < 0.9999:
+                    raise EmbeddingError("ONNX query vectors differ from torch's")
+            return enc
+        except Exception as exc:
+            if required:
+                raise EmbeddingError(f"ONNX query encoder unavailable: {exc}") from exc
+            return None
 
     def _autocast(self) -> Any:
         if self.precision == "bf16":
@@ -116,7 +144,13 @@ class SentenceTransformerEmbedder:
         return _normalise(np.asarray(vecs, dtype=np.float32))
 
     def embed_query(self, text: str) -> np.ndarray:
-        """Embed one query (queries are short: fp32 is fast enough and exact)."""
+        """Embed one query in fp32: ONNX Runtime when available (no lock, one thread), else torch."""
+        if self._onnx is not None:
+            vec: np.ndarray = self._onnx.embed(text)
+            return vec
+        return self._torch_query(text)
+
+    def _torch_query(self, text: str) -> np.ndarray:
         with self._lock, self._torch.inference_mode():
             vec = self._model.encode([text], normalize_embeddings=True, convert_to_numpy=True)
         out: np.ndarray = _normalise(np.asarray(vec, dtype=np.float32))[0]
@@ -181,9 +215,17 @@ class HashEmbedder:
 
 @lru_cache(maxsize=4)
 def _cached(
-    model: str, precision: str, batch_size: int, max_length: int | None, threads: int | None
+    model: str,
+    precision: str,
+    batch_size: int,
+    max_length: int | None,
+    threads: int | None,
+    query_backend: str,
+    cache_dir: Path,
 ) -> Embedder:
-    return SentenceTransformerEmbedder(model, precision, batch_size, max_length, threads)
+    return SentenceTransformerEmbedder(
+        model, precision, batch_size, max_length, threads, query_backend, cache_dir
+    )
 
 
 def get_embedder(settings: Settings) -> Embedder:
@@ -194,6 +236,8 @@ def get_embedder(settings: Settings) -> Embedder:
         settings.embedding_batch_size,
         settings.embedding_max_length,
         settings.embedding_threads,
+        settings.query_backend,
+        settings.home / "models",
     )
 
 

@@ -170,3 +170,13 @@ def test_vectors_that_went_stale_while_closed_are_not_served(tmp_path) -> None: 
     ids = [h.paper.id for h in engine.search("quokka hop", mode="semantic", limit=5).hits]
     assert ids == ["2501.00002"]
     store.close()
+
+
+def test_convex_fuse() -> None:
+    from paperwire.search.hybrid import convex_fuse
+
+    fused = convex_fuse([("a", 10.0), ("b", 8.0), ("c", 0.0)], [("c", 0.9), ("b", 0.85), ("d", 0.7)], 0.5)
+    scores = {p: s for p, s, _ in fused}
+    assert fused[0][0] == "b"  # high in both lists beats first in one
+    assert np.isclose(scores["b"], 0.5 * 0.8 + 0.5 * 0.75) and np.isclose(scores["a"], 0.5)
+    assert np.isclose(scores["d"], 0.0) and dict((p, r) for p, _, r in fused)["c"] == [3, 1]

@@ -50,6 +50,28 @@ def rrf_fuse(
     return [(p, scores[p], ranks[p]) for p in order]
 
 
+def convex_fuse(
+    keyword: list[tuple[str, float]], semantic: list[tuple[str, float]], alpha: float
+) -> list[tuple[str, float, list[int | None]]]:
+    """Min-max normalise each list's scores, then alpha * semantic + (1 - alpha) * keyword (absent = 0)."""
+
+    def norm(hits: list[tuple[str, float]]) -> dict[str, float]:
+        if not hits:
+            return {}
+        lo, hi = min(s for _, s in hits), max(s for _, s in hits)
+        span = hi - lo
+        return {pid: (s - lo) / span if span > 0 else 1.0 for pid, s in hits}
+
+    kw, sem = norm(keyword), norm(semantic)
+    ranks: dict[str, list[int | None]] = {}
+    for li, hits in enumerate((keyword, semantic)):
+        for r, (pid, _) in enumerate(hits, start=1):
+            ranks.setdefault(pid, [None, None])[li] = r
+    scores = {pid: alpha * sem.get(pid, 0.0) + (1 - alpha) * kw.get(pid, 0.0) for pid in ranks}
+    order = sorted(scores, key=lambda p: (-scores[p], p))
+    return [(p, scores[p], ranks[p]) for p in order]
+
+
 class SearchEngine:
     """Keyword + semantic search over a store, with indexes derived from it."""
 
@@ -143,11 +165,18 @@ class SearchEngine:
             fused = [(h.paper_id, h.similarity, [None, r]) for r, h in enumerate(sem, start=1)]
         else:
             kw, _ = self.keyword.search(q, limit=depth)
-            fused = rrf_fuse(
-                [[h.paper_id for h in kw], [h.paper_id for h in sem]],
-                [self.settings.keyword_weight, self.settings.semantic_weight],
-                self.settings.rrf_k,
-            )
+            if self.settings.fusion == "convex":
+                fused = convex_fuse(
+                    [(h.paper_id, h.score) for h in kw],
+                    [(h.paper_id, h.similarity) for h in sem],
+                    self.settings.convex_alpha,
+                )
+            else:
+                fused = rrf_fuse(
+                    [[h.paper_id for h in kw], [h.paper_id for h in sem]],
+                    [self.settings.keyword_weight, self.settings.semantic_weight],
+                    self.settings.rrf_k,
+                )
             kw_score = {h.paper_id: h.score for h in kw}
         sims = {h.paper_id: h.similarity for h in sem}
         hits = []
