@@ -180,3 +180,41 @@ def test_convex_fuse() -> None:
     assert fused[0][0] == "b"  # high in both lists beats first in one
     assert np.isclose(scores["b"], 0.5 * 0.8 + 0.5 * 0.75) and np.isclose(scores["a"], 0.5)
     assert np.isclose(scores["d"], 0.0) and dict((p, r) for p, _, r in fused)["c"] == [3, 1]
+
+
+def test_concurrent_searches_while_papers_arrive(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Readers on many threads (a connection each) while a writer adds papers and refreshes the indexes."""
+    import threading
+
+    settings = Settings(home=tmp_path, load_sample=False)
+    store = SQLiteStore(tmp_path / "paperwire.db")
+    emb = HashEmbedder()
+    store.upsert_papers(real_papers(300))
+    embed_pending(store, emb)
+    engine = SearchEngine(settings, store, emb)
+    engine.refresh()
+    errors: list[BaseException] = []
+    stop = threading.Event()
+
+    def reader() -> None:
+        try:
+            while not stop.is_set():
+                for mode in ("keyword", "semantic", "hybrid"):
+                    res = engine.search("learning", mode=mode, categories=["cs.CV"], limit=5)  # type: ignore[arg-type]
+                    assert all(h.paper.title for h in res.hits)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=reader) for _ in range(6)]
+    for t in threads:
+        t.start()
+    for i in range(5):
+        store.upsert_papers([make_paper(f"2502.{i:05d}", title=f"Learning thing {i}", categories=("cs.CV",))])
+        embed_pending(store, emb)
+        engine.refresh()
+    stop.set()
+    for t in threads:
+        t.join(30)
+    assert not errors, errors[0]
+    assert engine.search("thing", mode="keyword", limit=10).total == 5
+    store.close()

@@ -204,6 +204,12 @@ class VectorIndex:
 
     def search(self, qvec: np.ndarray, k: int, mask: np.ndarray | None = None) -> list[VectorHit]:
         """The ``k`` nearest papers by cosine similarity, within ``mask`` when given (exact scan)."""
+        with self._lock:  # a sync may be growing the arrays or the graph
+            return self._search(qvec, k, mask)
+
+    def _search(self, qvec: np.ndarray, k: int, mask: np.ndarray | None) -> list[VectorHit]:
+        if mask is not None and mask.shape[0] < self.alive.shape[0]:  # rows added since the mask was made
+            mask = np.concatenate([mask, np.zeros(self.alive.shape[0] - mask.shape[0], dtype=bool)])
         if not len(self) or k <= 0:
             return []
         q = np.asarray(qvec, dtype=np.float32).reshape(-1)

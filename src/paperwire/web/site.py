@@ -1,8 +1,7 @@
-"""What every route shares: the open paperwire, the lock around its one store connection, the templates."""
+"""What every route shares: the open paperwire (thread-safe: a store connection per thread) and the templates."""
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
@@ -39,8 +38,6 @@ class Site:
 
     settings: Settings
     templates: Jinja2Templates = field(default_factory=make_templates)
-    # one store connection: requests take turns (searches take milliseconds)
-    lock: threading.Lock = field(default_factory=threading.Lock)
     _pw: Paperwire | None = None
 
     def attach(self, pw: Paperwire | None) -> None:

@@ -42,25 +42,23 @@ def search(
     limit: Annotated[int, Query(ge=1, le=100)] = 10,
     page: Annotated[int, Query(ge=1, le=1000)] = 1,
 ) -> dict[str, Any]:
-    with site.lock:
-        res = site.pw.engine.search(
-            q,
-            mode=mode,
-            categories=category,
-            authors=author,
-            after=after,
-            before=before,
-            sort=sort,
-            limit=min(limit, site.settings.max_page_size),
-            offset=(page - 1) * limit,
-        )
-        return results_json(res)
+    res = site.pw.engine.search(
+        q,
+        mode=mode,
+        categories=category,
+        authors=author,
+        after=after,
+        before=before,
+        sort=sort,
+        limit=min(limit, site.settings.max_page_size),
+        offset=(page - 1) * limit,
+    )
+    return results_json(res)
 
 
 @router.get("/api/papers/{paper_id:path}/similar", summary="Nearest papers by embedding")
 def similar(site: SiteDep, paper_id: str, limit: Annotated[int, Query(ge=1, le=100)] = 10) -> dict[str, Any]:
-    with site.lock:
-        return {"paper": paper_id, "hits": [hit_json(h) for h in site.pw.engine.similar(paper_id, limit)]}
+    return {"paper": paper_id, "hits": [hit_json(h) for h in site.pw.engine.similar(paper_id, limit)]}
 
 
 @router.get("/api/papers/{paper_id:path}", summary="One paper by arXiv id")
@@ -68,8 +66,7 @@ def paper(site: SiteDep, paper_id: str) -> dict[str, Any]:
     from paperwire.sources.arxiv_ids import parse_arxiv_ref
 
     pid = parse_arxiv_ref(paper_id)[0]
-    with site.lock:
-        p = site.pw.store.get_paper(pid)
+    p = site.pw.store.get_paper(pid)
     if p is None:
         raise NotFoundError(f"arXiv {pid} is not in this paperwire")
     return paper_json(p)
@@ -83,14 +80,13 @@ def daily_list(
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     page: Annotated[int, Query(ge=1, le=1000)] = 1,
 ) -> dict[str, Any]:
-    with site.lock:
-        d = daily(
-            site.pw,
-            day,
-            category or None,
-            limit=min(limit, site.settings.max_page_size),
-            offset=(page - 1) * limit,
-        )
+    d = daily(
+        site.pw,
+        day,
+        category or None,
+        limit=min(limit, site.settings.max_page_size),
+        offset=(page - 1) * limit,
+    )
     res = d.results
     return {
         "day": d.day.isoformat() if d.day else None,
@@ -107,5 +103,4 @@ def daily_list(
 
 @router.get("/api/status", summary="Corpus size, newest paper, model, harvest state")
 def status(site: SiteDep) -> dict[str, Any]:
-    with site.lock:
-        return status_json(site.pw)
+    return status_json(site.pw)

@@ -34,8 +34,7 @@ def _bad(exc: QueryError) -> Response:
 
 @router.get("/feed.xml", name="feed")
 def latest_day(request: Request, site: SiteDep) -> Response:
-    with site.lock:
-        d = daily(site.pw, None, None, limit=200)
+    d = daily(site.pw, None, None, limit=200)
     papers = [h.paper for h in d.results.hits] if d.results else []
     when = f" of {d.day.isoformat()}" if d.day else ""
     return _feed(
@@ -46,10 +45,7 @@ def latest_day(request: Request, site: SiteDep) -> Response:
 @router.get("/feed/{category}.xml", name="category_feed")
 def category(request: Request, site: SiteDep, category: str) -> Response:
     try:
-        with site.lock:
-            res = site.pw.engine.search(
-                "", categories=[category], before=date.max, sort="date", limit=FEED_SIZE
-            )
+        res = site.pw.engine.search("", categories=[category], before=date.max, sort="date", limit=FEED_SIZE)
     except QueryError as exc:
         return _bad(exc)
     cat = res.query.categories[0] if res.query.categories else category
@@ -75,17 +71,16 @@ def search(
     mode: Literal["hybrid", "keyword", "semantic"] = "hybrid",
 ) -> Response:
     try:
-        with site.lock:
-            res = site.pw.engine.search(
-                q,
-                mode=mode,
-                categories=[category] if category else None,
-                authors=[author] if author else None,
-                after=parse_date(after) if after else None,
-                before=parse_date(before, end=True) if before else None,
-                sort="date",
-                limit=FEED_SIZE,
-            )
+        res = site.pw.engine.search(
+            q,
+            mode=mode,
+            categories=[category] if category else None,
+            authors=[author] if author else None,
+            after=parse_date(after) if after else None,
+            before=parse_date(before, end=True) if before else None,
+            sort="date",
+            limit=FEED_SIZE,
+        )
     except QueryError as exc:
         return _bad(exc)
     params = {

@@ -141,9 +141,8 @@ def home(
     cat = _opt_str(category)
     try:
         wanted = _opt_date(day, end=False)
-        with site.lock:
-            d = daily(site.pw, wanted, cat, limit=DAY_PAGE_SIZE, offset=(page - 1) * DAY_PAGE_SIZE)
-            cards = _cards(site, d.results.hits, set(), False) if d.results else []
+        d = daily(site.pw, wanted, cat, limit=DAY_PAGE_SIZE, offset=(page - 1) * DAY_PAGE_SIZE)
+        cards = _cards(site, d.results.hits, set(), False) if d.results else []
     except QueryError as exc:
         return error_page(site, request, 400, "That filter did not work", str(exc))
     total = d.results.total if d.results else 0
@@ -195,19 +194,18 @@ def search(
     if text and " " not in text and len(text) <= 200 and looks_like_arxiv_ref(text):
         return RedirectResponse(f"/paper/{parse_arxiv_ref(text)[0]}", status_code=303)
     try:
-        with site.lock:
-            res = site.pw.engine.search(
-                text,
-                mode=mode,
-                categories=[form["category"]] if form["category"] else None,
-                authors=[form["author"]] if form["author"] else None,
-                after=_opt_date(form["after"], end=False),
-                before=_opt_date(form["before"], end=True),
-                sort=sort,
-                limit=PAGE_SIZE,
-                offset=(page - 1) * PAGE_SIZE,
-            )
-            cards = _cards(site, res.hits, _terms(site, res), True)
+        res = site.pw.engine.search(
+            text,
+            mode=mode,
+            categories=[form["category"]] if form["category"] else None,
+            authors=[form["author"]] if form["author"] else None,
+            after=_opt_date(form["after"], end=False),
+            before=_opt_date(form["before"], end=True),
+            sort=sort,
+            limit=PAGE_SIZE,
+            offset=(page - 1) * PAGE_SIZE,
+        )
+        cards = _cards(site, res.hits, _terms(site, res), True)
     except QueryError as exc:
         return render(
             site, request, "search.html", 400, form=form, res=None, cards=[], pages=None, feed_url=None,
@@ -232,23 +230,22 @@ def paper(request: Request, site: SiteDep, paper_id: str) -> Response:
         return error_page(site, request, 400, "Not an arXiv id", str(exc))
     if pid != paper_id:
         return RedirectResponse(f"/paper/{pid}", status_code=301)
-    with site.lock:
-        p = site.pw.store.get_paper(pid)
-        similar: list[SearchHit] = []
-        cards: list[Card] = []
-        embedded = False
-        if p is not None:
-            eng = site.pw.engine
-            # only with a stored vector: never load the model inside a page request
-            embedded = eng.vectors.vector(pid) is not None or (
-                site.pw.store.get_embedding(eng.model_name, pid) is not None
-            )
-            if embedded:
-                try:
-                    similar = eng.similar(pid, 6)
-                except NotFoundError:
-                    similar = []
-            cards = _cards(site, similar, set(), False)
+    p = site.pw.store.get_paper(pid)
+    similar: list[SearchHit] = []
+    cards: list[Card] = []
+    embedded = False
+    if p is not None:
+        eng = site.pw.engine
+        # only with a stored vector: never load the model inside a page request
+        embedded = eng.vectors.vector(pid) is not None or (
+            site.pw.store.get_embedding(eng.model_name, pid) is not None
+        )
+        if embedded:
+            try:
+                similar = eng.similar(pid, 6)
+            except NotFoundError:
+                similar = []
+        cards = _cards(site, similar, set(), False)
     if p is None:
         return render(site, request, "not_found.html", 404, pid=pid)
     return render(
@@ -278,9 +275,8 @@ def author(
     if not clean or len(clean) > 200:
         return error_page(site, request, 400, "Not an author name", "An author name has 1 to 200 characters.")
     try:
-        with site.lock:
-            res = by_author(site.pw, clean, limit=AUTHOR_PAGE_SIZE, offset=(page - 1) * AUTHOR_PAGE_SIZE)
-            cards = _cards(site, res.hits, set(), False)
+        res = by_author(site.pw, clean, limit=AUTHOR_PAGE_SIZE, offset=(page - 1) * AUTHOR_PAGE_SIZE)
+        cards = _cards(site, res.hits, set(), False)
     except QueryError as exc:
         return error_page(site, request, 400, "Not an author name", str(exc))
     pages = _page_links(request.url.path, {}, page, res.total, AUTHOR_PAGE_SIZE)
@@ -295,6 +291,5 @@ def favicon() -> Response:
 
 @router.get("/about", name="about")
 def about(request: Request, site: SiteDep) -> Response:
-    with site.lock:
-        st = status_json(site.pw)
+    st = status_json(site.pw)
     return render(site, request, "about.html", st=st, settings=site.settings)
