@@ -42,6 +42,11 @@ def main() -> int:
 
     engine.embedder.embed_query = cached  # type: ignore[method-assign]
     base = engine.settings
+    for tb in (0.0, 0.25, 0.5, 1.0):
+        engine.keyword.title_boost = tb
+        s = evaluate(engine, args.dataset, args.tune_split, ["keyword"])[0]
+        print(f"{args.tune_split}: title_boost={tb} keyword nDCG@10 {s.ndcg_at_10:.4f}", flush=True)
+    engine.keyword.title_boost = base.title_boost
     grid: list[dict[str, object]] = [
         {"fusion": "rrf", "rrf_k": k, "semantic_weight": ws, "keyword_weight": 1.0}
         for k, ws in itertools.product((5, 10, 20, 60), (0.75, 1.0, 1.25, 1.5))

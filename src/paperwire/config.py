@@ -58,6 +58,11 @@ class Settings(BaseSettings):
     )
 
     # Search
+    title_boost: float = Field(
+        0.25,
+        ge=0,
+        description="Extra BM25 weight of a title match, on top of the title+abstract field (0: none).",
+    )
     fusion: Literal["rrf", "convex"] = Field(
         "rrf",
         description="How hybrid search merges the lists: rrf (weighted reciprocal rank) or convex "

@@ -79,7 +79,7 @@ class SearchEngine:
         self.settings = settings
         self.store = store
         self._embedder = embedder
-        self.keyword = KeywordIndex(settings.index_dir / "keyword")
+        self.keyword = KeywordIndex(settings.index_dir / "keyword", settings.title_boost)
         self.model_name = embedder.name if embedder is not None else settings.embedding_model
         self.vectors = VectorIndex(settings.index_dir, self.model_name)
         self._refresh_lock = threading.Lock()

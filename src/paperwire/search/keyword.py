@@ -16,9 +16,8 @@ import tantivy
 from paperwire.models import Paper
 from paperwire.search.query import Query
 
-TITLE_BOOST = 2.0
 AUTHOR_BOOST = 0.5
-_SCHEMA_VERSION = 1
+_SCHEMA_VERSION = 2
 _TEXT = "pw_en"
 _NAME = "pw_name"
 
@@ -49,6 +48,8 @@ def _schema() -> Any:
     b.add_text_field("id", stored=True, tokenizer_name="raw", index_option="basic")
     b.add_text_field("title", stored=False, tokenizer_name=_TEXT, index_option="position")
     b.add_text_field("abstract", stored=False, tokenizer_name=_TEXT, index_option="position")
+    # title and abstract as one field: what BM25 ranks by (one length norm, as classic BM25 baselines do)
+    b.add_text_field("text", stored=False, tokenizer_name=_TEXT, index_option="freq")
     b.add_text_field("authors", stored=False, tokenizer_name=_NAME, index_option="position")
     b.add_text_field("cat", stored=False, tokenizer_name="raw", index_option="basic")
     b.add_integer_field("date", stored=False, indexed=True, fast=True)
@@ -76,8 +77,9 @@ class KeywordHit:
 class KeywordIndex:
     """A tantivy index of title (boosted), abstract, authors, categories and dates."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, title_boost: float = 0.25) -> None:
         self.path = path
+        self.title_boost = title_boost
         self.text = _text_analyzer()
         self.names = _name_analyzer()
         self._writer_lock = threading.Lock()
@@ -133,6 +135,7 @@ class KeywordIndex:
         doc.add_text("id", p.id)
         doc.add_text("title", p.title)
         doc.add_text("abstract", p.abstract)
+        doc.add_text("text", f"{p.title}\n{p.abstract}")
         for a in p.authors:
             doc.add_text("authors", a)
         for c in p.categories:
@@ -159,15 +162,10 @@ class KeywordIndex:
     def _terms_query(self, tokens: Sequence[str]) -> Any:
         clauses = []
         for tok in dict.fromkeys(tokens):
-            clauses.append(
-                (
-                    tantivy.Occur.Should,
-                    tantivy.Query.boost_query(
-                        tantivy.Query.term_query(self.schema, "title", tok), TITLE_BOOST
-                    ),
-                )
-            )
-            clauses.append((tantivy.Occur.Should, tantivy.Query.term_query(self.schema, "abstract", tok)))
+            clauses.append((tantivy.Occur.Should, tantivy.Query.term_query(self.schema, "text", tok)))
+            if self.title_boost > 0:  # a title match counts extra, on top of its share of the text
+                title = tantivy.Query.term_query(self.schema, "title", tok)
+                clauses.append((tantivy.Occur.Should, tantivy.Query.boost_query(title, self.title_boost)))
         return tantivy.Query.boolean_query(clauses)
 
     def _phrase_query(self, text: str) -> Any:
