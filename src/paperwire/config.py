@@ -64,12 +64,12 @@ class Settings(BaseSettings):
         description="Extra BM25 weight of a title match, on top of the title+abstract field (0: none).",
     )
     fusion: Literal["rrf", "convex"] = Field(
-        "rrf",
+        "convex",
         description="How hybrid search merges the lists: rrf (weighted reciprocal rank) or convex "
         "(min-max normalised scores mixed by convex_alpha).",
     )
     convex_alpha: float = Field(
-        0.5, ge=0, le=1, description="Share of the semantic score in convex fusion (the rest is BM25)."
+        0.4, ge=0, le=1, description="Share of the semantic score in convex fusion (the rest is BM25)."
     )
     rrf_k: int = Field(60, ge=1, description="Reciprocal-rank-fusion constant k in 1/(k + rank).")
     keyword_weight: float = Field(1.0, ge=0, description="Weight of the BM25 list in hybrid fusion.")
