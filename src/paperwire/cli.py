@@ -35,8 +35,8 @@ eval_app = typer.Typer(help="Measure search quality.", no_args_is_help=True)
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(eval_app, name="eval")
 
-out = Console()
-err = Console(stderr=True)
+out = Console(soft_wrap=True)  # never break ids, paths or messages across lines
+err = Console(stderr=True, soft_wrap=True)
 _state: dict[str, Any] = {}
 
 
