@@ -30,6 +30,11 @@ class Embedder(Protocol):
         """Embed one search query; a normalised vector."""
 
 
+def vector_space(model: str, max_length: int | None = None) -> str:
+    """The name vectors are stored under: the model, and the truncation when it is not the model's own."""
+    return model if max_length is None else f"{model}@{max_length}"
+
+
 def cpu_has_native_bf16() -> bool:
     """True where the CPU does bf16 matrix work natively (AMX or AVX512-BF16); elsewhere bf16 is slower."""
     try:
@@ -84,7 +89,7 @@ class SentenceTransformerEmbedder:
         if max_length:
             self._model.max_seq_length = max_length
         self._model.eval()
-        self.name = model if max_length is None else f"{model}@{max_length}"
+        self.name = vector_space(model, max_length)
         get_dim = (
             getattr(self._model, "get_embedding_dimension", None)
             or self._model.get_sentence_embedding_dimension

@@ -10,7 +10,7 @@ from typing import Literal
 import numpy as np
 
 from paperwire.config import Settings
-from paperwire.embed import Embedder, get_embedder
+from paperwire.embed import Embedder, get_embedder, vector_space
 from paperwire.errors import NotFoundError, QueryError
 from paperwire.models import Paper, SearchHit
 from paperwire.search.keyword import KeywordIndex, date_key, paper_date
@@ -80,7 +80,11 @@ class SearchEngine:
         self.store = store
         self._embedder = embedder
         self.keyword = KeywordIndex(settings.index_dir / "keyword", settings.title_boost)
-        self.model_name = embedder.name if embedder is not None else settings.embedding_model
+        self.model_name = (
+            embedder.name
+            if embedder is not None
+            else vector_space(settings.embedding_model, settings.embedding_max_length)
+        )
         self.vectors = VectorIndex(settings.index_dir, self.model_name)
         self._refresh_lock = threading.Lock()
 

@@ -68,9 +68,13 @@ class VectorIndex:
             return changed
 
     def _sync(self, ids: list[str], vecs: np.ndarray) -> int:
-        if not ids:
-            self.__init__(self.dir.parent, self.model)  # type: ignore[misc]
-            return 0
+        if not ids:  # no current vectors at all: nothing may be served
+            gone = np.nonzero(self.alive)[0]
+            for lab in gone:
+                assert self.hnsw is not None
+                self.hnsw.mark_deleted(int(lab))
+            self.alive[:] = False
+            return len(gone)
         dim = int(vecs.shape[1])
         if self.hnsw is None:
             self._open(dim)
