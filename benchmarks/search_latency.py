@@ -75,7 +75,7 @@ def queries(papers: list[dict], n: int, seed: int = 7) -> list[str]:
     rng = random.Random(seed)
     out = list(NATURAL) + list(STRUCTURED)
     while len(out) < n:
-        words = [w.strip(":,.()") for w in rng.choice(papers)["title"].split() if len(w) > 3]
+        words = [w.strip(":,.()").replace('"', "") for w in rng.choice(papers)["title"].split() if len(w) > 3]
         if len(words) >= 4:
             out.append(" ".join(rng.sample(words, min(len(words), rng.randint(4, 6)))).lower())
     return out[:n]

@@ -28,8 +28,6 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from search_latency import PAPERS, ROOT, queries
 
-LEVELS = (1, 8, 32)
-
 
 def _free_port() -> int:
     with socket.socket() as s:
@@ -78,6 +76,8 @@ async def level(base: str, path: str, qs: list[str], clients: int, requests: int
                 r = await client.get(path, params={"q": q})
                 if r.status_code != 200:
                     errors += 1
+                    if errors <= 3:
+                        print(f"  {r.status_code} for q={q!r}: {r.text[:200]}", file=sys.stderr)
             except httpx.HTTPError:
                 errors += 1
             lat.append((time.perf_counter() - t) * 1000)
@@ -108,6 +108,11 @@ def main() -> int:
     ap.add_argument("--requests", type=int, default=300, help="requests per level (bounded)")
     ap.add_argument("--seconds", type=float, default=60, help="longest a level may run")
     ap.add_argument("--json", action="store_true", help="one JSON object per level")
+    ap.add_argument("--levels", default="1,8,32", help="concurrent clients per level, comma-separated")
+    ap.add_argument("--paths", default="/api/search,/search", help="what to load, comma-separated")
+    ap.add_argument(
+        "--workers", type=int, default=None, help="`paperwire serve --workers` (default: its own)"
+    )
     ap.add_argument(
         "--embedding-threads",
         type=int,
@@ -121,7 +126,10 @@ def main() -> int:
     prepare(args.home, args.papers, args.fill_random)
     with gzip.open(args.papers, "rt") as fh:
         sample = [json.loads(line) for _, line in zip(range(20000), fh, strict=False)]
-    qs = queries(sample, 100)
+    levels = [int(x) for x in args.levels.split(",")]
+    paths = args.paths.split(",")
+    # a distinct query for every request of the run: no level is helped by what an earlier one asked
+    qs = queries(sample, args.requests * len(levels) * len(paths))
 
     port = _free_port()
     env = {**os.environ, "PAPERWIRE_HOME": str(args.home), "PAPERWIRE_LOAD_SAMPLE": "0",
@@ -130,7 +138,8 @@ def main() -> int:
         env["PAPERWIRE_EMBEDDING_THREADS"] = str(args.embedding_threads)
     log = (args.home / "web_load-serve.log").open("wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "paperwire", "serve", "--host", "127.0.0.1", "--port", str(port)],
+        [sys.executable, "-m", "paperwire", "serve", "--host", "127.0.0.1", "--port", str(port)]
+        + (["--workers", str(args.workers)] if args.workers else []),
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,
@@ -156,9 +165,12 @@ def main() -> int:
         if not args.json:
             print(f"{'path':<12} {'clients':>7} {'reqs':>5} {'errors':>6} {'p50 ms':>8} {'p95 ms':>8} "
                   f"{'p99 ms':>8} {'req/s':>7}")  # fmt: skip
-        for path in ("/api/search", "/search"):
-            for clients in LEVELS:
-                r = asyncio.run(level(base, path, qs, clients, args.requests, args.seconds))
+        run = 0
+        for path in paths:
+            for clients in levels:
+                chunk = qs[run * args.requests : (run + 1) * args.requests]
+                run += 1
+                r = asyncio.run(level(base, path, chunk, clients, args.requests, args.seconds))
                 if args.json:
                     print(json.dumps(r), flush=True)
                 else:

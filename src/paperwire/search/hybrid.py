@@ -21,6 +21,7 @@ from paperwire.store.base import Store
 Mode = Literal["keyword", "semantic", "hybrid"]
 Sort = Literal["relevance", "date"]
 MODES: tuple[Mode, ...] = ("keyword", "semantic", "hybrid")
+_QUERY_VECTORS_KEPT = 512
 
 
 @dataclass
@@ -87,6 +88,7 @@ class SearchEngine:
         )
         self.vectors = VectorIndex(settings.index_dir, self.model_name)
         self._refresh_lock = threading.Lock()
+        self._query_vectors: dict[str, np.ndarray] = {}
 
     @property
     def embedder(self) -> Embedder:
@@ -183,8 +185,15 @@ class SearchEngine:
                 )
             kw_score = {h.paper_id: h.score for h in kw}
         sims = {h.paper_id: h.similarity for h in sem}
+        total = len(fused)
+        if sort == "date":
+            dates = {
+                pid: date_key(paper_date(p))
+                for pid, p in self.store.get_papers([f[0] for f in fused]).items()
+            }
+            fused.sort(key=lambda f: -dates.get(f[0], 0))
         hits = []
-        for pid, score, ranks in fused:
+        for pid, score, ranks in fused[offset : offset + limit]:
             hits.append(
                 SearchHit(
                     Paper(id=pid, title="", abstract=""),
@@ -195,19 +204,21 @@ class SearchEngine:
                     similarity=sims.get(pid),
                 )
             )
-        total = len(hits)
-        if sort == "date":
-            dates = {
-                pid: date_key(paper_date(p))
-                for pid, p in self.store.get_papers([h.paper.id for h in hits]).items()
-            }
-            hits.sort(key=lambda h: -dates.get(h.paper.id, 0))
-        return self._finish(
-            SearchResults(q, mode, hits[offset : offset + limit], total, offset, limit, notes)
-        )
+        return self._finish(SearchResults(q, mode, hits, total, offset, limit, notes))
+
+    def _query_vector(self, text: str) -> np.ndarray:
+        """The query's embedding; the last few are kept, so paging through results embeds once."""
+        vec = self._query_vectors.get(text)
+        if vec is None:
+            vec = self.embedder.embed_query(text)
+            with self._refresh_lock:
+                if len(self._query_vectors) >= _QUERY_VECTORS_KEPT:
+                    self._query_vectors.pop(next(iter(self._query_vectors)))
+                self._query_vectors[text] = vec
+        return vec
 
     def _semantic(self, q: Query, depth: int) -> list:  # type: ignore[type-arg]
-        qvec = self.embedder.embed_query(q.semantic_text)
+        qvec = self._query_vector(q.semantic_text)
         allowed: set[str] | None = None
         if q.authors:
             allowed = self.keyword.matching_ids(Query(authors=q.authors), limit=50_000)
@@ -227,15 +238,20 @@ class SearchEngine:
         return [h for h in cands if h.paper_id in ok][:depth]
 
     def _finish(self, res: SearchResults) -> SearchResults:
-        papers = self.store.get_papers([h.paper.id for h in res.hits])
+        ids = [h.paper.id for h in res.hits]
+        papers = self.store.get_papers(ids)
+        matched = (
+            self.keyword.matched_terms(res.query, papers.values())
+            if res.query.words or res.query.phrases
+            else {}
+        )
         kept = []
         for h in res.hits:
             p = papers.get(h.paper.id)
             if p is None:  # indexed but gone from the store: the index is derived, the store wins
                 continue
             h.paper = p
-            if res.query.words or res.query.phrases:
-                h.matched_terms = self.keyword.matched_terms(res.query, p)
+            h.matched_terms = matched.get(p.id, [])
             kept.append(h)
         res.hits = kept
         return res

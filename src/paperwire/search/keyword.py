@@ -280,16 +280,23 @@ class KeywordIndex:
         res = searcher.search(tantivy.Query.boolean_query(clauses), limit, count=False)
         return {str(searcher.doc(addr)["id"][0]) for _, addr in res.hits}
 
-    def matched_terms(self, q: Query, paper: Paper) -> list[str]:
-        """The query's words and phrases that occur in the paper (for "why this result")."""
-        doc_terms = set(self.terms(f"{paper.title} {paper.abstract}"))
-        author_terms = {str(t) for a in paper.authors for t in self.names.analyze(a)}
-        out = []
-        for w in q.words:
-            toks = self.terms(w)
-            in_text = bool(toks) and all(t in doc_terms for t in toks)
-            in_authors = any(str(t) in author_terms for t in self.names.analyze(w) if len(str(t)) > 1)
-            if in_text or in_authors:
-                out.append(w)
-        out += [p for p in q.phrases if self.terms(p) and all(t in doc_terms for t in self.terms(p))]
+    def matched_terms(self, q: Query, papers: Iterable[Paper]) -> dict[str, list[str]]:
+        """Which of the query's words and phrases occur in each paper (for "why this result").
+
+        A word matches when all its terms are in the title or abstract, or it names an author; a
+        phrase when all its terms are there. The query is analysed once, each paper once.
+        """
+        words = [
+            (w, self.terms(w), [str(t) for t in self.names.analyze(w) if len(str(t)) > 1]) for w in q.words
+        ]
+        phrases = [(p, self.terms(p)) for p in q.phrases]
+        out: dict[str, list[str]] = {}
+        for paper in papers:
+            doc_terms = set(self.terms(f"{paper.title} {paper.abstract}"))
+            author_terms = {str(t) for t in self.names.analyze(" ; ".join(paper.authors))}
+            out[paper.id] = [
+                w
+                for w, toks, name_toks in words
+                if (toks and all(t in doc_terms for t in toks)) or any(t in author_terms for t in name_toks)
+            ] + [p for p, toks in phrases if toks and all(t in doc_terms for t in toks)]
         return out

@@ -220,7 +220,7 @@ class VectorIndex:
         if mask is None and self.hnsw is not None:
             k = min(k, len(self))
             self.hnsw.set_ef(max(_EF_SEARCH, k))
-            labels, dists = self.hnsw.knn_query(q, k=k)
+            labels, dists = self.hnsw.knn_query(q, k=k, num_threads=1)  # no thread spawned per query
             return [
                 VectorHit(self.ids[int(lab)], float(1.0 - d))
                 for lab, d in zip(labels[0], dists[0], strict=True)
