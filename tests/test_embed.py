@@ -64,6 +64,42 @@ def test_onnx_query_encoder_matches_torch_and_is_cached(tmp_path) -> None:  # ty
     assert again.query_backend == "onnx" and len(list(tmp_path.glob("*.onnx"))) == 1
 
 
+def test_concurrent_queries_are_batched_and_each_gets_its_own_vector(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from concurrent.futures import ThreadPoolExecutor
+
+    e = SentenceTransformerEmbedder(query_backend="onnx", cache_dir=tmp_path)
+    enc = e._onnx
+    texts = [
+        f"query number {i} about {t}" for i, t in enumerate(["graphs", "depth", "proteins", "qubits"] * 6)
+    ]
+    alone = {t: enc.embed_batch([t])[0] for t in texts}
+    sizes: list[int] = []
+    real = enc.embed_batch
+
+    def spy(batch: list[str]) -> np.ndarray:
+        sizes.append(len(batch))
+        return real(batch)
+
+    enc.embed_batch = spy
+    with ThreadPoolExecutor(8) as pool:
+        got = dict(zip(texts, pool.map(e.embed_query, texts), strict=True))
+    assert sum(sizes) == len(texts) and max(sizes) > 1  # some queries shared a run
+    for t in texts:  # padding in a batch changes nothing
+        assert float(got[t] @ alone[t]) >= 0.99999
+
+    def boom(batch: list[str]) -> np.ndarray:
+        raise RuntimeError("onnx runtime failed")
+
+    enc.embed_batch = boom
+    with ThreadPoolExecutor(4) as pool:
+        futures = [pool.submit(e.embed_query, t) for t in texts[:8]]
+        for f in futures:  # every waiting caller hears of the failure; none hangs
+            with pytest.raises(RuntimeError, match="onnx runtime failed"):
+                f.result(timeout=30)
+    enc.embed_batch = real
+    assert float(e.embed_query(texts[0]) @ alone[texts[0]]) >= 0.99999
+
+
 def test_unusable_onnx_falls_back_to_torch_or_fails_loudly(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     from paperwire import embed_onnx
     from paperwire.errors import EmbeddingError
