@@ -1,12 +1,12 @@
 """Latency of the search page and the search API under concurrent load, from a second process on loopback.
 
 Starts a real `paperwire serve` (rate limit off) over a paperwire home (default: the one search_latency.py
-builds from ../shared's 74,728 papers; --fill-random gives papers without a vector a random unit vector so the
-vector engine runs at full size), then this process sends real-style queries with 1, 8 and 32 concurrent
+builds from ../shared's 74,728 papers; --fill random|titles gives papers without a vector one, as in
+search_latency.py, so the vector engine runs at full size), then this process sends real-style queries with 1, 8 and 32 concurrent
 clients and prints p50/p95/p99 (ms, as the client sees them over loopback), requests/s and errors per level.
 Every level is bounded in requests and seconds. The issue's floor: /api/search p95 <= 150 ms at 8 clients.
 
-    python benchmarks/web_load.py [--home DIR] [--papers FILE] [--fill-random] [--requests 300] [--seconds 60]
+    python benchmarks/web_load.py [--home DIR] [--papers FILE] [--fill none|random|titles] [--requests 300] [--seconds 60]
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ import httpx
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from search_latency import PAPERS, ROOT, queries
+from search_latency import PAPERS, ROOT, fill_vectors, queries
 
 
 def _free_port() -> int:
@@ -35,8 +35,8 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def prepare(home: Path, papers: Path, fill_random: bool) -> None:
-    """Ingest ``papers`` into ``home`` (skipped when already there) and fill missing vectors when asked."""
+def prepare(home: Path, papers: Path, fill: str) -> None:
+    """Ingest ``papers`` into ``home`` (skipped when already there) and fill missing vectors as asked."""
     from paperwire.app_context import open_paperwire
     from paperwire.config import Settings
     from paperwire.ingest import ingest_file
@@ -46,13 +46,7 @@ def prepare(home: Path, papers: Path, fill_random: bool) -> None:
     rep = ingest_file(pw.store, papers)
     if rep.read:
         print(f"ingested {rep.summary()} in {time.perf_counter() - t0:.1f} s", flush=True)
-    if fill_random:
-        model = pw.engine.model_name
-        rng = np.random.default_rng(0)
-        while tasks := pw.store.pending_embeddings(model, 5000):
-            v = rng.standard_normal((len(tasks), 384)).astype(np.float32)
-            v /= np.linalg.norm(v, axis=1, keepdims=True)
-            pw.store.save_embeddings(model, [(t.paper_id, t.text_hash) for t in tasks], v)
+    fill_vectors(pw, fill)
     t0 = time.perf_counter()
     pw.engine.refresh()
     print(f"indexes ready in {time.perf_counter() - t0:.1f} s", flush=True)
@@ -104,7 +98,12 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--home", type=Path, default=ROOT / "benchmarks" / "out" / "full-home")
     ap.add_argument("--papers", type=Path, default=PAPERS)
-    ap.add_argument("--fill-random", action="store_true", help="random unit vectors for papers without one")
+    ap.add_argument(
+        "--fill",
+        choices=["none", "random", "titles"],
+        default="none",
+        help="vectors for papers without one: random, or the model's vectors of titles (see search_latency.py)",
+    )
     ap.add_argument("--requests", type=int, default=300, help="requests per level (bounded)")
     ap.add_argument("--seconds", type=float, default=60, help="longest a level may run")
     ap.add_argument("--json", action="store_true", help="one JSON object per level")
@@ -123,7 +122,7 @@ def main() -> int:
     if not args.papers.exists():
         print(f"skipped: {args.papers} not found (needs ../shared beside the repo)", file=sys.stderr)
         return 0
-    prepare(args.home, args.papers, args.fill_random)
+    prepare(args.home, args.papers, args.fill)
     with gzip.open(args.papers, "rt") as fh:
         sample = [json.loads(line) for _, line in zip(range(20000), fh, strict=False)]
     levels = [int(x) for x in args.levels.split(",")]

@@ -191,6 +191,20 @@ def test_pasted_link_and_feed(server: str, page: Page) -> None:
     assert not feed.bozo and len(feed.entries) > 0
 
 
+def test_api_docs_render_offline_and_try_a_search(server: str, page: Page) -> None:
+    page.goto(server + "/")
+    page.click('footer a[href="/docs"]')
+    page.wait_for_url("**/docs")
+    op = page.locator(".opblock", has_text="/api/search").first
+    expect(op).to_be_visible()  # Swagger UI rendered our schema from /static, under the strict CSP
+    op.locator(".opblock-summary").click()
+    op.locator("input[placeholder='q']").fill("graph neural networks")
+    op.locator("button.execute").click()
+    status = op.locator(".live-responses-table tbody .response-col_status").first
+    expect(status).to_contain_text("200", timeout=60_000)  # the first query may load the model
+    expect(op.locator(".live-responses-table")).to_contain_text('"total"')
+
+
 def test_hostile_paper_is_inert_in_a_real_browser(server: str, page: Page) -> None:
     page.goto(server + f"/paper/{HOSTILE_ID}")
     expect(page.locator("h1.title")).to_contain_text("<img src=x onerror=alert(1)>")

@@ -119,6 +119,20 @@ def test_author_page_newest_first(web: TestClient) -> None:
     assert html.index("/paper/2501.00001") < html.index("/paper/2501.00003")
 
 
+def test_api_docs_page_is_served_from_here_under_the_strict_csp(web: TestClient) -> None:
+    r = web.get("/docs")
+    assert r.status_code == 200
+    assert r.headers["content-security-policy"].startswith("default-src 'self'; script-src 'self';")
+    assert "'unsafe-inline'" not in r.headers["content-security-policy"]
+    assert 'src="/static/swagger-ui/swagger-ui-bundle.js"' in r.text and 'src="/static/docs.js"' in r.text
+    assert "http://" not in r.text and "https://" not in r.text  # nothing from a CDN
+    assert "<script>" not in r.text  # no inline bootstrap
+    assert 'data-openapi="/openapi.json"' in r.text
+    assert web.get("/static/swagger-ui/swagger-ui-bundle.js").status_code == 200
+    assert web.get("/static/swagger-ui/swagger-ui.css").status_code == 200
+    assert web.get("/redoc").status_code == 404
+
+
 def test_about_page_says_what_is_there(web: TestClient) -> None:
     html = web.get("/about").text
     assert "<dt>Papers</dt><dd>3</dd>" in html

@@ -75,6 +75,8 @@ def create_app(
         version=__version__,
         description="Self-hosted arXiv discovery: hybrid keyword + semantic search.",
         lifespan=lifespan,
+        docs_url=None,  # our own /docs page: Swagger UI served from /static, no CDN, no inline script
+        redoc_url=None,
     )
     app.state.site = site
     app.add_middleware(

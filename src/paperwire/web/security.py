@@ -17,15 +17,6 @@ CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
     "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
-# FastAPI's /docs and /redoc pages load Swagger UI / ReDoc from a CDN with one inline bootstrap script.
-DOCS_CSP = (
-    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
-    "style-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net https://fonts.googleapis.com; "
-    "img-src 'self' data: https://fastapi.tiangolo.com https://cdn.redoc.ly; "
-    "font-src 'self' https://fonts.gstatic.com; worker-src 'self' blob:; object-src 'none'; base-uri 'none'; "
-    "frame-ancestors 'none'"
-)
-DOCS_PATHS = ("/docs", "/redoc")
 
 
 class TokenBucket:
@@ -92,12 +83,11 @@ class SecurityMiddleware:
             if wait > 0:
                 await self._too_many(path, wait, send)
                 return
-        csp = DOCS_CSP if path in DOCS_PATHS else CSP
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = list(message.get("headers", []))
-                headers += _security_headers(csp)
+                headers += _security_headers(CSP)
                 if path.startswith("/static/"):
                     headers.append((b"cache-control", b"public, max-age=86400"))
                 message["headers"] = headers

@@ -293,3 +293,9 @@ def favicon() -> Response:
 def about(request: Request, site: SiteDep) -> Response:
     st = status_json(site.pw)
     return render(site, request, "about.html", st=st, settings=site.settings)
+
+
+@router.get("/docs", include_in_schema=False)
+def api_docs(request: Request, site: SiteDep) -> Response:
+    """Swagger UI over the OpenAPI schema, from vendored assets."""
+    return render(site, request, "docs.html", openapi_url=request.app.openapi_url)
