@@ -110,9 +110,6 @@ def main() -> int:
     ap.add_argument("--levels", default="1,8,32", help="concurrent clients per level, comma-separated")
     ap.add_argument("--paths", default="/api/search,/search", help="what to load, comma-separated")
     ap.add_argument(
-        "--workers", type=int, default=None, help="`paperwire serve --workers` (default: its own)"
-    )
-    ap.add_argument(
         "--embedding-threads",
         type=int,
         default=None,
@@ -137,8 +134,7 @@ def main() -> int:
         env["PAPERWIRE_EMBEDDING_THREADS"] = str(args.embedding_threads)
     log = (args.home / "web_load-serve.log").open("wb")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "paperwire", "serve", "--host", "127.0.0.1", "--port", str(port)]
-        + (["--workers", str(args.workers)] if args.workers else []),
+        [sys.executable, "-m", "paperwire", "serve", "--host", "127.0.0.1", "--port", str(port)],
         env=env,
         stdout=log,
         stderr=subprocess.STDOUT,

@@ -104,6 +104,13 @@ class Settings(BaseSettings):
     rate_limit_burst: int = Field(
         30, ge=1, description="Requests a client may make at once before the per-minute rate applies."
     )
+    refresh_interval: float = Field(
+        30.0,
+        ge=0,
+        description="Seconds between the server's checks for papers and vectors that other processes "
+        "(paperwire ingest, embed) wrote: it embeds what has no vector and brings its indexes up to date. "
+        "0: only once, at start.",
+    )
 
     @property
     def user_agent(self) -> str:

@@ -72,6 +72,10 @@ class EmbeddingError(PaperwireError):
     """The embedding model cannot be loaded or run."""
 
 
+class IndexBusyError(PaperwireError):
+    """Another process kept the search index's writer lock for too long; nothing was changed."""
+
+
 class QueryError(PaperwireError):
     """A search query is malformed; the message says what and where."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -53,6 +54,54 @@ def test_background_embedding_makes_semantic_search_work(client: TestClient) -> 
     assert r.json()["hits"][0]["paper"]["id"] == "2501.00002"
     sim = client.get("/api/papers/2501.00002/similar").json()
     assert [h["paper"]["id"] for h in sim["hits"]] == ["2501.00001"]
+
+
+def test_papers_another_process_ingests_become_searchable_while_serving(settings: Settings) -> None:
+    """A cron `paperwire ingest` beside a running server: the server embeds and indexes what it wrote."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    fixture = Path(__file__).resolve().parents[1] / "fixtures" / "kaggle-snapshot-sample.jsonl"
+    live = settings.model_copy(update={"load_sample": False, "refresh_interval": 0.2})
+    with TestClient(create_app(live, embedder=HashEmbedder())) as c:
+        assert c.get("/api/status").json()["papers"] == 0
+        env = {**os.environ, "PAPERWIRE_HOME": str(settings.home), "PAPERWIRE_LOAD_SAMPLE": "0"}
+        r = subprocess.run(
+            [sys.executable, "-m", "paperwire", "ingest", "file", str(fixture), "--no-embed"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert r.returncode == 0, r.stderr  # the CLI and the server share the index writer in turn
+        deadline = time.time() + 60
+        while c.get("/api/status").json()["vector_indexed"] < 200 and time.time() < deadline:
+            time.sleep(0.2)
+        st = c.get("/api/status").json()
+        assert st["papers"] == 200 and st["vector_indexed"] == 200 and st["pending_embeddings"] == 0
+        q = "Sparsity-certifying Graph Decompositions"
+        for mode in ("keyword", "semantic"):
+            hits = c.get("/api/search", params={"q": q, "mode": mode}).json()["hits"]
+            assert hits[0]["paper"]["id"] == "0704.0002", mode
+
+
+def test_a_busy_index_writer_is_waited_for_then_reported(tmp_path: Path) -> None:
+    from paperwire.errors import IndexBusyError
+    from paperwire.search.keyword import KeywordIndex
+
+    first = KeywordIndex(tmp_path / "kw")
+    held = first.index.writer(heap_size=15_000_000, num_threads=1)  # as another process would
+    second = KeywordIndex(tmp_path / "kw", lock_wait=0.5)
+    with pytest.raises(IndexBusyError, match="another paperwire process"):
+        second.add([(1, make_paper("2501.00001"))])
+    assert second.seq == 0  # nothing half-done
+    del held
+    import gc
+
+    gc.collect()  # the writer's lock goes with it
+    assert second.add([(1, make_paper("2501.00001"))]) == 1 and second.seq == 1
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import threading
+import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -13,6 +14,7 @@ from typing import Any
 
 import tantivy
 
+from paperwire.errors import IndexBusyError
 from paperwire.models import Paper
 from paperwire.search.query import Query
 
@@ -77,9 +79,10 @@ class KeywordHit:
 class KeywordIndex:
     """A tantivy index of title (boosted), abstract, authors, categories and dates."""
 
-    def __init__(self, path: Path, title_boost: float = 0.25) -> None:
+    def __init__(self, path: Path, title_boost: float = 0.25, lock_wait: float = 120.0) -> None:
         self.path = path
         self.title_boost = title_boost
+        self.lock_wait = lock_wait
         self.text = _text_analyzer()
         self.names = _name_analyzer()
         self._writer_lock = threading.Lock()
@@ -116,9 +119,9 @@ class KeywordIndex:
     def add(self, items: Iterable[tuple[int, Paper]], heap_mb: int = 128) -> int:
         """Index (or re-index) papers with their change sequence; returns how many."""
         n = 0
-        top = self.seq
         with self._writer_lock:
-            writer = self.index.writer(heap_size=heap_mb * 1024 * 1024, num_threads=1)
+            writer = self._writer(heap_mb)
+            top = self.seq  # read under the writer lock: another process may have moved it
             for seq, p in items:
                 writer.delete_documents_by_term("id", p.id)
                 writer.add_document(self._doc(p))
@@ -129,6 +132,22 @@ class KeywordIndex:
             self._set_seq(top)
         self.index.reload()
         return n
+
+    def _writer(self, heap_mb: int) -> Any:
+        """The index writer, waiting while another process (a CLI ingest, a server) holds it."""
+        deadline = time.monotonic() + self.lock_wait
+        while True:
+            try:
+                return self.index.writer(heap_size=heap_mb * 1024 * 1024, num_threads=1)
+            except ValueError as exc:
+                if "LockBusy" not in str(exc):
+                    raise
+                if time.monotonic() >= deadline:
+                    raise IndexBusyError(
+                        f"another paperwire process has been writing the keyword index {self.path} for "
+                        f"{self.lock_wait:.0f} s; nothing was indexed (the store has it all: rerun later)"
+                    ) from exc
+                time.sleep(0.2)
 
     def _doc(self, p: Paper) -> Any:
         doc = tantivy.Document()
@@ -146,7 +165,7 @@ class KeywordIndex:
     def clear(self) -> None:
         """Drop every document (before a full rebuild)."""
         with self._writer_lock:
-            writer = self.index.writer(heap_size=64 * 1024 * 1024, num_threads=1)
+            writer = self._writer(64)
             writer.delete_all_documents()
             writer.commit()
             writer.wait_merging_threads()

@@ -7,6 +7,7 @@ and brought up to date incrementally (new papers added, re-embedded ones replace
 from __future__ import annotations
 
 import json
+import os
 import re
 import threading
 from collections.abc import Iterable
@@ -153,10 +154,12 @@ class VectorIndex:
         assert self.hnsw is not None
         self.dir.mkdir(parents=True, exist_ok=True)
         # write beside, then rename: a crash never leaves a half-written index in place
-        self.hnsw.save_index(str(self.dir / "hnsw.bin.tmp"))
-        (self.dir / "labels.json.tmp").write_text(json.dumps(self.ids))
-        (self.dir / "hnsw.bin.tmp").replace(self.dir / "hnsw.bin")
-        (self.dir / "labels.json.tmp").replace(self.dir / "labels.json")
+        # (temporary names of this process's own: a CLI and a server may save at the same time)
+        tag = f"tmp{os.getpid()}"
+        self.hnsw.save_index(str(self.dir / f"hnsw.bin.{tag}"))
+        (self.dir / f"labels.json.{tag}").write_text(json.dumps(self.ids))
+        (self.dir / f"hnsw.bin.{tag}").replace(self.dir / "hnsw.bin")
+        (self.dir / f"labels.json.{tag}").replace(self.dir / "labels.json")
         (self.dir / "meta.json").write_text(
             json.dumps({"model": self.model, "dim": self.dim, "count": len(self.ids)})
         )

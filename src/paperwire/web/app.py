@@ -26,20 +26,35 @@ from paperwire.web.site import STATIC, Site
 log = logging.getLogger("paperwire.web")
 
 
-def _catch_up(settings: Settings, pw: Paperwire, embedder: Embedder | None, stop: threading.Event) -> None:
-    """Embed papers that have no vector yet, in the background, with a connection of its own."""
+def _maintain(settings: Settings, pw: Paperwire, embedder: Embedder | None, stop: threading.Event) -> None:
+    """The server's background work, with a store connection of its own.
+
+    Embeds papers that have no vector yet (a batch at a time, so a stop is quick), and brings the
+    search indexes up to date whenever the store changed: also when another process (a cron
+    `paperwire ingest`, `paperwire embed`) wrote to it. Checks every ``refresh_interval`` seconds.
+    """
     from paperwire.ingest import embed_pending
     from paperwire.store import open_store
 
     store = open_store(settings)
+    model = pw.engine.model_name
+    seen: tuple[int, int] | None = None
+    emb = embedder
     try:
-        if not store.count_pending_embeddings(pw.engine.model_name):
-            return
-        emb = embedder or get_embedder(settings)
-        while not stop.is_set() and embed_pending(store, emb, limit=256):
-            pw.engine.refresh()
-    except PaperwireError as exc:  # the site still answers keyword search
-        log.warning("background embedding stopped: %s", exc)
+        while not stop.is_set():
+            busy = False
+            try:
+                if store.count_pending_embeddings(model):
+                    emb = emb or get_embedder(settings)
+                    busy = bool(embed_pending(store, emb, limit=256))
+                now = (store.max_seq(), store.count_embeddings(model))
+                if now != seen:
+                    pw.engine.refresh()
+                    seen = now
+            except PaperwireError as exc:  # the site still answers; try again at the next check
+                log.warning("background indexing: %s", exc)
+            if not busy and (settings.refresh_interval <= 0 or stop.wait(settings.refresh_interval)):
+                return
     finally:
         store.close()
 
@@ -61,7 +76,9 @@ def create_app(
         stop = threading.Event()
         worker = None
         if background_embed:
-            worker = threading.Thread(target=_catch_up, args=(settings, pw, embedder, stop), daemon=True)
+            worker = threading.Thread(
+                target=_maintain, args=(settings, pw, embedder, stop), daemon=True, name="paperwire-maintain"
+            )
             worker.start()
         yield
         stop.set()
