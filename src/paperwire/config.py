@@ -104,6 +104,13 @@ class Settings(BaseSettings):
     rate_limit_burst: int = Field(
         30, ge=1, description="Requests a client may make at once before the per-minute rate applies."
     )
+    web_threads: int = Field(
+        0,
+        ge=0,
+        le=256,
+        description="Requests the server works on at once (the others queue); 0: twice the CPU cores, "
+        "at least 4. More threads than cores only share the GIL: the tail latency grows.",
+    )
     refresh_interval: float = Field(
         30.0,
         ge=0,
@@ -111,6 +118,11 @@ class Settings(BaseSettings):
         "(paperwire ingest, embed) wrote: it embeds what has no vector and brings its indexes up to date. "
         "0: only once, at start.",
     )
+
+    @property
+    def web_threads_in_force(self) -> int:
+        """``web_threads``, with 0 resolved for this machine."""
+        return self.web_threads or max(4, 2 * (os.cpu_count() or 1))
 
     @property
     def user_agent(self) -> str:

@@ -80,3 +80,33 @@ def test_rate_limit_answers_429_with_retry_after(tmp_path: Path) -> None:
         assert page.status_code == 429 and "retry-after" in page.headers
         assert c.get("/").status_code == 200  # browsing is not limited
         assert c.get("/paper/2501.00001").status_code == 200
+
+
+def test_the_server_works_on_at_most_web_threads_requests_at_once(tmp_path: Path) -> None:
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    fill(tmp_path, HOSTILE)
+    settings = Settings(home=tmp_path, load_sample=False, rate_limit_per_minute=0, web_threads=2)
+    assert Settings(home=tmp_path).web_threads_in_force >= 4
+    with TestClient(create_app(settings, embedder=HashEmbedder(), background_embed=False)) as c:
+        engine = c.app.state.site.pw.engine  # type: ignore[attr-defined]
+        real, lock, now, most = engine.search, threading.Lock(), [0], [0]
+
+        def slow_search(*a, **k):  # type: ignore[no-untyped-def]
+            with lock:
+                now[0] += 1
+                most[0] = max(most[0], now[0])
+            time.sleep(0.2)
+            with lock:
+                now[0] -= 1
+            return real(*a, **k)
+
+        engine.search = slow_search
+        with ThreadPoolExecutor(8) as pool:
+            codes = list(
+                pool.map(lambda i: c.get("/api/search", params={"q": f"graph {i}"}).status_code, range(8))
+            )
+        assert codes == [200] * 8  # all answered: the others waited their turn
+        assert most[0] == 2

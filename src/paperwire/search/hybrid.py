@@ -206,6 +206,11 @@ class SearchEngine:
             )
         return self._finish(SearchResults(q, mode, hits, total, offset, limit, notes))
 
+    def forget_query_vectors(self) -> None:
+        """Drop the kept query vectors (benchmarks measure the embedding of every query)."""
+        with self._refresh_lock:
+            self._query_vectors.clear()
+
     def _query_vector(self, text: str) -> np.ndarray:
         """The query's embedding; the last few are kept, so paging through results embeds once."""
         vec = self._query_vectors.get(text)

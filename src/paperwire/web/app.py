@@ -7,6 +7,7 @@ import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
@@ -71,6 +72,9 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # requests run a few at a time, the rest wait their turn: on 2 cores, 40 threads sharing the
+        # GIL doubled the 32-client p95 and cost throughput (see README, web_load.py)
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.web_threads_in_force
         pw = open_paperwire(settings, embedder)
         site.attach(pw)
         stop = threading.Event()
