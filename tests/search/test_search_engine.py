@@ -218,3 +218,29 @@ def test_concurrent_searches_while_papers_arrive(tmp_path) -> None:  # type: ign
     assert not errors, errors[0]
     assert engine.search("thing", mode="keyword", limit=10).total == 5
     store.close()
+
+
+def test_keyword_hits_resolve_to_ids_with_or_without_memory(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from paperwire.search import keyword
+    from paperwire.search.keyword import KeywordIndex
+    from paperwire.search.query import parse_query
+
+    papers = [make_paper(f"2501.{i:05d}", title=f"graph study number {i}") for i in range(1, 31)]
+    writer = KeywordIndex(tmp_path / "kw")
+    writer.add((i, p) for i, p in enumerate(papers, start=1))
+    expected = {p.id for p in papers}
+    hits, total = writer.search(parse_query("graph"), limit=50)
+    assert total == 30 and {h.paper_id for h in hits} == expected  # ids it learned while indexing
+
+    reader = KeywordIndex(tmp_path / "kw")  # as another process: has learned nothing yet
+    assert {h.paper_id for h in reader.search(parse_query("graph"), limit=50)[0]} == expected
+    assert set(reader._id_of.values()) == expected  # read from the stored documents once, then remembered
+
+    monkeypatch.setattr(keyword, "id_key", lambda pid: 7)  # every id collides on one key
+    clash = KeywordIndex(tmp_path / "kw")
+    assert clash.learn_id("2501.00001") == 7 and clash.learn_id("2501.00002") == 7
+    assert clash._id_of[7] == ""  # ambiguous: such keys are always read from the document
+    assert clash.matching_ids(parse_query("number"), among=["2501.00001", "2501.00002"]) == {
+        "2501.00001",
+        "2501.00002",
+    }

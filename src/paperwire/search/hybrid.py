@@ -89,6 +89,7 @@ class SearchEngine:
         self.vectors = VectorIndex(settings.index_dir, self.model_name)
         self._refresh_lock = threading.Lock()
         self._query_vectors: dict[str, np.ndarray] = {}
+        self._ids_learned = 0
 
     @property
     def embedder(self) -> Embedder:
@@ -104,6 +105,9 @@ class SearchEngine:
             if self.store.max_seq() > self.keyword.seq:
                 n = self.keyword.add(self.store.iter_papers(after_seq=self.keyword.seq))
             v = self.vectors.sync(self.store)
+            for pid in self.vectors.ids[self._ids_learned :]:  # most keyword hits resolve from memory
+                self.keyword.learn_id(pid)
+            self._ids_learned = len(self.vectors.ids)
             return n, v
 
     def rebuild(self) -> tuple[int, int]:
@@ -114,6 +118,7 @@ class SearchEngine:
             self.keyword.clear()
             shutil.rmtree(self.vectors.dir, ignore_errors=True)
             self.vectors = VectorIndex(self.settings.index_dir, self.model_name)
+            self._ids_learned = 0
         return self.refresh()
 
     # -- search -------------------------------------------------------------------------------

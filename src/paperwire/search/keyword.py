@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 import threading
@@ -19,7 +20,7 @@ from paperwire.models import Paper
 from paperwire.search.query import Query
 
 AUTHOR_BOOST = 0.5
-_SCHEMA_VERSION = 2
+_SCHEMA_VERSION = 3
 _TEXT = "pw_en"
 _NAME = "pw_name"
 
@@ -55,7 +56,14 @@ def _schema() -> Any:
     b.add_text_field("authors", stored=False, tokenizer_name=_NAME, index_option="position")
     b.add_text_field("cat", stored=False, tokenizer_name="raw", index_option="basic")
     b.add_integer_field("date", stored=False, indexed=True, fast=True)
+    # a 64-bit hash of the id as a fast field: hits resolve to ids without reading stored documents
+    b.add_unsigned_field("key", stored=False, indexed=False, fast=True)
     return b.build()
+
+
+def id_key(paper_id: str) -> int:
+    """The ``key`` fast field of a paper id: the first 8 bytes of its BLAKE2b hash."""
+    return int.from_bytes(hashlib.blake2b(paper_id.encode(), digest_size=8).digest(), "big")
 
 
 def date_key(d: date | None) -> int:
@@ -85,6 +93,7 @@ class KeywordIndex:
         self.lock_wait = lock_wait
         self.text = _text_analyzer()
         self.names = _name_analyzer()
+        self._id_of: dict[int, str] = {}  # key fast field -> paper id ("" for a rare collision)
         self._writer_lock = threading.Lock()
         meta = path / "paperwire.json"
         if meta.exists() and json.loads(meta.read_text()).get("schema") != _SCHEMA_VERSION:
@@ -152,6 +161,7 @@ class KeywordIndex:
     def _doc(self, p: Paper) -> Any:
         doc = tantivy.Document()
         doc.add_text("id", p.id)
+        doc.add_unsigned("key", self.learn_id(p.id))
         doc.add_text("title", p.title)
         doc.add_text("abstract", p.abstract)
         doc.add_text("text", f"{p.title}\n{p.abstract}")
@@ -281,7 +291,8 @@ class KeywordIndex:
             res = searcher.search(query, limit, count=True, order_by_field="date", offset=offset)
         else:
             res = searcher.search(query, limit, count=True, offset=offset)
-        hits = [KeywordHit(str(searcher.doc(addr)["id"][0]), float(score)) for score, addr in res.hits]
+        ids = self._ids(searcher, [addr for _, addr in res.hits])
+        hits = [KeywordHit(pid, float(score)) for pid, (score, _) in zip(ids, res.hits, strict=True)]
         count = getattr(res, "count", None)  # present at run time; missing from the stubs
         return hits, int(count or 0)
 
@@ -297,7 +308,30 @@ class KeywordIndex:
             clauses.append((tantivy.Occur.Must, tantivy.Query.all_query()))
         searcher = self.index.searcher()
         res = searcher.search(tantivy.Query.boolean_query(clauses), limit, count=False)
-        return {str(searcher.doc(addr)["id"][0]) for _, addr in res.hits}
+        return set(self._ids(searcher, [addr for _, addr in res.hits]))
+
+    def learn_id(self, paper_id: str) -> int:
+        """Remember which id a key stands for; returns the key."""
+        key = id_key(paper_id)
+        known = self._id_of.setdefault(key, paper_id)
+        if known != paper_id:  # two ids, one hash (about 1 in 10^9 at a million papers): read those
+            self._id_of[key] = ""
+        return key
+
+    def _ids(self, searcher: Any, addrs: list[Any]) -> list[str]:
+        """The paper ids of hits: from the key fast field and the ids this process has seen, else
+        from the stored document (learned for next time)."""
+        if not addrs:
+            return []
+        out = []
+        for addr, key in zip(addrs, searcher.fast_field_values("key", addrs), strict=True):
+            pid = self._id_of.get(key) if key is not None else None
+            if not pid:
+                pid = str(searcher.doc(addr)["id"][0])
+                if key is not None:
+                    self.learn_id(pid)
+            out.append(pid)
+        return out
 
     def matched_terms(self, q: Query, papers: Iterable[Paper]) -> dict[str, list[str]]:
         """Which of the query's words and phrases occur in each paper (for "why this result").
