@@ -65,7 +65,10 @@ def test_onnx_query_encoder_matches_torch_and_is_cached(tmp_path) -> None:  # ty
 
 
 def test_concurrent_queries_are_batched_and_each_gets_its_own_vector(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import time
     from concurrent.futures import ThreadPoolExecutor
+
+    from paperwire.errors import EmbeddingError
 
     e = SentenceTransformerEmbedder(query_backend="onnx", cache_dir=tmp_path)
     enc = e._onnx
@@ -77,6 +80,10 @@ def test_concurrent_queries_are_batched_and_each_gets_its_own_vector(tmp_path) -
     real = enc.embed_batch
 
     def spy(batch: list[str]) -> np.ndarray:
+        if not sizes:  # the first run waits until others queue behind it (no luck of scheduling)
+            deadline = time.monotonic() + 30
+            while len(enc._pending) < 2 and time.monotonic() < deadline:
+                time.sleep(0.01)
         sizes.append(len(batch))
         return real(batch)
 
@@ -94,7 +101,7 @@ def test_concurrent_queries_are_batched_and_each_gets_its_own_vector(tmp_path) -
     with ThreadPoolExecutor(4) as pool:
         futures = [pool.submit(e.embed_query, t) for t in texts[:8]]
         for f in futures:  # every waiting caller hears of the failure; none hangs
-            with pytest.raises(RuntimeError, match="onnx runtime failed"):
+            with pytest.raises(EmbeddingError, match="onnx runtime failed"):
                 f.result(timeout=30)
     enc.embed_batch = real
     assert float(e.embed_query(texts[0]) @ alone[texts[0]]) >= 0.99999

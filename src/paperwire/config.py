@@ -122,7 +122,8 @@ class Settings(BaseSettings):
     @property
     def web_threads_in_force(self) -> int:
         """``web_threads``, with 0 resolved for this machine."""
-        return self.web_threads or max(4, 2 * (os.cpu_count() or 1))
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+        return self.web_threads or max(4, 2 * cores)
 
     @property
     def user_agent(self) -> str:

@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from paperwire.errors import EmbeddingError
+
 log = logging.getLogger("paperwire.embed")
 _EXPORT_LOCK = threading.Lock()
 _MAX_BATCH = 16
@@ -77,26 +79,38 @@ class OnnxQueryEncoder:
         slot = _Slot(text)
         with self._cv:
             self._pending.append(slot)
-        while True:
-            with self._cv:
-                while self._busy and not slot.done:
-                    self._cv.wait()
-                if slot.done:
-                    break
-                self._busy = True
-                batch, self._pending = self._pending[:_MAX_BATCH], self._pending[_MAX_BATCH:]
+        while not slot.done:
+            batch: list[_Slot] = []
             try:
-                for one, vec in zip(batch, self.embed_batch([b.text for b in batch]), strict=True):
-                    one.vec = vec
-            except BaseException as exc:  # every query of the batch gets the error, not a hang
-                for one in batch:
-                    one.error = exc
-            finally:
                 with self._cv:
-                    for one in batch:
-                        one.done = True
-                    self._busy = False
-                    self._cv.notify_all()
+                    while self._busy and not slot.done:
+                        self._cv.wait()
+                    if slot.done:
+                        break
+                    # claim the batch and the encoder together: the finally below gives both back
+                    batch, self._pending, self._busy = (
+                        self._pending[:_MAX_BATCH],
+                        self._pending[_MAX_BATCH:],
+                        True,
+                    )
+                vecs = self.embed_batch([b.text for b in batch])
+                for one, vec in zip(batch, vecs, strict=True):
+                    one.vec = vec
+            except Exception as exc:  # every query of the batch hears of it; none hangs
+                for one in batch:
+                    one.error = EmbeddingError(f"query embedding failed: {exc}")
+                    one.error.__cause__ = exc
+            except BaseException:  # an interrupt is the leader's own: the others get an error
+                for one in batch:
+                    one.error = EmbeddingError("query embedding was interrupted")
+                raise
+            finally:
+                if batch:
+                    with self._cv:
+                        for one in batch:
+                            one.done = True
+                        self._busy = False
+                        self._cv.notify_all()
         if slot.error is not None:
             raise slot.error
         assert slot.vec is not None

@@ -89,6 +89,7 @@ class SearchEngine:
         self.vectors = VectorIndex(settings.index_dir, self.model_name)
         self._refresh_lock = threading.Lock()
         self._query_vectors: dict[str, np.ndarray] = {}
+        self._query_vectors_lock = threading.Lock()  # never the refresh lock: a refresh may take minutes
         self._ids_learned = 0
 
     @property
@@ -104,6 +105,8 @@ class SearchEngine:
             n = 0
             if self.store.max_seq() > self.keyword.seq:
                 n = self.keyword.add(self.store.iter_papers(after_seq=self.keyword.seq))
+            else:
+                self.keyword.reload()  # another process may have indexed them
             v = self.vectors.sync(self.store)
             for pid in self.vectors.ids[self._ids_learned :]:  # most keyword hits resolve from memory
                 self.keyword.learn_id(pid)
@@ -213,7 +216,7 @@ class SearchEngine:
 
     def forget_query_vectors(self) -> None:
         """Drop the kept query vectors (benchmarks measure the embedding of every query)."""
-        with self._refresh_lock:
+        with self._query_vectors_lock:
             self._query_vectors.clear()
 
     def _query_vector(self, text: str) -> np.ndarray:
@@ -221,7 +224,7 @@ class SearchEngine:
         vec = self._query_vectors.get(text)
         if vec is None:
             vec = self.embedder.embed_query(text)
-            with self._refresh_lock:
+            with self._query_vectors_lock:
                 if len(self._query_vectors) >= _QUERY_VECTORS_KEPT:
                     self._query_vectors.pop(next(iter(self._query_vectors)))
                 self._query_vectors[text] = vec

@@ -118,6 +118,10 @@ class KeywordIndex:
         tmp.write_text(json.dumps({"schema": _SCHEMA_VERSION, "seq": seq}))
         tmp.replace(self.path / "paperwire.json")
 
+    def reload(self) -> None:
+        """See what other processes committed (tantivy also notices by itself, a little later)."""
+        self.index.reload()
+
     def num_docs(self) -> int:
         """Documents in the index."""
         self.index.reload()

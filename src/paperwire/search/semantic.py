@@ -6,11 +6,13 @@ and brought up to date incrementally (new papers added, re-embedded ones replace
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import re
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +33,18 @@ class VectorHit:
 
     paper_id: str
     similarity: float
+
+
+@contextmanager
+def _dir_lock(path: Path) -> Iterator[None]:
+    """Hold the index directory against other processes (a CLI and a server) while reading or saving."""
+    path.mkdir(parents=True, exist_ok=True)
+    with (path / ".lock").open("a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def _slug(model: str) -> str:
@@ -62,10 +76,12 @@ class VectorIndex:
 
     def sync(self, store: Store) -> int:
         """Bring the index up to date with the store's current vectors; returns rows added or changed."""
-        with self._lock:
-            ids, vecs = store.load_embeddings(self.model)
+        # read the store first: searches wait only while the arrays and the graph change
+        ids, vecs = store.load_embeddings(self.model)
+        facets = list(store.iter_facets())
+        with self._lock, _dir_lock(self.dir):
             changed = self._sync(ids, vecs)
-            self._load_facets(store.iter_facets())
+            self._load_facets(facets)
             return changed
 
     def _sync(self, ids: list[str], vecs: np.ndarray) -> int:

@@ -39,7 +39,7 @@ def _maintain(settings: Settings, pw: Paperwire, embedder: Embedder | None, stop
 
     store = open_store(settings)
     model = pw.engine.model_name
-    seen: tuple[int, int] | None = None
+    seen: tuple[int, int, int] | None = None
     emb = embedder
     try:
         while not stop.is_set():
@@ -48,12 +48,15 @@ def _maintain(settings: Settings, pw: Paperwire, embedder: Embedder | None, stop
                 if store.count_pending_embeddings(model):
                     emb = emb or get_embedder(settings)
                     busy = bool(embed_pending(store, emb, limit=256))
-                now = (store.max_seq(), store.count_embeddings(model))
+                # a re-embedded stale vector changes the pending count, new papers the seq
+                now = (store.max_seq(), store.count_embeddings(model), store.count_pending_embeddings(model))
                 if now != seen:
                     pw.engine.refresh()
                     seen = now
             except PaperwireError as exc:  # the site still answers; try again at the next check
                 log.warning("background indexing: %s", exc)
+            except Exception:  # a locked database, a full disk: say so, keep the thread, retry
+                log.exception("background indexing failed; retrying at the next check")
             if not busy and (settings.refresh_interval <= 0 or stop.wait(settings.refresh_interval)):
                 return
     finally:
