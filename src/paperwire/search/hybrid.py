@@ -91,6 +91,7 @@ class SearchEngine:
         self._query_vectors: dict[str, np.ndarray] = {}
         self._query_vectors_lock = threading.Lock()  # never the refresh lock: a refresh may take minutes
         self._ids_learned = 0
+        self.synced: tuple[int, int] | None = None  # (store seq, vectors) as of the last refresh
 
     @property
     def embedder(self) -> Embedder:
@@ -102,6 +103,8 @@ class SearchEngine:
     def refresh(self) -> tuple[int, int]:
         """Bring both indexes up to date with the store; returns (papers indexed, vectors changed)."""
         with self._refresh_lock:
+            # read first: whatever arrives while this runs is caught by the next refresh
+            synced = (self.store.max_seq(), self.store.count_embeddings(self.model_name))
             n = 0
             if self.store.max_seq() > self.keyword.seq:
                 n = self.keyword.add(self.store.iter_papers(after_seq=self.keyword.seq))
@@ -111,6 +114,7 @@ class SearchEngine:
             for pid in self.vectors.ids[self._ids_learned :]:  # most keyword hits resolve from memory
                 self.keyword.learn_id(pid)
             self._ids_learned = len(self.vectors.ids)
+            self.synced = synced
             return n, v
 
     def rebuild(self) -> tuple[int, int]:

@@ -39,20 +39,28 @@ def _maintain(settings: Settings, pw: Paperwire, embedder: Embedder | None, stop
 
     store = open_store(settings)
     model = pw.engine.model_name
-    seen: tuple[int, int, int] | None = None
     emb = embedder
+    # counting what waits for a vector scans the store (0.2 s at 75k papers): only when it may have
+    # changed, i.e. papers or vectors changed, or some were waiting at the last count
+    pending, counted_at = 0, None
+    indexed: tuple[int, int, int] | None = None  # the state the indexes were last brought up to
     try:
         while not stop.is_set():
             busy = False
             try:
-                if store.count_pending_embeddings(model):
+                sig = (store.max_seq(), store.count_embeddings(model))
+                if sig != counted_at or pending:
+                    pending, counted_at = store.count_pending_embeddings(model), sig
+                if pending:
                     emb = emb or get_embedder(settings)
                     busy = bool(embed_pending(store, emb, limit=256))
-                # a re-embedded stale vector changes the pending count, new papers the seq
-                now = (store.max_seq(), store.count_embeddings(model), store.count_pending_embeddings(model))
-                if now != seen:
+                    sig = (store.max_seq(), store.count_embeddings(model))
+                state = (*sig, pending)
+                if indexed is None and pw.engine.synced == sig and not busy:
+                    indexed = state  # open_paperwire has just brought them up to here
+                if state != indexed:
                     pw.engine.refresh()
-                    seen = now
+                    indexed = state
             except PaperwireError as exc:  # the site still answers; try again at the next check
                 log.warning("background indexing: %s", exc)
             except Exception:  # a locked database, a full disk: say so, keep the thread, retry
