@@ -346,7 +346,10 @@ def serve(
     ] = None,
     port: Annotated[int | None, typer.Option(help="Port (default from settings: 8000).")] = None,
 ) -> None:
-    """Serve the JSON API (loads the demo sample on first run)."""
+    """Serve the web app, feeds and JSON API (loads the demo sample on first run).
+
+    In the background it embeds new papers and picks up what other processes wrote (a cron ingest).
+    """
     import uvicorn
 
     from paperwire.web.app import create_app
