@@ -108,8 +108,8 @@ class Settings(BaseSettings):
         0,
         ge=0,
         le=256,
-        description="Requests the server works on at once (the others queue); 0: twice the CPU cores, "
-        "at least 4. More threads than cores only share the GIL: the tail latency grows.",
+        description="Searches (and other costly requests) the server works on at once; the others queue. "
+        "0: twice the CPU cores, at least 4. More than the cores can run only lengthens the tail.",
     )
     refresh_interval: float = Field(
         30.0,

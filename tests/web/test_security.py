@@ -82,7 +82,7 @@ def test_rate_limit_answers_429_with_retry_after(tmp_path: Path) -> None:
         assert c.get("/paper/2501.00001").status_code == 200
 
 
-def test_the_server_works_on_at_most_web_threads_requests_at_once(tmp_path: Path) -> None:
+def test_the_server_runs_at_most_web_threads_searches_at_once_and_nothing_else_waits(tmp_path: Path) -> None:
     import threading
     import time
     from concurrent.futures import ThreadPoolExecutor
@@ -104,9 +104,20 @@ def test_the_server_works_on_at_most_web_threads_requests_at_once(tmp_path: Path
             return real(*a, **k)
 
         engine.search = slow_search
-        with ThreadPoolExecutor(8) as pool:
-            codes = list(
-                pool.map(lambda i: c.get("/api/search", params={"q": f"graph {i}"}).status_code, range(8))
-            )
-        assert codes == [200] * 8  # all answered: the others waited their turn
+        done: list[str] = []
+
+        def get(url: str) -> int:
+            code = c.get(url).status_code
+            done.append(url)
+            return code
+
+        with ThreadPoolExecutor(9) as pool:
+            searches = [pool.submit(get, f"/api/search?q=graph+{i}") for i in range(8)]
+            while not most[0]:  # the searches have begun
+                time.sleep(0.01)
+            css = pool.submit(get, "/static/style.css")
+            assert css.result() == 200
+            assert [f.result() for f in searches] == [200] * 8  # all answered: the others waited their turn
         assert most[0] == 2
+        # a static file does not queue behind searches: it came back while most of them still waited
+        assert done.index("/static/style.css") < 4

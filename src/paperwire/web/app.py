@@ -7,7 +7,6 @@ import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import anyio.to_thread
 from fastapi import FastAPI, Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
@@ -20,6 +19,7 @@ from paperwire.app_context import Paperwire, open_paperwire
 from paperwire.config import Settings
 from paperwire.embed import Embedder, get_embedder
 from paperwire.errors import NotFoundError, PaperwireError, QueryError
+from paperwire.web.admission import AdmissionMiddleware
 from paperwire.web.routes import api, feeds, pages
 from paperwire.web.security import SecurityMiddleware, TokenBucket
 from paperwire.web.site import STATIC, Site
@@ -83,9 +83,6 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        # requests run a few at a time, the rest wait their turn: on 2 cores, 40 threads sharing the
-        # GIL doubled the 32-client p95 and cost throughput (see README, web_load.py)
-        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.web_threads_in_force
         pw = open_paperwire(settings, embedder)
         site.attach(pw)
         stop = threading.Event()
@@ -111,6 +108,7 @@ def create_app(
         redoc_url=None,
     )
     app.state.site = site
+    app.add_middleware(AdmissionMiddleware, limit=settings.web_threads_in_force)
     app.add_middleware(
         SecurityMiddleware,
         limiter=TokenBucket(settings.rate_limit_per_minute, settings.rate_limit_burst),
