@@ -61,13 +61,14 @@ class VectorIndex:
         self.label_of: dict[str, int] = {}
         self.mat = np.zeros((0, 0), dtype=np.float32)
         self.alive = np.zeros(0, dtype=bool)
+        self._live = 0  # alive.sum(), counted when it changes (every search asks)
         self.dates = np.zeros(0, dtype=np.int64)
         self.cat_rows: dict[str, np.ndarray] = {}
         self.hnsw: hnswlib.Index | None = None
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
-        return int(self.alive.sum())
+        return self._live
 
     @property
     def dim(self) -> int:
@@ -81,6 +82,7 @@ class VectorIndex:
         facets = list(store.iter_facets())
         with self._lock, _dir_lock(self.dir):
             changed = self._sync(ids, vecs)
+            self._live = int(self.alive.sum())
             self._load_facets(facets)
             return changed
 
