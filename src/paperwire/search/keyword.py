@@ -22,6 +22,7 @@ from paperwire.search.query import Query
 AUTHOR_BOOST = 0.5
 _SCHEMA_VERSION = 3
 _TEXT = "pw_en"
+_WORD_CACHE_SIZE = 200_000  # distinct words remembered by word_terms (a few tens of MB at most)
 _NAME = "pw_name"
 
 
@@ -93,6 +94,7 @@ class KeywordIndex:
         self.lock_wait = lock_wait
         self.text = _text_analyzer()
         self.names = _name_analyzer()
+        self._word_terms: dict[str, list[str]] = {}
         self._id_of: dict[int, str] = {}  # key fast field -> paper id ("" for a rare collision)
         self._writer_lock = threading.Lock()
         meta = path / "paperwire.json"
@@ -191,6 +193,15 @@ class KeywordIndex:
     def terms(self, text: str) -> list[str]:
         """The index terms of ``text`` (lowercased, stemmed, stop words dropped)."""
         return [str(t) for t in self.text.analyze(text)]
+
+    def word_terms(self, word: str) -> list[str]:
+        """``terms`` of one word, remembered: highlighting asks about the same words all day long."""
+        got = self._word_terms.get(word)
+        if got is None:
+            got = self.terms(word)
+            if len(self._word_terms) < _WORD_CACHE_SIZE:
+                self._word_terms[word] = got
+        return got
 
     def _terms_query(self, tokens: Sequence[str]) -> Any:
         clauses = []

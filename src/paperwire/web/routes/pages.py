@@ -76,7 +76,7 @@ def _reasons(h: SearchHit) -> list[str]:
 
 
 def _cards(site: Site, hits: list[SearchHit], terms: set[str], explain: bool) -> list[Card]:
-    analyze = site.pw.engine.keyword.terms
+    analyze = site.pw.engine.keyword.word_terms
     return [
         Card(
             paper=h.paper,
