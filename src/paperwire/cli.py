@@ -255,7 +255,8 @@ def search_cmd(
     if as_json:
         from paperwire.serialize import results_json
 
-        sys.stdout.write(json.dumps(results_json(res), ensure_ascii=False) + "\n")
+        ups = pw.store.latest_upvotes([h.paper.id for h in res.hits])
+        sys.stdout.write(json.dumps(results_json(res, ups), ensure_ascii=False) + "\n")
         return
     for note in res.notes:
         err.print(f"[yellow]note:[/] {escape(note)}")
@@ -291,8 +292,13 @@ def similar_cmd(
     if as_json:
         from paperwire.serialize import hit_json
 
+        ups = pw.store.latest_upvotes([h.paper.id for h in hits])
         sys.stdout.write(
-            json.dumps({"paper": paper_id, "hits": [hit_json(h) for h in hits]}, ensure_ascii=False) + "\n"
+            json.dumps(
+                {"paper": paper_id, "hits": [hit_json(h, ups.get(h.paper.id)) for h in hits]},
+                ensure_ascii=False,
+            )
+            + "\n"
         )
         return
     for i, h in enumerate(hits, start=1):

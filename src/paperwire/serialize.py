@@ -8,8 +8,8 @@ from paperwire.models import Paper, SearchHit
 from paperwire.search.hybrid import SearchResults
 
 
-def paper_json(p: Paper) -> dict[str, Any]:
-    """A paper as the API shows it."""
+def paper_json(p: Paper, upvotes: int | None = None) -> dict[str, Any]:
+    """A paper as the API shows it (``upvotes``: its latest Hugging Face daily-papers count, if listed)."""
     return {
         "id": p.id,
         "version": p.version,
@@ -27,6 +27,7 @@ def paper_json(p: Paper) -> dict[str, Any]:
         "license": p.license,
         "abs_url": p.abs_url,
         "pdf_url": p.pdf_url,
+        "upvotes": upvotes,
     }
 
 
@@ -46,10 +47,10 @@ def why(h: SearchHit) -> str:
     return "; ".join(parts) or "matched the filters"
 
 
-def hit_json(h: SearchHit) -> dict[str, Any]:
+def hit_json(h: SearchHit, upvotes: int | None = None) -> dict[str, Any]:
     """A hit: the paper, its score and why it matched."""
     return {
-        "paper": paper_json(h.paper),
+        "paper": paper_json(h.paper, upvotes),
         "score": round(h.score, 6),
         "why": {
             "matched_terms": h.matched_terms,
@@ -62,8 +63,8 @@ def hit_json(h: SearchHit) -> dict[str, Any]:
     }
 
 
-def results_json(res: SearchResults) -> dict[str, Any]:
-    """A page of results."""
+def results_json(res: SearchResults, upvotes: dict[str, int] | None = None) -> dict[str, Any]:
+    """A page of results (``upvotes`` by paper id, where known)."""
     q = res.query
     return {
         "query": q.text,
@@ -82,7 +83,7 @@ def results_json(res: SearchResults) -> dict[str, Any]:
             "before": q.before.isoformat() if q.before else None,
             "paper_id": q.paper_id,
         },
-        "hits": [hit_json(h) for h in res.hits],
+        "hits": [hit_json(h, (upvotes or {}).get(h.paper.id)) for h in res.hits],
     }
 
 

@@ -123,6 +123,20 @@ def test_signals_are_idempotent(store: SQLiteStore) -> None:
     assert store.count_signals() == 1
 
 
+def test_latest_upvotes_per_paper(store: SQLiteStore) -> None:
+    store.upsert_signals(
+        [
+            Signal("2501.00001", "hf-daily", date(2025, 1, 3), upvotes=5),
+            Signal("2501.00001", "hf-daily", date(2025, 1, 5), upvotes=17),
+            Signal("2501.00001", "hf-daily", date(2025, 1, 4), upvotes=11),
+            Signal("2501.00002", "github", date(2025, 1, 9), upvotes=99),
+        ]
+    )
+    assert store.latest_upvotes(["2501.00001", "2501.00002", "2501.09999"]) == {"2501.00001": 17}
+    assert store.latest_upvotes(["2501.00002"], source="github") == {"2501.00002": 99}
+    assert store.latest_upvotes([]) == {}
+
+
 _WRITER = """
 import sys
 from paperwire.models import Paper

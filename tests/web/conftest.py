@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from paperwire.config import Settings
 from paperwire.embed import HashEmbedder
 from paperwire.ingest import embed_pending
-from paperwire.models import Paper
+from paperwire.models import Paper, Signal
 from paperwire.store.sqlite import SQLiteStore
 from paperwire.web.app import create_app
 from tests.conftest import make_paper
@@ -68,6 +68,14 @@ def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     """The whole site over the hostile papers (rate limit off: these tests make many requests)."""
     home = tmp_path_factory.mktemp("web")
     fill(home, HOSTILE)
+    store = SQLiteStore(home / "paperwire.db")
+    store.upsert_signals(  # 2501.00002 was on Hugging Face's daily papers twice; the latest count shows
+        [
+            Signal("2501.00002", "hf-daily", date(2025, 1, 3), upvotes=3),
+            Signal("2501.00002", "hf-daily", date(2025, 1, 4), upvotes=42),
+        ]
+    )
+    store.close()
     settings = Settings(home=home, load_sample=False, rate_limit_per_minute=0)
     with TestClient(create_app(settings, embedder=HashEmbedder(), background_embed=False)) as c:
         yield c

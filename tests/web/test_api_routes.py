@@ -25,3 +25,14 @@ def test_openapi_documents_the_api_only(web: TestClient) -> None:
 def test_unknown_api_path_stays_json(web: TestClient) -> None:
     r = web.get("/api/nope")
     assert r.status_code == 404 and r.json() == {"detail": "Not Found"}
+
+
+def test_upvotes_in_every_paper_the_api_returns(web: TestClient) -> None:
+    assert web.get("/api/papers/2501.00002").json()["upvotes"] == 42
+    assert web.get("/api/papers/2501.00001").json()["upvotes"] is None
+    daily = {p["id"]: p["upvotes"] for p in web.get("/api/daily").json()["papers"]}
+    assert daily == {"2501.00001": None, "2501.00002": 42}
+    hits = web.get("/api/search", params={"q": "diffusion video", "mode": "keyword"}).json()["hits"]
+    assert hits[0]["paper"]["id"] == "2501.00002" and hits[0]["paper"]["upvotes"] == 42
+    similar = web.get("/api/papers/2501.00003/similar").json()["hits"]
+    assert {h["paper"]["id"]: h["paper"]["upvotes"] for h in similar}.get("2501.00002") == 42

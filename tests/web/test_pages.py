@@ -98,6 +98,21 @@ def test_pasted_arxiv_link_opens_the_paper(web: TestClient) -> None:
     assert r.status_code == 301 and r.headers["location"] == "/paper/2501.00002"
 
 
+def test_upvotes_show_where_known(web: TestClient) -> None:
+    home = web.get("/?day=2025-01-03").text
+    card = home[home.index('href="/paper/2501.00002"') :]
+    assert "▲ 42" in card[: card.index("</article>")]  # the latest observation, not the first
+    other = home[home.index('href="/paper/2501.00001"') :]
+    assert "upvotes" not in other[: other.index("</article>")]  # never on HF: nothing shown
+    page = web.get("/paper/2501.00002").text
+    assert "▲ 42" in page[page.index('<article class="paper">') : page.index('<h1 class="title')]
+    other_page = web.get("/paper/2501.00001").text
+    assert (
+        "▲"
+        not in other_page[other_page.index('<article class="paper">') : other_page.index('<h1 class="title')]
+    )
+
+
 def test_paper_page_shows_everything(web: TestClient) -> None:
     html = web.get("/paper/2501.00001").text
     assert "arXiv:2501.00001v2" in html

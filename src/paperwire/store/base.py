@@ -90,6 +90,9 @@ class Store(Protocol):
     def upsert_signals(self, signals: Iterable[Signal]) -> int:
         """Record popularity observations (idempotent per paper, source and day)."""
 
+    def latest_upvotes(self, paper_ids: Sequence[str], source: str = "hf-daily") -> dict[str, int]:
+        """Each paper's upvotes at its latest observation from ``source`` (papers never seen are absent)."""
+
     def get_checkpoint(self, name: str) -> str | None:
         """A saved harvest checkpoint."""
 

@@ -323,6 +323,20 @@ class SQLiteStore:
             )
         return len(rows)
 
+    def latest_upvotes(self, paper_ids: Sequence[str], source: str = "hf-daily") -> dict[str, int]:
+        """Each paper's upvotes at its latest observation from ``source`` (papers never seen are absent)."""
+        out: dict[str, int] = {}
+        for chunk in _chunks(list(paper_ids), 500):
+            marks = ",".join("?" * len(chunk))
+            rows = self.conn.execute(
+                f"SELECT paper_id, upvotes FROM signals s WHERE source = ? AND paper_id IN ({marks}) "
+                "AND observed_on = (SELECT MAX(observed_on) FROM signals t "
+                "WHERE t.paper_id = s.paper_id AND t.source = s.source)",
+                [source, *chunk],
+            )
+            out.update((str(pid), int(n)) for pid, n in rows)
+        return out
+
     def count_signals(self) -> int:
         """How many popularity observations are stored."""
         return int(self.conn.execute("SELECT COUNT(*) FROM signals").fetchone()[0])

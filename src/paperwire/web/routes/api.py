@@ -55,12 +55,14 @@ def search(
         offset=(page - 1) * limit,
     )
     # already plain JSON types: skip FastAPI's generic encoder (3 ms a page of results)
-    return JSONResponse(results_json(res))
+    return JSONResponse(results_json(res, site.pw.store.latest_upvotes([h.paper.id for h in res.hits])))
 
 
 @router.get("/api/papers/{paper_id:path}/similar", summary="Nearest papers by embedding")
 def similar(site: SiteDep, paper_id: str, limit: Annotated[int, Query(ge=1, le=100)] = 10) -> dict[str, Any]:
-    return {"paper": paper_id, "hits": [hit_json(h) for h in site.pw.engine.similar(paper_id, limit)]}
+    hits = site.pw.engine.similar(paper_id, limit)
+    ups = site.pw.store.latest_upvotes([h.paper.id for h in hits])
+    return {"paper": paper_id, "hits": [hit_json(h, ups.get(h.paper.id)) for h in hits]}
 
 
 @router.get("/api/papers/{paper_id:path}", summary="One paper by arXiv id")
@@ -71,7 +73,7 @@ def paper(site: SiteDep, paper_id: str) -> dict[str, Any]:
     p = site.pw.store.get_paper(pid)
     if p is None:
         raise NotFoundError(f"arXiv {pid} is not in this paperwire")
-    return paper_json(p)
+    return paper_json(p, site.pw.store.latest_upvotes([pid]).get(pid))
 
 
 @router.get("/api/daily", summary="The papers of one announcement day (default: the latest)")
@@ -90,6 +92,7 @@ def daily_list(
         offset=(page - 1) * limit,
     )
     res = d.results
+    ups = site.pw.store.latest_upvotes([h.paper.id for h in res.hits]) if res else {}
     return {
         "day": d.day.isoformat() if d.day else None,
         "latest": d.latest.isoformat() if d.latest else None,
@@ -99,7 +102,7 @@ def daily_list(
         "total": res.total if res else 0,
         "offset": res.offset if res else 0,
         "limit": limit,
-        "papers": [paper_json(h.paper) for h in res.hits] if res else [],
+        "papers": [paper_json(h.paper, ups.get(h.paper.id)) for h in res.hits] if res else [],
     }
 
 

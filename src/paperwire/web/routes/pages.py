@@ -51,6 +51,7 @@ class Card:
     snippet: Markup
     when: date | None
     why: list[str] = field(default_factory=list)
+    upvotes: int | None = None  # Hugging Face daily-papers upvotes, when it was listed there
 
 
 def _terms(site: Site, res: SearchResults | None) -> set[str]:
@@ -77,6 +78,7 @@ def _reasons(h: SearchHit) -> list[str]:
 
 def _cards(site: Site, hits: list[SearchHit], terms: set[str], explain: bool) -> list[Card]:
     analyze = site.pw.engine.keyword.word_terms
+    upvotes = site.pw.store.latest_upvotes([h.paper.id for h in hits])
     return [
         Card(
             paper=h.paper,
@@ -84,6 +86,7 @@ def _cards(site: Site, hits: list[SearchHit], terms: set[str], explain: bool) ->
             snippet=highlight(snippet(h.paper.abstract), terms, analyze),
             when=paper_date(h.paper),
             why=_reasons(h) if explain else [],
+            upvotes=upvotes.get(h.paper.id),
         )
         for h in hits
     ]
@@ -261,6 +264,7 @@ def paper(request: Request, site: SiteDep, paper_id: str) -> Response:
         pdf_url=safe_url(p.pdf_url),
         doi_url=doi_url(p.doi),
         comment=linkify(p.comment) if p.comment else None,
+        upvotes=site.pw.store.latest_upvotes([p.id]).get(p.id),
     )
 
 
