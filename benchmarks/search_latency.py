@@ -106,8 +106,8 @@ def pct(xs: list[float], p: float) -> float:
     return float(np.percentile(np.array(xs), p))
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def corpus_args(ap: argparse.ArgumentParser) -> None:
+    """--home, --papers and --fill, shared with web_load.py."""
     ap.add_argument("--home", type=Path, default=ROOT / "benchmarks" / "out" / "full-home")
     ap.add_argument("--papers", type=Path, default=PAPERS)
     ap.add_argument(
@@ -117,29 +117,45 @@ def main() -> int:
         help="vectors for papers without one: random unit vectors (no structure: HNSW's worst case), or "
         "the real model's vectors of the titles alone (real structure, ~15x faster than full text)",
     )
+
+
+def prepare(home: Path, papers: Path, fill: str) -> tuple[Any, int]:
+    """Ingest ``papers`` into ``home`` (nothing to do when already there), fill missing vectors as asked,
+    bring the indexes up to date; returns the open paperwire and how many vectors were filled."""
+    from paperwire.app_context import open_paperwire
+    from paperwire.config import Settings
+    from paperwire.ingest import ingest_file
+
+    pw = open_paperwire(Settings(home=home, load_sample=False), first_run=False)
+    t0 = time.perf_counter()
+    rep = ingest_file(pw.store, papers)
+    if rep.read:
+        print(f"ingested {rep.summary()} in {time.perf_counter() - t0:.1f} s", flush=True)
+    filled = fill_vectors(pw, fill)
+    t0 = time.perf_counter()
+    pw.engine.refresh()
+    print(f"indexes refreshed in {time.perf_counter() - t0:.1f} s", flush=True)
+    return pw, filled
+
+
+def sample_queries(papers: Path, n: int) -> list[str]:
+    """``n`` queries made from the first 20,000 papers of ``papers``."""
+    with gzip.open(papers, "rt") as fh:
+        sample = [json.loads(line) for _, line in zip(range(20000), fh, strict=False)]
+    return queries(sample, n)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    corpus_args(ap)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("-n", type=int, default=100)
     args = ap.parse_args()
     if not args.papers.exists():
         print(f"skipped: {args.papers} not found (needs ../shared beside the repo)", file=sys.stderr)
         return 0
-    from paperwire.app_context import open_paperwire
-    from paperwire.config import Settings
-    from paperwire.ingest import ingest_file
-
-    settings = Settings(home=args.home, load_sample=False)
-    pw = open_paperwire(settings, first_run=False)
-    t0 = time.perf_counter()
-    rep = ingest_file(pw.store, args.papers)
-    if rep.read:
-        print(f"ingested {rep.summary()} in {time.perf_counter() - t0:.1f} s")
-    filled = fill_vectors(pw, args.fill)
-    t0 = time.perf_counter()
-    pw.engine.refresh()
-    print(f"indexes refreshed in {time.perf_counter() - t0:.1f} s")
-    with gzip.open(args.papers, "rt") as fh:
-        sample = [json.loads(line) for _, line in zip(range(20000), fh, strict=False)]
-    qs = queries(sample, args.n)
+    pw, filled = prepare(args.home, args.papers, args.fill)
+    qs = sample_queries(args.papers, args.n)
     emb = pw.engine.embedder
     emb.embed_query("warm up")
     n_papers = pw.store.count_papers()

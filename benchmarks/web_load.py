@@ -13,11 +13,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gzip
 import json
 import os
-import socket
-import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -27,31 +24,10 @@ import httpx
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from search_latency import PAPERS, ROOT, fill_vectors, queries
+from search_latency import ROOT, corpus_args, prepare, sample_queries
 
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def prepare(home: Path, papers: Path, fill: str) -> None:
-    """Ingest ``papers`` into ``home`` (skipped when already there) and fill missing vectors as asked."""
-    from paperwire.app_context import open_paperwire
-    from paperwire.config import Settings
-    from paperwire.ingest import ingest_file
-
-    pw = open_paperwire(Settings(home=home, load_sample=False), first_run=False)
-    t0 = time.perf_counter()
-    rep = ingest_file(pw.store, papers)
-    if rep.read:
-        print(f"ingested {rep.summary()} in {time.perf_counter() - t0:.1f} s", flush=True)
-    fill_vectors(pw, fill)
-    t0 = time.perf_counter()
-    pw.engine.refresh()
-    print(f"indexes ready in {time.perf_counter() - t0:.1f} s", flush=True)
-    pw.close()
+sys.path.insert(0, str(ROOT))
+from tests.serving import ServerFailed, running_server
 
 
 async def level(
@@ -125,14 +101,7 @@ async def level(
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--home", type=Path, default=ROOT / "benchmarks" / "out" / "full-home")
-    ap.add_argument("--papers", type=Path, default=PAPERS)
-    ap.add_argument(
-        "--fill",
-        choices=["none", "random", "titles"],
-        default="none",
-        help="vectors for papers without one: random, or the model's vectors of titles (see search_latency.py)",
-    )
+    corpus_args(ap)
     ap.add_argument("--requests", type=int, default=300, help="requests per level (bounded)")
     ap.add_argument("--seconds", type=float, default=60, help="longest a level may run")
     ap.add_argument("--json", action="store_true", help="one JSON object per level")
@@ -154,62 +123,42 @@ def main() -> int:
     if not args.papers.exists():
         print(f"skipped: {args.papers} not found (needs ../shared beside the repo)", file=sys.stderr)
         return 0
-    prepare(args.home, args.papers, args.fill)
-    with gzip.open(args.papers, "rt") as fh:
-        sample = [json.loads(line) for _, line in zip(range(20000), fh, strict=False)]
+    prepare(args.home, args.papers, args.fill)[0].close()
     levels = [int(x) for x in args.levels.split(",")]
     paths = args.paths.split(",")
     # a distinct query for every request of the run: no level is helped by what an earlier one asked
-    qs = queries(sample, args.requests * len(levels) * len(paths))
+    qs = sample_queries(args.papers, args.requests * len(levels) * len(paths))
 
-    port = _free_port()
-    env = {**os.environ, "PAPERWIRE_HOME": str(args.home), "PAPERWIRE_LOAD_SAMPLE": "0",
-           "PAPERWIRE_RATE_LIMIT_PER_MINUTE": "0"}  # fmt: skip
+    env: dict[str, str | None] = {"PAPERWIRE_LOAD_SAMPLE": "0", "PAPERWIRE_RATE_LIMIT_PER_MINUTE": "0"}
     if args.embedding_threads:
         env["PAPERWIRE_EMBEDDING_THREADS"] = str(args.embedding_threads)
-    log = (args.home / "web_load-serve.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "paperwire", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
     try:
-        started = time.time()
-        while True:
-            try:
-                httpx.get(f"{base}/api/status", timeout=5).raise_for_status()
-                break
-            except httpx.HTTPError:
-                if proc.poll() is not None or time.time() - started > 600:
-                    print("server did not start; see", log.name, file=sys.stderr)
-                    return 1
-                time.sleep(1)
-        # warm up: the first query loads the embedding model in the server
-        httpx.get(f"{base}/api/search", params={"q": "warm up"}, timeout=120).raise_for_status()
-        status = httpx.get(f"{base}/api/status", timeout=10).json()
-        print(f"corpus: {status['papers']} papers, {status['vector_indexed']} vectors; {len(qs)} queries; "
-              f"client {args.client}; torch threads {args.embedding_threads or 'default'}; server pid {proc.pid}, "
-              f"client pid {os.getpid()}", flush=True)  # fmt: skip
-        if not args.json:
-            print(f"{'path':<12} {'clients':>7} {'reqs':>5} {'errors':>6} {'p50 ms':>8} {'p95 ms':>8} "
-                  f"{'p99 ms':>8} {'req/s':>7}")  # fmt: skip
-        run = 0
-        for path in paths:
-            for clients in levels:
-                chunk = qs[run * args.requests : (run + 1) * args.requests]
-                run += 1
-                r = asyncio.run(level(base, path, chunk, clients, args.requests, args.seconds, args.client))
-                if args.json:
-                    print(json.dumps(r), flush=True)
-                else:
-                    print(f"{path:<12} {clients:>7} {r['requests']:>5} {r['errors']:>6} {r['p50_ms']:8.1f} "
-                          f"{r['p95_ms']:8.1f} {r['p99_ms']:8.1f} {r['req_per_s']:7.1f}", flush=True)  # fmt: skip
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        log.close()
+        with running_server(args.home, env=env, timeout=600, log_name="web_load-serve.log") as (base, proc):
+            # warm up: the first query loads the embedding model in the server
+            httpx.get(f"{base}/api/search", params={"q": "warm up"}, timeout=120).raise_for_status()
+            status = httpx.get(f"{base}/api/status", timeout=10).json()
+            print(f"corpus: {status['papers']} papers, {status['vector_indexed']} vectors; {len(qs)} queries; "
+                  f"client {args.client}; torch threads {args.embedding_threads or 'default'}; server pid {proc.pid}, "
+                  f"client pid {os.getpid()}", flush=True)  # fmt: skip
+            if not args.json:
+                print(f"{'path':<12} {'clients':>7} {'reqs':>5} {'errors':>6} {'p50 ms':>8} {'p95 ms':>8} "
+                      f"{'p99 ms':>8} {'req/s':>7}")  # fmt: skip
+            run = 0
+            for path in paths:
+                for clients in levels:
+                    chunk = qs[run * args.requests : (run + 1) * args.requests]
+                    run += 1
+                    r = asyncio.run(
+                        level(base, path, chunk, clients, args.requests, args.seconds, args.client)
+                    )
+                    if args.json:
+                        print(json.dumps(r), flush=True)
+                    else:
+                        print(f"{path:<12} {clients:>7} {r['requests']:>5} {r['errors']:>6} {r['p50_ms']:8.1f} "
+                              f"{r['p95_ms']:8.1f} {r['p99_ms']:8.1f} {r['req_per_s']:7.1f}", flush=True)  # fmt: skip
+    except ServerFailed as exc:
+        print(f"server did not start: {exc}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -7,21 +7,17 @@ hostile metadata stays inert in a real browser (W1, W2). Saves the README's scre
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import feedparser
-import httpx
 import pytest
 
 from paperwire.ingest import load_sample
 from paperwire.store.sqlite import SQLiteStore
 from tests.conftest import make_paper
+from tests.serving import running_server
 from tests.web.conftest import XSS_ABSTRACT, XSS_AUTHOR, XSS_TITLE
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -36,12 +32,6 @@ if not CHROMIUM.exists():
     )
 
 from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_playwright  # noqa: E402
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture(scope="module")
@@ -62,32 +52,8 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         ]
     )
     store.close()
-    port = _free_port()
-    env = {**os.environ, "PAPERWIRE_HOME": str(home)}
-    log = (home / "serve.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "paperwire", "serve", "--host", "127.0.0.1", "--port", str(port)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        started = time.time()
-        while time.time() - started < 120:
-            try:
-                httpx.get(f"{base}/api/status", timeout=2).raise_for_status()
-                break
-            except httpx.HTTPError:
-                assert proc.poll() is None, (home / "serve.log").read_text()
-                time.sleep(0.5)
-        else:
-            raise AssertionError("server did not come up in 120 s")
+    with running_server(home) as (base, _):
         yield base
-    finally:
-        proc.terminate()
-        proc.wait(timeout=30)
-        log.close()
 
 
 @pytest.fixture(scope="module")

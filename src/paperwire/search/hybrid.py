@@ -106,7 +106,7 @@ class SearchEngine:
             # read first: whatever arrives while this runs is caught by the next refresh
             synced = (self.store.max_seq(), self.store.count_embeddings(self.model_name))
             n = 0
-            if self.store.max_seq() > self.keyword.seq:
+            if synced[0] > self.keyword.seq:
                 n = self.keyword.add(self.store.iter_papers(after_seq=self.keyword.seq))
             else:
                 self.keyword.reload()  # another process may have indexed them
