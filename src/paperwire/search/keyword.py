@@ -20,22 +20,29 @@ from paperwire.models import Paper
 from paperwire.search.query import Query
 
 AUTHOR_BOOST = 0.5
-_SCHEMA_VERSION = 3
+_SCHEMA_VERSION = 4  # 4: title and abstract keep stop words (pw_en_all), so phrases match as written
 _TEXT = "pw_en"
+_ALL = "pw_en_all"
 _WORD_CACHE_SIZE = 200_000  # distinct words remembered by word_terms (a few tens of MB at most)
 _NAME = "pw_name"
 
 
-def _text_analyzer() -> Any:
-    return (
+def _text_analyzer(stop_words: bool = True) -> Any:
+    """Words as index terms: lowercased, ascii-folded, stemmed; English stop words dropped with ``stop_words``.
+
+    Without stop words (what BM25 ranks by) "of" and "for" are no terms at all; with them (the position-bearing
+    title and abstract fields that phrases are matched in) every word keeps its place. A word that is no stop
+    word gives the same term either way, so word queries work on both.
+    """
+    b = (
         tantivy.TextAnalyzerBuilder(tantivy.Tokenizer.simple())
         .filter(tantivy.Filter.remove_long(40))
         .filter(tantivy.Filter.lowercase())
         .filter(tantivy.Filter.ascii_fold())
-        .filter(tantivy.Filter.stopword("english"))
-        .filter(tantivy.Filter.stemmer("english"))
-        .build()
     )
+    if stop_words:
+        b = b.filter(tantivy.Filter.stopword("english"))
+    return b.filter(tantivy.Filter.stemmer("english")).build()
 
 
 def _name_analyzer() -> Any:
@@ -50,8 +57,9 @@ def _name_analyzer() -> Any:
 def _schema() -> Any:
     b = tantivy.SchemaBuilder()
     b.add_text_field("id", stored=True, tokenizer_name="raw", index_option="basic")
-    b.add_text_field("title", stored=False, tokenizer_name=_TEXT, index_option="position")
-    b.add_text_field("abstract", stored=False, tokenizer_name=_TEXT, index_option="position")
+    # title and abstract word for word, stop words included: what phrases match (and the title boost)
+    b.add_text_field("title", stored=False, tokenizer_name=_ALL, index_option="position")
+    b.add_text_field("abstract", stored=False, tokenizer_name=_ALL, index_option="position")
     # title and abstract as one field: what BM25 ranks by (one length norm, as classic BM25 baselines do)
     b.add_text_field("text", stored=False, tokenizer_name=_TEXT, index_option="freq")
     b.add_text_field("authors", stored=False, tokenizer_name=_NAME, index_option="position")
@@ -93,6 +101,7 @@ class KeywordIndex:
         self.title_boost = title_boost
         self.lock_wait = lock_wait
         self.text = _text_analyzer()
+        self.all_words = _text_analyzer(stop_words=False)
         self.names = _name_analyzer()
         self._word_terms: dict[str, list[str]] = {}
         self._id_of: dict[int, str] = {}  # key fast field -> paper id ("" for a rare collision)
@@ -104,6 +113,7 @@ class KeywordIndex:
         self.schema = _schema()
         self.index = tantivy.Index(self.schema, path=str(path), reuse=True)
         self.index.register_tokenizer(_TEXT, self.text)
+        self.index.register_tokenizer(_ALL, self.all_words)
         self.index.register_tokenizer(_NAME, self.names)
         if not meta.exists():
             meta.write_text(json.dumps({"schema": _SCHEMA_VERSION, "seq": 0}))
@@ -194,6 +204,10 @@ class KeywordIndex:
         """The index terms of ``text`` (lowercased, stemmed, stop words dropped)."""
         return [str(t) for t in self.text.analyze(text)]
 
+    def phrase_terms(self, text: str) -> list[str]:
+        """The terms of ``text`` as phrases see it: every word in order, stop words included."""
+        return [str(t) for t in self.all_words.analyze(text)]
+
     def word_terms(self, word: str) -> list[str]:
         """``terms`` of one word, remembered: highlighting asks about the same words all day long."""
         got = self._word_terms.get(word)
@@ -213,17 +227,21 @@ class KeywordIndex:
         return tantivy.Query.boolean_query(clauses)
 
     def _phrase_query(self, text: str) -> Any:
-        toks = self.terms(text)
+        """The words of ``text`` in a row in the title or the abstract, stop words included ("of" is not
+        "for"); a single word as a word query (ranked as words are), unless it is a stop word, which only
+        the title and abstract hold."""
+        toks = self.phrase_terms(text)
         if not toks:
             return None
-        if len(toks) == 1:
+        if len(toks) == 1 and self.terms(text) == toks:
             return self._terms_query(toks)
-        return tantivy.Query.boolean_query(
-            [
-                (tantivy.Occur.Should, tantivy.Query.phrase_query(self.schema, "title", list[Any](toks))),
-                (tantivy.Occur.Should, tantivy.Query.phrase_query(self.schema, "abstract", list[Any](toks))),
+        if len(toks) == 1:
+            fields = [tantivy.Query.term_query(self.schema, f, toks[0]) for f in ("title", "abstract")]
+        else:
+            fields = [
+                tantivy.Query.phrase_query(self.schema, f, list[Any](toks)) for f in ("title", "abstract")
             ]
-        )
+        return tantivy.Query.boolean_query([(tantivy.Occur.Should, f) for f in fields])
 
     def _author_query(self, name: str) -> Any:
         toks = [str(t) for t in self.names.analyze(name)]
@@ -352,19 +370,27 @@ class KeywordIndex:
         """Which of the query's words and phrases occur in each paper (for "why this result").
 
         A word matches when all its terms are in the title or abstract, or it names an author; a
-        phrase when all its terms are there. The query is analysed once, each paper once.
+        phrase when its words are there in a row, stop words included (as the search matched it). The
+        query is analysed once, each paper once (twice when the query has phrases).
         """
         words = [
             (w, self.terms(w), [str(t) for t in self.names.analyze(w) if len(str(t)) > 1]) for w in q.words
         ]
-        phrases = [(p, self.terms(p)) for p in q.phrases]
+        phrases = [(p, self.phrase_terms(p)) for p in q.phrases]
         out: dict[str, list[str]] = {}
         for paper in papers:
             doc_terms = set(self.terms(f"{paper.title} {paper.abstract}"))
             author_terms = {str(t) for t in self.names.analyze(" ; ".join(paper.authors))}
+            fields = [self.phrase_terms(paper.title), self.phrase_terms(paper.abstract)] if phrases else []
             out[paper.id] = [
                 w
                 for w, toks, name_toks in words
                 if (toks and all(t in doc_terms for t in toks)) or any(t in author_terms for t in name_toks)
-            ] + [p for p, toks in phrases if toks and all(t in doc_terms for t in toks)]
+            ] + [p for p, toks in phrases if toks and any(_in_a_row(toks, f) for f in fields)]
         return out
+
+
+def _in_a_row(toks: Sequence[str], seq: Sequence[str]) -> bool:
+    """Whether ``toks`` occur consecutively in ``seq``."""
+    n = len(toks)
+    return any(seq[i] == toks[0] and list(seq[i : i + n]) == list(toks) for i in range(len(seq) - n + 1))

@@ -1,8 +1,8 @@
 """The query language, parsed into a plain structure (pure; no I/O).
 
 words            ranked, any may match (BM25) and all shape the meaning (embeddings)
-"a phrase"       must appear (title or abstract)
--word -"phrase"  must not appear
+"a phrase"       must appear word for word, stop words included (title or abstract)
+-word -"phrase"  must not appear (matched as phrases are)
 author:NAME  author:"First Last"
 cat:cs.CV        category (primary or cross-list); repeat for any of several
 after:2025-06-01 before:2026-01   dates (announcement, else first submission); YYYY, YYYY-MM or YYYY-MM-DD
