@@ -50,6 +50,20 @@ def test_bad_query_is_one_line_not_a_traceback(home: Path) -> None:
     assert len(r.stderr.strip().splitlines()) == 1
 
 
+def test_a_page_far_past_the_end_is_one_line_not_a_crash(home: Path) -> None:
+    # tantivy used to abort the process allocating 16 bytes for every skipped result (160 GB here)
+    for args in (["--page", "1000000000"], ["--page", "1000000000", "--json"], ["--page", "10" * 20]):
+        r = run(home, "search", "gaussian", *args)
+        assert r.returncode == 2, (args, r.returncode, r.stderr[-500:])
+        assert "Traceback" not in r.stderr and "error:" in r.stderr and "--page" in r.stderr
+        assert len(r.stderr.strip().splitlines()) == 1 and not r.stdout
+    r = run(home, "search", "gaussian", "--page", "1000", "--limit", "1000", "--mode", "keyword")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == "no results"
+    r = run(home, "search", "gaussian", "--page", "0")
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1
+
+
 def test_unknown_paper_exit_code(home: Path) -> None:
     r = run(home, "similar", "2101.99999")
     assert r.returncode == 3 and "not in this paperwire" in r.stderr

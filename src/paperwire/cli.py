@@ -233,13 +233,20 @@ def search_cmd(
     ] = None,
     sort: Annotated[str, typer.Option(help="relevance or date (newest first).")] = "relevance",
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=1000, help="Results per page.")] = 10,
-    page: Annotated[int, typer.Option(min=1, help="Page number.")] = 1,
+    page: Annotated[int, typer.Option(help="Page number, 1 to 1000 (as on the web).")] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON (one object with hits).")] = False,
     explain: Annotated[bool, typer.Option("--explain", help="Say why each result matched.")] = False,
 ) -> None:
     """Search papers (hybrid keyword + semantic by default)."""
+    from paperwire.errors import QueryError
+    from paperwire.search.hybrid import MAX_PAGE
+
     if sort not in ("relevance", "date"):
         raise PaperwireError(f"unknown sort {sort!r}: use relevance or date")
+    if not 1 <= page <= MAX_PAGE:
+        raise QueryError(
+            f"--page {page}: pages go from 1 to {MAX_PAGE}; narrow the search with words or filters"
+        )
     pw = _open()
     res = pw.engine.search(
         query,

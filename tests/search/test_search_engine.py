@@ -244,3 +244,23 @@ def test_keyword_hits_resolve_to_ids_with_or_without_memory(tmp_path, monkeypatc
         "2501.00001",
         "2501.00002",
     }
+
+
+@pytest.mark.parametrize("mode", ["keyword", "semantic", "hybrid"])
+def test_deep_offsets_are_refused_or_empty_never_a_crash(engine: SearchEngine, mode: str) -> None:
+    from paperwire.search.hybrid import MAX_RESULTS
+
+    for offset in (10**10, 10**30):  # tantivy once tried to allocate 16 bytes for every skipped result
+        with pytest.raises(QueryError, match="too deep"):
+            engine.search("model", mode=mode, offset=offset)  # type: ignore[arg-type]
+    with pytest.raises(QueryError, match="too deep"):
+        engine.search("model", mode=mode, limit=10**10)  # type: ignore[arg-type]
+    first = engine.search("model", mode=mode, limit=5)  # type: ignore[arg-type]
+    past = engine.search("model", mode=mode, offset=MAX_RESULTS - 10, limit=10)  # type: ignore[arg-type]
+    assert past.hits == [] and past.offset == MAX_RESULTS - 10
+    everything = engine.search("model", mode=mode, limit=MAX_RESULTS)  # type: ignore[arg-type]
+    assert len(everything.hits) == everything.total <= engine.keyword.num_docs()
+    if mode == "keyword":  # (the other modes count the candidates they fused, which grow with depth)
+        assert past.total == everything.total == first.total
+    by_date = engine.search("model", mode=mode, sort="date", offset=first.total - 1, limit=1)  # type: ignore[arg-type]
+    assert len(by_date.hits) == 1  # the last one, as the daily list's "next day" asks for

@@ -22,6 +22,10 @@ Mode = Literal["keyword", "semantic", "hybrid"]
 Sort = Literal["relevance", "date"]
 MODES: tuple[Mode, ...] = ("keyword", "semantic", "hybrid")
 _QUERY_VECTORS_KEPT = 512
+# the deepest result a search serves (offset + limit): more than arXiv holds, so the daily list can still ask
+# for a day's last paper; the indexes never collect more than they hold whatever is asked
+MAX_RESULTS = 10_000_000
+MAX_PAGE = 1000  # the last page number the web pages, the API and the CLI serve
 
 
 @dataclass
@@ -148,6 +152,11 @@ class SearchEngine:
             raise QueryError(f"unknown mode {mode!r}: use keyword, semantic or hybrid")
         if limit < 1 or offset < 0:
             raise QueryError("limit must be at least 1 and offset at least 0")
+        if offset + limit > MAX_RESULTS:
+            raise QueryError(
+                f"too deep: results stop at the {MAX_RESULTS:,}th (asked for {offset:,} + {limit:,}); "
+                "narrow the search with words or filters"
+            )
         q = parse_query(text, categories=categories, authors=authors, after=after, before=before)
         if q.paper_id:
             paper = self.store.get_paper(q.paper_id)

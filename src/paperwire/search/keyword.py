@@ -320,6 +320,13 @@ class KeywordIndex:
         """Top hits for ``q`` and how many documents match."""
         searcher = self.index.searcher()
         query = self.build_query(q)
+        # tantivy sets aside room for offset + limit hits before it looks (16 bytes each): never more than
+        # the index holds, so a page far past the end costs nothing
+        room = int(searcher.num_docs) - offset
+        if room <= 0:
+            res = searcher.search(query, 1, count=True)
+            return [], int(getattr(res, "count", None) or 0)
+        limit = min(limit, room)
         if by_date:
             res = searcher.search(query, limit, count=True, order_by_field="date", offset=offset)
         else:
