@@ -23,7 +23,13 @@ SAMPLE = sample_dir() / "sample-papers.jsonl.gz"
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     """Settings for an empty home in a temp dir (no demo sample, no network)."""
-    return Settings(home=tmp_path / "home", load_sample=False, request_interval=0)
+    return Settings(
+        home=tmp_path / "home",
+        load_sample=False,
+        request_interval=0,  # allowed for hosts other than arXiv's own: recorded answers replayed locally
+        oai_endpoint="https://oaipmh.arxiv-replay.test/oai",
+        api_endpoint="https://export.arxiv-replay.test/api/query",
+    )
 
 
 @pytest.fixture

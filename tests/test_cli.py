@@ -73,10 +73,24 @@ def test_bad_records_are_reported_and_the_rest_goes_in(tmp_path: Path) -> None:
     f = tmp_path / "mixed.jsonl"
     good = (FIXTURES / "kaggle-snapshot-sample.jsonl").read_text().splitlines()[:3]
     f.write_text("\n".join([good[0], "{oops", good[1], '{"id": "x"}', good[2]]) + "\n")
-    r = run(tmp_path / "h", "ingest", "file", str(f), "--no-embed")
-    assert r.returncode == 0, r.stderr
+    listed = tmp_path / "bad.jsonl"
+    r = run(tmp_path / "h", "ingest", "file", str(f), "--no-embed", "--bad-records", str(listed))
+    assert r.returncode == 4, r.stderr  # done, but some records were skipped
     assert "3 new" in r.stdout and "2 skipped as bad" in r.stdout
     assert "line 2" in r.stderr and "line 4" in r.stderr
+    rows = [json.loads(x) for x in listed.read_text().splitlines()]
+    assert [x["line"] for x in rows] == [2, 4] and rows[0]["reason"].startswith("not JSON")
+    again = run(tmp_path / "h", "ingest", "file", str(f), "--no-embed")
+    assert again.returncode == 0 and "0 records read (resumed after line 5)" in again.stdout
+
+
+def test_bad_settings_are_one_line_each(tmp_path: Path) -> None:
+    env = {**os.environ, "PAPERWIRE_HOME": str(tmp_path), "PAPERWIRE_REQUEST_INTERVAL": "0.5"}
+    r = subprocess.run(
+        [sys.executable, "-m", "paperwire", "status"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert r.stderr.startswith("error: invalid setting: PAPERWIRE_REQUEST_INTERVAL=0.5 s is below the 3 s")
 
 
 def test_missing_file(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from paperwire.config import Settings
 from paperwire.embed import HashEmbedder
@@ -138,3 +139,66 @@ def test_load_sample_ships_vectors_and_upvotes(settings: Settings) -> None:
     assert vecs.shape == (n, 384)
     assert np.allclose(np.linalg.norm(vecs, axis=1), 1.0, atol=1e-2)
     s.close()
+
+
+def _good_line(i: int) -> bytes:
+    rec = {"id": f"2503.{i:05d}", "title": f"Paper {i}", "summary": f"Abstract {i}.", "authors": ["A B"]}
+    return json.dumps(rec).encode()
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        b'{"id":"2503.99999","title":"bad \\ud800","summary":"S"}',
+        b'{"id":"2502.00013v99999999999999999999","title":"T","summary":"S"}',
+        b'{"id":"0704.0001","title":"T","abstract":"S","versions":5}',
+        b"[" * 100_000,
+        b'{"id":"2503.99998","title":"T","summary":"S","n":' + b"1" * 5001 + b"}",
+        b'{"id":"2503.99997","title":"\xff\xfe","summary":"S"}',
+    ],
+    ids=["surrogate", "huge-version", "versions-int", "deep-nesting", "long-number", "not-utf8"],
+)
+def test_one_bad_record_never_stops_the_rest(store: SQLiteStore, tmp_path: Path, bad: bytes) -> None:
+    """4,500 good lines, a bad one at line 4,501, 499 good after it: one run stores all 4,999 good ones."""
+    f = tmp_path / "p.jsonl"
+    lines = [_good_line(i) for i in range(1, 4501)] + [bad] + [_good_line(i) for i in range(4501, 5000)]
+    f.write_bytes(b"\n".join(lines) + b"\n")
+    r = ingest_file(store, f)
+    assert store.count_papers() == 4999 and r.result.inserted == 4999
+    assert r.skipped == 1 and [e.line for e in r.bad] == [4501]
+    assert "1 skipped as bad" in r.summary()
+    again = ingest_file(store, f)  # a rerun finds the file done
+    assert (again.read, again.skipped, store.count_papers()) == (0, 0, 4999)
+
+
+def test_a_record_the_store_refuses_is_skipped_and_its_batch_kept(store: SQLiteStore) -> None:
+    """The last line of defence: papers built past the checks (a bug in a source) cost one record, not a batch."""
+    from paperwire.errors import RecordError
+    from paperwire.ingest import IngestReport, _commit
+    from tests.conftest import make_paper
+
+    with pytest.raises(RecordError, match="the store refused"):
+        store.upsert_papers([make_paper("2503.00001", version=2**70)])
+    assert store.count_papers() == 0
+    batch = [(1, make_paper("2503.00001")), (2, make_paper("2503.00002", version=2**70)), (3, make_paper("2503.00003"))]
+    report = IngestReport()
+    _commit(store, batch, "file:x", 3, report)
+    assert store.count_papers() == 2 and report.result.inserted == 2
+    assert [e.line for e in report.bad] == [2] and "2503.00002" in str(report.bad[0])
+    assert store.get_checkpoint("file:x") == "3"
+
+
+def test_a_truncated_gzip_keeps_every_record_before_the_damage(store: SQLiteStore, tmp_path: Path) -> None:
+    from paperwire.errors import IngestError
+
+    f = tmp_path / "cut.jsonl.gz"
+    _write(f, 3000)
+    data = f.read_bytes()
+    f.write_bytes(data[: len(data) * 2 // 3])
+    with pytest.raises(IngestError, match="unreadable after line"):
+        ingest_file(store, f, batch_size=5000)  # one big batch: nothing was committed before the damage
+    n = store.count_papers()
+    assert 1000 < n < 3000
+    with pytest.raises(IngestError):  # a rerun resumes after what is stored, and reports the same damage
+        ingest_file(store, f)
+    assert store.count_papers() == n

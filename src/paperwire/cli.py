@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import (
@@ -38,6 +39,7 @@ app.add_typer(eval_app, name="eval")
 out = Console(soft_wrap=True)  # never break ids, paths or messages across lines
 err = Console(stderr=True, soft_wrap=True)
 _state: dict[str, Any] = {}
+SKIPPED_EXIT = 4  # `ingest file`: done, but some records were skipped as bad
 
 
 def settings() -> Settings:
@@ -58,8 +60,12 @@ def _root(
     overrides: dict[str, Any] = {"home": home} if home else {}
     try:
         _state["settings"] = Settings(**overrides)
-    except Exception as exc:  # pydantic's ValidationError: show it as a setting problem
-        err.print(f"[red]error:[/] invalid settings: {exc}")
+    except ValidationError as exc:  # one line per setting, named as the user sets it
+        for e in exc.errors():
+            name = ".".join(str(x) for x in e["loc"])
+            where = f" PAPERWIRE_{name.upper()}" if name in Settings.model_fields else ""
+            msg = str(e["msg"]).removeprefix("Value error, ")
+            err.print(f"[red]error:[/] invalid setting{escape(where)}: {escape(msg)}")
         raise typer.Exit(2) from None
     if ctx.invoked_subcommand is None:
         serve()
@@ -84,27 +90,53 @@ def ingest_file_cmd(
     restart: Annotated[
         bool, typer.Option(help="Ignore the checkpoint of an earlier run of this file.")
     ] = False,
+    bad_records: Annotated[
+        Path | None,
+        typer.Option(
+            "--bad-records",
+            help="Write every skipped record's line number and reason to this file (JSON lines).",
+        ),
+    ] = None,
 ) -> None:
-    """Ingest papers from a file: resumable, bad records reported by line and skipped."""
+    """Ingest papers from a file: resumable; bad records reported by line and skipped, the rest stored.
+
+    Exit status 0 when every record was good, 4 when some were skipped as bad (the others are stored).
+    """
+    from paperwire.errors import RecordError
     from paperwire.ingest import ingest_file
 
     pw = _open(first_run=False)
     size = path.stat().st_size if path.is_file() else 0
-    with _bar(bytes_=True) as bar:
-        task = bar.add_task(f"reading {path.name}", total=size)
-        report = ingest_file(
-            pw.store,
-            path,
-            batch_size=batch_size,
-            restart=restart,
-            on_bytes=lambda pos: bar.update(task, completed=pos),
-        )
+    sink = bad_records.open("w", encoding="utf-8") if bad_records else None
+
+    def note_bad(e: RecordError) -> None:
+        if sink is not None:
+            reason = str(e).removeprefix(f"line {e.line}: ")
+            sink.write(json.dumps({"line": e.line, "reason": reason}, ensure_ascii=False) + "\n")
+
+    try:
+        with _bar(bytes_=True) as bar:
+            task = bar.add_task(f"reading {path.name}", total=size)
+            report = ingest_file(
+                pw.store,
+                path,
+                batch_size=batch_size,
+                restart=restart,
+                on_bytes=lambda pos: bar.update(task, completed=pos),
+                on_bad=note_bad,
+            )
+    finally:
+        if sink is not None:
+            sink.close()
     for bad in report.bad[:20]:
         err.print(f"[yellow]skipped[/] {escape(str(path))}: {escape(str(bad))}")
-    if len(report.bad) > 20:
-        err.print(f"[yellow]... and {len(report.bad) - 20} more bad records[/]")
+    if report.skipped > 20:
+        more = f" (all of them in {bad_records})" if bad_records else " (--bad-records FILE lists them all)"
+        err.print(f"[yellow]... and {report.skipped - 20} more bad records[/]{escape(more)}")
     out.print(report.summary())
     _index_and_embed(pw, embed)
+    if report.skipped:
+        raise typer.Exit(SKIPPED_EXIT)
 
 
 def _index_and_embed(pw: Any, embed: bool) -> None:
@@ -143,6 +175,12 @@ def ingest_arxiv_cmd(
     wanted = list(refs or []) + list(ids or [])
     if not wanted and not set_spec:
         raise PaperwireError("say what to fetch: --set SET for a harvest, or ids/URLs")
+    if settings().contact_is_placeholder:
+        err.print(
+            "[yellow]warning:[/] PAPERWIRE_CONTACT_EMAIL is the placeholder "
+            f"{escape(settings().contact_email)!r}; arXiv asks API users for a real contact address "
+            "(it goes in the User-Agent)"
+        )
     pw = _open(first_run=False)
     if wanted:
         found, missing = fetch_by_ids(pw.store, pw.settings, wanted)
@@ -324,7 +362,10 @@ def eval_beir_cmd(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per mode.")] = False,
 ) -> None:
-    """Score search quality (nDCG@10, Recall@100, MRR@10) on a BEIR dataset."""
+    """Score search quality (nDCG@10, Recall@100, MRR@10) on a BEIR dataset.
+
+    A query left empty after removing query syntax (only - or ") scores 0 and is counted.
+    """
     from paperwire.embed import get_embedder
     from paperwire.evaluate import evaluate, open_dataset
     from paperwire.search.hybrid import MODES
@@ -344,8 +385,11 @@ def eval_beir_cmd(
         if as_json:
             sys.stdout.write(json.dumps(s.as_json()) + "\n")
         else:
+            empty = (
+                f"; {s.empty_queries} empty after removing query syntax, scored 0" if s.empty_queries else ""
+            )
             out.print(
-                f"{s.mode:<9} nDCG@10 {s.ndcg_at_10:.4f}  Recall@100 {s.recall_at_100:.4f}  MRR@10 {s.mrr_at_10:.4f}  ({s.queries} queries, {split})"
+                f"{s.mode:<9} nDCG@10 {s.ndcg_at_10:.4f}  Recall@100 {s.recall_at_100:.4f}  MRR@10 {s.mrr_at_10:.4f}  ({s.queries} queries, {split}{empty})"
             )
 
 

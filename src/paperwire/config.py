@@ -8,12 +8,21 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Literal
+from typing import Literal, Self
+from urllib.parse import urlsplit
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
+PLACEHOLDER_CONTACT = "paperwire-admin@localhost"
+ARXIV_MIN_INTERVAL = 3.0  # seconds between requests, arXiv's terms of use for its APIs
+
+
+def is_arxiv_host(url: str) -> bool:
+    """Whether ``url`` points at arXiv's own servers (arxiv.org or a subdomain)."""
+    host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    return host == "arxiv.org" or host.endswith(".arxiv.org")
 
 
 def default_home() -> Path:
@@ -82,10 +91,15 @@ class Settings(BaseSettings):
     oai_endpoint: str = Field("https://oaipmh.arxiv.org/oai", description="arXiv OAI-PMH endpoint.")
     api_endpoint: str = Field("https://export.arxiv.org/api/query", description="arXiv API endpoint.")
     request_interval: float = Field(
-        3.0, ge=0, description="Seconds between requests to arXiv (their terms: at least 3)."
+        3.0,
+        ge=0,
+        description="Seconds between requests to arXiv (their terms: at least 3; less is refused for "
+        "arXiv's own hosts and allowed only for a mirror or a local server).",
     )
     contact_email: str = Field(
-        "paperwire-admin@localhost", description="Contact address sent in the User-Agent to arXiv."
+        PLACEHOLDER_CONTACT,
+        description="Contact address sent in the User-Agent to arXiv; set your own (harvests warn while it "
+        "is the placeholder).",
     )
     http_timeout: float = Field(60.0, gt=0, description="Seconds before an HTTP request times out.")
     http_max_retries: int = Field(5, ge=0, description="Retries of a failed request before giving up.")
@@ -118,6 +132,22 @@ class Settings(BaseSettings):
         "(paperwire ingest, embed) wrote: it embeds what has no vector and brings its indexes up to date. "
         "0: only once, at start.",
     )
+
+    @model_validator(mode="after")
+    def _polite_to_arxiv(self) -> Self:
+        arxiv = [u for u in (self.oai_endpoint, self.api_endpoint) if is_arxiv_host(u)]
+        if arxiv and self.request_interval < ARXIV_MIN_INTERVAL:
+            raise ValueError(
+                f"PAPERWIRE_REQUEST_INTERVAL={self.request_interval:g} s is below the {ARXIV_MIN_INTERVAL:g} s arXiv's "
+                f"terms ask for between requests to {urlsplit(arxiv[0]).hostname}; less is allowed only for "
+                "a mirror or local server (PAPERWIRE_OAI_ENDPOINT / PAPERWIRE_API_ENDPOINT)"
+            )
+        return self
+
+    @property
+    def contact_is_placeholder(self) -> bool:
+        """Whether the contact address is still the placeholder (arXiv cannot reach anybody there)."""
+        return self.contact_email.strip().lower() in (PLACEHOLDER_CONTACT, "")
 
     @property
     def web_threads_in_force(self) -> int:

@@ -25,14 +25,19 @@ from paperwire.store.base import Store, UpsertResult
 Progress = Callable[[int], None]
 
 
+MAX_REPORTED = 1000  # bad records kept with their reasons; past that only counted
+
+
 @dataclass
 class IngestReport:
     """What an ingest run did."""
 
     read: int = 0
     result: UpsertResult = field(default_factory=UpsertResult)
-    bad: list[RecordError] = field(default_factory=list)
+    bad: list[RecordError] = field(default_factory=list)  # the first MAX_REPORTED, in line order
+    skipped: int = 0  # every bad record, reported or not
     resumed_from: int = 0
+    on_bad: Callable[[RecordError], None] | None = None  # told of every bad record as it is found
 
     def summary(self) -> str:
         """One line for humans."""
@@ -40,8 +45,16 @@ class IngestReport:
         resumed = f" (resumed after line {self.resumed_from})" if self.resumed_from else ""
         return (
             f"{self.read} records read{resumed}: {r.inserted} new, {r.updated} updated, "
-            f"{r.unchanged} unchanged, {len(self.bad)} skipped as bad"
+            f"{r.unchanged} unchanged, {self.skipped} skipped as bad"
         )
+
+    def skip(self, error: RecordError) -> None:
+        """Count a bad record, keeping its reason while there is room."""
+        self.skipped += 1
+        if self.on_bad is not None:
+            self.on_bad(error)
+        if len(self.bad) < MAX_REPORTED:
+            self.bad.append(error)
 
 
 def _file_checkpoint(path: Path) -> str:
@@ -55,33 +68,55 @@ def ingest_file(
     *,
     batch_size: int = 2000,
     on_bytes: Progress | None = None,
+    on_bad: Callable[[RecordError], None] | None = None,
     restart: bool = False,
 ) -> IngestReport:
     """Ingest a JSON-lines file (listing or snapshot format, plain or gzip), resuming where a killed run stopped.
 
-    Each batch is committed together with the line it reached, so a rerun skips what is already in.
+    Each batch is committed together with the line it reached, so a rerun skips what is already in. A bad
+    record is reported with its line number and skipped; the records around it are stored. A file that cannot
+    be read on (a truncated gzip) keeps everything before the damage and then raises IngestError.
     """
     if not path.is_file():
         raise IngestError(f"no such file: {path}")
     cp_name = _file_checkpoint(path)
     start = 0 if restart else int(store.get_checkpoint(cp_name) or 0)
-    report = IngestReport(resumed_from=start)
-    batch: list[Paper] = []
+    report = IngestReport(resumed_from=start, on_bad=on_bad)
+    batch: list[tuple[int, Paper]] = []
     last_line = start
-    for lineno, rec in iter_records(path, start_line=start, on_bytes=on_bytes):
-        last_line = lineno
-        if isinstance(rec, RecordError):
-            report.bad.append(rec)
-            continue
-        report.read += 1
-        batch.append(rec)
-        if len(batch) >= batch_size:
-            report.result += store.upsert_papers_with_checkpoint(batch, cp_name, str(lineno))
-            batch = []
-    report.result += store.upsert_papers_with_checkpoint(batch, cp_name, str(last_line))
+    try:
+        for lineno, rec in iter_records(path, start_line=start, on_bytes=on_bytes):
+            last_line = lineno
+            if isinstance(rec, RecordError):
+                report.skip(rec)
+                continue
+            report.read += 1
+            batch.append((lineno, rec))
+            if len(batch) >= batch_size:
+                _commit(store, batch, cp_name, lineno, report)
+                batch = []
+    except (IngestError, KeyboardInterrupt):
+        _commit(store, batch, cp_name, last_line, report)  # what was read before the damage is kept
+        raise
+    _commit(store, batch, cp_name, last_line, report)
     if on_bytes is not None:
         on_bytes(path.stat().st_size)
     return report
+
+
+def _commit(store: Store, batch: list[tuple[int, Paper]], cp_name: str, line: int, report: IngestReport) -> None:
+    """Store a batch with its checkpoint; if the store refuses one record, store the others one by one."""
+    try:
+        report.result += store.upsert_papers_with_checkpoint([p for _, p in batch], cp_name, str(line))
+        return
+    except RecordError:
+        pass  # the batch was rolled back whole: find the record the store refused
+    for lineno, paper in batch:
+        try:
+            report.result += store.upsert_papers_with_checkpoint([paper], cp_name, str(lineno))
+        except RecordError as exc:
+            report.skip(RecordError(f"{paper.id}: {exc}", lineno))
+    store.set_checkpoint(cp_name, str(line))
 
 
 def embed_pending(

@@ -62,7 +62,9 @@ def settings() -> Settings:
     return Settings(
         request_interval=0.0,
         http_max_retries=2,
-        api_endpoint="https://export.arxiv.org/api/query",
+        # recorded arXiv answers served without arXiv's 3 s pacing: a host that is not arXiv's own
+        api_endpoint="https://export.arxiv-replay.test/api/query",
+        oai_endpoint="https://oaipmh.arxiv-replay.test/oai",
         contact_email="tests@example.org",
     )
 
@@ -154,7 +156,7 @@ def test_fetch_by_pasted_link(settings: Settings) -> None:
     assert result.missing == []
     (request,) = recorder.requests
     assert request.url.params["max_results"] == "1"
-    assert request.url.host == "export.arxiv.org"
+    assert request.url.host == "export.arxiv-replay.test"  # the configured endpoint
     result.raise_for_missing()  # nothing missing: no error
 
 

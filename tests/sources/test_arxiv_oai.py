@@ -101,7 +101,9 @@ def make_settings(request_interval: float = 0.0) -> Settings:
         request_interval=request_interval,
         http_max_retries=2,
         http_backoff_cap=10.0,
-        oai_endpoint="https://oaipmh.arxiv.org/oai",
+        # recorded arXiv answers served without arXiv's 3 s pacing: a host that is not arXiv's own
+        oai_endpoint="https://oaipmh.arxiv-replay.test/oai",
+        api_endpoint="https://export.arxiv-replay.test/api/query",
         contact_email="tests@example.org",
     )
 

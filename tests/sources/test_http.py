@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import ssl
 import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
+from http.server import HTTPServer, SimpleHTTPRequestHandler
 
 import httpx
 import pytest
+import trustme
+from pydantic import ValidationError
 
 from paperwire.config import Settings
 from paperwire.errors import ConfigError, UpstreamHTTPError
 from paperwire.sources.http import PoliteClient, parse_retry_after, reset_pacing
 
-URL = "https://export.arxiv.org/api/query"
+URL = "https://export.arxiv-replay.test/api/query"
 
 
 class FakeTime:
@@ -46,6 +50,9 @@ def make_settings(**overrides: object) -> Settings:
         "http_max_retries": 3,
         "http_backoff_cap": 60.0,
         "contact_email": "tests@example.org",
+        # recorded arXiv answers served without arXiv's 3 s pacing: hosts that are not arXiv's own
+        "oai_endpoint": "https://oaipmh.arxiv-replay.test/oai",
+        "api_endpoint": URL,
     }
     values.update(overrides)
     return Settings.model_validate(values)
@@ -136,7 +143,7 @@ def test_plain_http_is_refused_before_sending() -> None:
         return httpx.Response(200)
 
     with make_client(make_settings(), handler, fake) as client, pytest.raises(ConfigError, match="https"):
-        client.get("http://export.arxiv.org/api/query")
+        client.get("http://export.arxiv-replay.test/api/query")
     assert calls == []
 
 
@@ -298,3 +305,45 @@ def test_parse_retry_after_forms() -> None:
     assert parse_retry_after("Thu, 01 Jan 2026 11:00:00 GMT", now=now) == 0.0  # already past
     assert parse_retry_after("soon") is None
     assert parse_retry_after(None) is None
+
+
+def test_an_untrusted_certificate_fails_at_once_without_retries() -> None:
+    """A real TLS server on 127.0.0.1 whose certificate no trusted CA signed: one attempt, a clear error."""
+    ca = trustme.CA()  # a CA the client does not trust
+    cert = ca.issue_cert("127.0.0.1", "localhost")
+    server = HTTPServer(("127.0.0.1", 0), SimpleHTTPRequestHandler)
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    cert.configure_cert(ctx)
+    server.socket = ctx.wrap_socket(server.socket, server_side=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    fake = FakeTime()
+    try:
+        settings = make_settings(http_max_retries=5, http_timeout=10.0)
+        with (
+            PoliteClient(settings, clock=fake.clock, sleep=fake.sleep) as client,
+            pytest.raises(UpstreamHTTPError, match="TLS certificate is not trusted") as info,
+        ):
+            client.get(f"https://127.0.0.1:{server.server_port}/oai")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert "not retried" in str(info.value)
+    assert fake.sleeps == []  # no backoff: retrying cannot change the certificate
+
+
+def test_less_than_three_seconds_is_refused_for_arxiv_hosts() -> None:
+    with pytest.raises(ValidationError, match="below the 3 s"):
+        Settings(request_interval=0)
+    with pytest.raises(ValidationError, match=r"export\.arxiv\.org"):
+        Settings(request_interval=1, oai_endpoint="https://mirror.example.org/oai")
+    # a mirror or a local replay of recorded answers may be asked faster
+    fast = Settings(
+        request_interval=0, oai_endpoint="https://mirror.example.org/oai", api_endpoint="https://127.0.0.1:8443/api"
+    )
+    assert fast.request_interval == 0
+
+
+def test_the_placeholder_contact_is_known() -> None:
+    assert Settings().contact_is_placeholder
+    assert not Settings(contact_email="me@lab.example.org").contact_is_placeholder

@@ -72,3 +72,66 @@ def test_truncated_gzip_is_an_ingest_error(tmp_path: Path) -> None:
     cut.write_bytes(data[: len(data) // 2])
     with pytest.raises(IngestError, match="unreadable"):
         list(iter_records(cut))
+
+
+# -- hostile and careless records: each is one skipped line with its true number, never the end of the file --
+
+GOOD = {"id": "2502.00001", "title": "T", "summary": "S", "authors": ["A B"], "categories": ["cs.LG"]}
+SNAP = json.loads((FIXTURES / "kaggle-snapshot-sample.jsonl").read_text().splitlines()[1])
+
+BAD_LINES: list[tuple[bytes, str]] = [
+    (b'{"id":"2502.00010","title":"bad \\ud800","summary":"S"}', "title holds invalid Unicode"),
+    (json.dumps({**GOOD, "id": "2502.00013v99999999999999999999"}).encode(), "version v999999999999... is out of range"),
+    (json.dumps({**SNAP, "versions": 5}).encode(), "versions must be a list"),
+    (b"[" * 100_000, "nested too deeply"),
+    (b'{"id":"2502.00011","title":"T","summary":"S","n":' + b"9" * 5001 + b"}", "not JSON this reader accepts"),
+    (b'{"id":"2502.00012","title":"\xff\xfe","summary":"S"}', "not UTF-8 (byte 0xff at byte 29)"),
+    (json.dumps({**GOOD, "id": "2502.00014", "summary": "a" * 5_000_000}).encode(), "longer than 1,048,576 bytes"),
+    (json.dumps({**GOOD, "id": "2502.00018", "summary": "a" * 50_000}).encode(), "abstract has 50,000 characters"),
+    (json.dumps({**GOOD, "id": "2502.00015", "title": 7}).encode(), "title must be text, not a number"),
+    (json.dumps({**GOOD, "id": "2502.00016", "_listing_date": "0001-01-01"}).encode(), "out of range"),
+    (json.dumps({**GOOD, "id": "2502.00017", "_listing_date": 20250101}).encode(), "must be a date"),
+    (json.dumps({**SNAP, "authors_parsed": None, "authors": ["x"]}).encode(), "authors must be text"),
+    (json.dumps({**GOOD, "categories": {"a": 1}}).encode(), "categories must be"),
+]
+
+
+@pytest.mark.parametrize(("bad", "reason"), BAD_LINES, ids=[r for _, r in BAD_LINES])
+def test_one_bad_line_among_good_ones(tmp_path: Path, bad: bytes, reason: str) -> None:
+    good = [json.dumps({**GOOD, "id": f"2502.{i:05d}"}).encode() for i in range(100, 126)]
+    lines = [*good[:7], bad, *good[7:]]  # the bad record is line 8 of 27
+    f = tmp_path / "mixed.jsonl"
+    f.write_bytes(b"\n".join(lines) + b"\n")
+    out = list(iter_records(f))
+    bad_out = [(n, r) for n, r in out if isinstance(r, RecordError)]
+    assert [n for n, _ in bad_out] == [8]
+    assert reason in str(bad_out[0][1]) and str(bad_out[0][1]).startswith("line 8: ")
+    assert len([r for _, r in out if not isinstance(r, RecordError)]) == 26
+
+
+def test_snapshot_categories_as_a_json_list() -> None:
+    from paperwire.sources.snapshot import parse_record
+
+    p = parse_record({**SNAP, "categories": ["cs.LG", "cs.AI", "cs.LG"]})
+    assert p.categories == ("cs.LG", "cs.AI")
+    assert parse_record(SNAP).categories == ("math.CO", "cs.CG")
+
+
+def test_a_line_longer_than_the_limit_is_skipped_in_bounded_pieces(tmp_path: Path) -> None:
+    from paperwire.records import MAX_LINE_BYTES
+
+    huge = b'{"id":"2502.00001","title":"T","summary":"' + b"a" * (3 * MAX_LINE_BYTES) + b'"}'
+    f = tmp_path / "huge.jsonl.gz"
+    with gzip.open(f, "wb") as fh:
+        fh.write(json.dumps(GOOD).encode() + b"\n" + huge + b"\n" + json.dumps({**GOOD, "id": "2502.00002"}).encode())
+    out = list(iter_records(f))
+    assert [n for n, _ in out] == [1, 2, 3]
+    assert isinstance(out[1][1], RecordError) and "longer than 1,048,576 bytes" in str(out[1][1])
+    assert not isinstance(out[2][1], RecordError) and out[2][1].id == "2502.00002"
+
+
+def test_a_byte_order_mark_and_crlf_line_ends_are_fine(tmp_path: Path) -> None:
+    f = tmp_path / "bom.jsonl"
+    f.write_bytes(b"\xef\xbb\xbf" + json.dumps(GOOD).encode() + b"\r\n" + json.dumps({**GOOD, "id": "2502.00002"}).encode() + b"\r\n")
+    out = list(iter_records(f))
+    assert [(n, getattr(r, "id", r)) for n, r in out] == [(1, "2502.00001"), (2, "2502.00002")]

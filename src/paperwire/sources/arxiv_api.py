@@ -8,8 +8,9 @@ from datetime import date
 from xml.etree.ElementTree import Element
 
 from paperwire.config import Settings
-from paperwire.errors import NotFoundError, QueryError, SourceError
+from paperwire.errors import NotFoundError, QueryError, RecordError, SourceError
 from paperwire.models import Paper
+from paperwire.records import check_paper
 from paperwire.sources.arxiv_ids import format_arxiv_ref, parse_arxiv_ref
 from paperwire.sources.http import PoliteClient
 from paperwire.sources.xml import child, child_text, children, clean, local_name, parse_xml
@@ -97,7 +98,7 @@ def _entry_to_paper(entry: Element) -> Paper | None:
     # The primary category leads; the <category> list repeats it, possibly not first.
     categories = tuple(dict.fromkeys(([primary] if primary else []) + terms))
     authors = tuple(name for el in children(entry, "author") if (name := child_text(el, "name")))
-    return Paper(
+    paper = Paper(
         id=base,
         title=title,
         abstract=child_text(entry, "summary") or "",
@@ -111,6 +112,11 @@ def _entry_to_paper(entry: Element) -> Paper | None:
         doi=clean(child_text(entry, "doi")),
         sources=(SOURCE_NAME,),
     )
+    try:
+        return check_paper(paper)
+    except RecordError as exc:
+        log.warning("arXiv API entry %s skipped: %s", base, exc)
+        return None
 
 
 def _date(value: str | None) -> date | None:

@@ -14,7 +14,7 @@ _OLD = (
     r"(?P<archive>[a-z]+(?:-[a-z]+)?)(?:\.(?P<subject>[A-Za-z]{2}(?:-[a-z]+)?))?"
     r"/(?P<number>\d{2}(?:0[1-9]|1[0-2])\d{3})"
 )
-_VERSION = r"(?:v(?P<version>[1-9]\d*))?"
+_VERSION = r"(?:v(?P<version>[1-9]\d{0,4}))?"  # bounded: a 5,000-digit version is no id
 _ID_RE = re.compile(rf"(?:{_NEW}|{_OLD}){_VERSION}")
 
 # Links people paste: arxiv.org/abs/ID, /pdf/ID(.pdf), /html/ID, with or without scheme, www. or export.

@@ -11,8 +11,9 @@ from email.utils import parsedate_to_datetime
 from xml.etree.ElementTree import Element
 
 from paperwire.config import Settings
-from paperwire.errors import QueryError, SourceError, UnsafeXMLError
+from paperwire.errors import QueryError, RecordError, SourceError, UnsafeXMLError
 from paperwire.models import Paper
+from paperwire.records import check_paper
 from paperwire.sources.arxiv_ids import parse_arxiv_ref
 from paperwire.sources.http import PoliteClient
 from paperwire.sources.xml import child, child_text, children, clean, descendants, local_name, parse_xml
@@ -91,8 +92,8 @@ def parse_list_records(xml_bytes: bytes) -> OaiPage:
             deleted.append(header_id or "?")
             continue
         try:
-            papers.append(_record_to_paper(record, header_id))
-        except SourceError as exc:
+            papers.append(check_paper(_record_to_paper(record, header_id)))
+        except (SourceError, RecordError) as exc:
             # One bad record must not wedge the harvest on this page forever; it is logged and counted.
             log.warning("skipping OAI record %s: %s", header_id, exc)
             skipped.append(header_id or "?")

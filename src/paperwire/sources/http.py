@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import ssl
 import threading
 import time
 from collections.abc import Callable, Mapping
@@ -102,6 +103,13 @@ class PoliteClient:
                     raise ConfigError(f"cannot fetch {url}: {exc}") from exc
                 except httpx.TransportError as exc:
                     _PACER.last_request_at = self._clock()
+                    tls = _certificate_failure(exc)
+                    if tls is not None:  # permanent: the same certificate will be presented next time
+                        raise UpstreamHTTPError(
+                            f"{url}: the server's TLS certificate is not trusted ({tls}); not retried. "
+                            "Check the endpoint's address, the system's CA certificates, or a proxy that "
+                            "intercepts TLS (SSL_CERT_FILE names another CA bundle)"
+                        ) from exc
                     if last_attempt:
                         raise UpstreamHTTPError(
                             f"{url}: {type(exc).__name__} after {attempt + 1} attempts: {exc}"
@@ -156,6 +164,20 @@ class PoliteClient:
                     )
                 return after
         return self._backoff(attempt)
+
+
+def _certificate_failure(exc: BaseException) -> str | None:
+    """The reason, if ``exc`` (or what caused it) is a failed TLS certificate check."""
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        if isinstance(cur, ssl.SSLCertVerificationError):
+            return str(cur.verify_message or cur.reason or cur)
+        cur = cur.__cause__ or cur.__context__
+    if "CERTIFICATE_VERIFY_FAILED" in str(exc):  # httpx/httpcore may keep only the message
+        return "certificate verify failed"
+    return None
 
 
 def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:

@@ -10,30 +10,35 @@ import gzip
 import io
 import json
 import re
+import zlib
 from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from paperwire.errors import IngestError, RecordError
 from paperwire.models import Paper
+from paperwire.records import MAX_LINE_BYTES, MAX_VERSION, check_paper
 
 _WS = re.compile(r"\s+")
 _VERSION = re.compile(r"v(\d+)$")
 _ID = re.compile(r"^(\d{4}\.\d{4,5}|[a-z][a-z\-]*(\.[A-Z]{2})?/\d{7})$")
 
 
-def open_lines(path: Path) -> tuple[IO[str], IO[bytes]]:
-    """Open a plain or gzip text file for streaming; also returns the raw file (its position is progress)."""
+def open_lines(path: Path) -> tuple[IO[bytes], IO[bytes]]:
+    """Open a plain or gzip file for streaming lines of bytes; also returns the raw file (its position is progress).
+
+    Lines are decoded one by one, so a line that is not UTF-8 is one bad record, not an unreadable file.
+    """
     try:
         raw = path.open("rb")
     except OSError as exc:
         raise IngestError(f"cannot open {path}: {exc.strerror or exc}") from exc
     magic = raw.peek(2)[:2] if isinstance(raw, io.BufferedReader) else b""
     if magic == b"\x1f\x8b":
-        return io.TextIOWrapper(gzip.GzipFile(fileobj=raw), encoding="utf-8", errors="strict"), raw
-    return io.TextIOWrapper(raw, encoding="utf-8", errors="strict"), raw
+        return cast(IO[bytes], gzip.GzipFile(fileobj=raw)), raw
+    return raw, raw
 
 
 def iter_records(
@@ -41,38 +46,75 @@ def iter_records(
 ) -> Iterator[tuple[int, Paper | RecordError]]:
     """(line number, Paper or the RecordError explaining why that line was skipped), from ``start_line`` on.
 
-    ``on_bytes`` is told, now and then, how far into the (compressed) file reading has come.
+    Lines end at "\\n" only. ``on_bytes`` is told, now and then, how far into the (compressed) file reading
+    has come. A file that cannot be read on (a truncated gzip stream) raises IngestError naming the last good
+    line, after every record before it has been yielded.
     """
     fh, raw = open_lines(path)
     with raw, fh:
         lineno = 0
         while True:
             try:
-                line = fh.readline()
-            except (UnicodeDecodeError, EOFError, gzip.BadGzipFile, OSError) as exc:
+                line = fh.readline(MAX_LINE_BYTES + 1)
+                overlong = len(line) > MAX_LINE_BYTES and not line.endswith(b"\n")
+                while overlong and line and not line.endswith(b"\n"):
+                    line = fh.readline(MAX_LINE_BYTES)  # skip the rest of it in bounded pieces
+            except (EOFError, gzip.BadGzipFile, zlib.error, OSError) as exc:
                 raise IngestError(f"{path}: unreadable after line {lineno}: {exc}") from exc
             if not line:
                 return
             lineno += 1
             if on_bytes is not None and lineno % 1000 == 0:
                 on_bytes(raw.tell())
-            if lineno <= start_line or not line.strip():
+            if lineno <= start_line:
                 continue
-            try:
-                yield lineno, parse_record(json.loads(line), lineno)
-            except json.JSONDecodeError as exc:
-                yield lineno, RecordError(f"not JSON ({exc.msg} at column {exc.colno})", lineno)
-            except RecordError as exc:
-                yield lineno, exc
+            if overlong:
+                yield lineno, RecordError(f"longer than {MAX_LINE_BYTES:,} bytes", lineno)
+                continue
+            rec = parse_line(line, lineno)
+            if rec is not None:
+                yield lineno, rec
+
+
+def parse_line(line: bytes, lineno: int | None = None) -> Paper | RecordError | None:
+    """One line of a JSON-lines file to a Paper, or the RecordError saying why it is skipped.
+
+    Never raises: whatever the bytes, the answer is a paper or a reason. A blank line gives None.
+    """
+    if lineno == 1 and line.startswith(b"\xef\xbb\xbf"):
+        line = line[3:]  # a byte-order mark some editors write
+    if not line.strip():
+        return None
+    try:
+        text = line.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return RecordError(f"not UTF-8 (byte 0x{line[exc.start]:02x} at byte {exc.start + 1})", lineno)
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError as exc:
+        return RecordError(f"not JSON ({exc.msg} at column {exc.colno})", lineno)
+    except RecursionError:
+        return RecordError("not JSON this reader accepts (nested too deeply)", lineno)
+    except ValueError as exc:  # e.g. an integer of more than 4,300 digits
+        return RecordError(f"not JSON this reader accepts ({exc})", lineno)
+    try:
+        return parse_record(obj, lineno)
+    except RecordError as exc:
+        return exc
+    except RecursionError:
+        return RecordError("nested too deeply", lineno)
 
 
 def parse_record(obj: Any, line: int | None = None) -> Paper:
-    """One JSON object in either supported format to a Paper."""
+    """One JSON object in either supported format to a checked Paper (:func:`paperwire.records.check_paper`)."""
     if not isinstance(obj, dict):
         raise RecordError("record is not a JSON object", line)
-    if "abstract" in obj or "versions" in obj or "authors_parsed" in obj:
-        return _from_snapshot(obj, line)
-    return _from_listing(obj, line)
+    snapshot = "abstract" in obj or "versions" in obj or "authors_parsed" in obj
+    paper = _from_snapshot(obj, line) if snapshot else _from_listing(obj, line)
+    try:
+        return check_paper(paper)
+    except RecordError as exc:
+        raise RecordError(str(exc), line) from None
 
 
 def _from_listing(o: dict[str, Any], line: int | None) -> Paper:
@@ -82,11 +124,6 @@ def _from_listing(o: dict[str, Any], line: int | None) -> Paper:
     authors = o.get("authors") or []
     if not isinstance(authors, list) or not all(isinstance(a, str) for a in authors):
         raise RecordError("authors must be a list of names", line)
-    cats = o.get("categories") or []
-    if isinstance(cats, str):
-        cats = cats.split()
-    if not isinstance(cats, list):
-        raise RecordError("categories must be a list", line)
     announced = _date(o.get("_listing_date"), "_listing_date", line)
     return Paper(
         id=pid,
@@ -94,7 +131,7 @@ def _from_listing(o: dict[str, Any], line: int | None) -> Paper:
         title=title,
         abstract=abstract,
         authors=tuple(_clean(a) for a in authors if a.strip()),
-        categories=tuple(dict.fromkeys(str(c) for c in cats)),
+        categories=_categories(o.get("categories"), line),
         announced=announced,
         comment=_opt(o.get("comment")),
         sources=("listing",),
@@ -104,15 +141,19 @@ def _from_listing(o: dict[str, Any], line: int | None) -> Paper:
 def _from_snapshot(o: dict[str, Any], line: int | None) -> Paper:
     pid, version = _split_id(o.get("id"), line)
     versions = o.get("versions") or []
+    if not isinstance(versions, list):
+        raise RecordError("versions must be a list of {version, created} objects", line)
     dates = [_rfc2822(v.get("created")) for v in versions if isinstance(v, dict)]
     if versions and isinstance(versions[-1], dict):
-        m = _VERSION.search(str(versions[-1].get("version", "")))
-        version = int(m.group(1)) if m else len(versions)
+        m = _VERSION.search(str(versions[-1].get("version", ""))[:32])
+        version = _version_number(m.group(1), line) if m else len(versions)
     parsed = o.get("authors_parsed")
     if isinstance(parsed, list) and parsed:
         authors = tuple(_name(p) for p in parsed if isinstance(p, list) and p)
     else:
-        raw = str(o.get("authors") or "")
+        raw = o.get("authors") or ""
+        if not isinstance(raw, str):
+            raise RecordError("authors must be text (names separated by commas and 'and')", line)
         authors = tuple(a for a in (_clean(x) for x in re.split(r",\s*|\s+and\s+", raw)) if a)
     updated = _date(o.get("update_date"), "update_date", line)
     return Paper(
@@ -121,7 +162,7 @@ def _from_snapshot(o: dict[str, Any], line: int | None) -> Paper:
         title=_text(o.get("title"), "title", line),
         abstract=_text(o.get("abstract"), "abstract", line),
         authors=tuple(a for a in authors if a),
-        categories=tuple(dict.fromkeys(str(o.get("categories") or "").split())),
+        categories=_categories(o.get("categories"), line),
         published=dates[0] if dates and dates[0] else None,
         updated=updated or (dates[-1] if dates else None),
         comment=_opt(o.get("comments")),
@@ -132,24 +173,51 @@ def _from_snapshot(o: dict[str, Any], line: int | None) -> Paper:
     )
 
 
+def _categories(raw: Any, line: int | None) -> tuple[str, ...]:
+    # the snapshot writes "cs.LG cs.AI", listings a JSON list; accept either in both
+    if raw is None or raw == "":
+        return ()
+    if isinstance(raw, str):
+        return tuple(dict.fromkeys(raw.split()))
+    if isinstance(raw, list) and all(isinstance(c, str) for c in raw):
+        return tuple(dict.fromkeys(c.strip() for c in raw if c.strip()))
+    raise RecordError("categories must be a list of names or one space-separated string", line)
+
+
 def _split_id(raw: Any, line: int | None) -> tuple[str, int | None]:
     if not isinstance(raw, str) or not raw.strip():
         raise RecordError("missing id", line)
     s = raw.strip()
+    if len(s) > 64:
+        raise RecordError(f"not an arXiv id: {s[:40]!r}...", line)
     version = None
     m = _VERSION.search(s)
     if m:
-        version = int(m.group(1))
+        version = _version_number(m.group(1), line)
         s = s[: m.start()]
     if not _ID.match(s):
         raise RecordError(f"not an arXiv id: {raw!r}", line)
     return s, version
 
 
+def _version_number(digits: str, line: int | None) -> int:
+    if len(digits) > len(str(MAX_VERSION)) or int(digits) > MAX_VERSION:
+        raise RecordError(f"version v{digits[:12]}{'...' if len(digits) > 12 else ''} is out of range", line)
+    return int(digits)
+
+
 def _text(v: Any, field: str, line: int | None) -> str:
-    if not isinstance(v, str) or not v.strip():
+    if v is not None and not isinstance(v, str):
+        raise RecordError(f"{field} must be text, not {_kind(v)}", line)
+    if not v or not v.strip():
         raise RecordError(f"missing {field}", line)
     return _clean(v)
+
+
+def _kind(v: Any) -> str:
+    return {bool: "true/false", int: "a number", float: "a number", list: "a list", dict: "an object"}.get(
+        type(v), type(v).__name__
+    )
 
 
 def _clean(s: str) -> str:
@@ -161,17 +229,21 @@ def _opt(v: Any) -> str | None:
 
 
 def _date(v: Any, field: str, line: int | None) -> date | None:
-    if v in (None, ""):
+    if v is None or v == "":
         return None
+    if not isinstance(v, str):
+        raise RecordError(f"{field} must be a date (YYYY-MM-DD), not {_kind(v)}", line)
     try:
-        return date.fromisoformat(str(v)[:10])
+        return date.fromisoformat(v[:10])
     except ValueError as exc:
-        raise RecordError(f"bad {field} date {v!r}", line) from exc
+        raise RecordError(f"bad {field} date {v[:40]!r}", line) from exc
 
 
 def _rfc2822(v: Any) -> date | None:
+    if not isinstance(v, str):
+        return None
     try:
-        dt: datetime = parsedate_to_datetime(str(v))
+        dt: datetime = parsedate_to_datetime(v[:64])
     except (TypeError, ValueError):
         return None
     return dt.date()
@@ -180,4 +252,4 @@ def _rfc2822(v: Any) -> date | None:
 def _name(parts: list[Any]) -> str:
     # authors_parsed is [keyname, forenames, suffix]: show it as "Forenames Keyname Suffix"
     key, fore, suffix = ([*list(parts), "", "", ""])[:3]
-    return _clean(" ".join(str(x) for x in (fore, key, suffix) if x))
+    return _clean(" ".join(x for x in (fore, key, suffix) if isinstance(x, str) and x))

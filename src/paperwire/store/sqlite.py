@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from paperwire.errors import MigrationError, StoreError
+from paperwire.errors import MigrationError, RecordError, StoreError
 from paperwire.models import Paper, Signal
 from paperwire.store.base import EmbeddingTask, UpsertResult
 from paperwire.store.migrations import MIGRATIONS
@@ -129,6 +129,13 @@ class SQLiteStore:
             return result
 
     def _upsert(self, c: sqlite3.Connection, papers: Sequence[Paper]) -> UpsertResult:
+        try:
+            return self._upsert_rows(c, papers)
+        except (ValueError, TypeError, OverflowError, sqlite3.InterfaceError, sqlite3.DataError) as exc:
+            # a record SQLite cannot hold (the sources check papers first; this is the last line of defence)
+            raise RecordError(f"the store refused a record: {exc}") from exc
+
+    def _upsert_rows(self, c: sqlite3.Connection, papers: Sequence[Paper]) -> UpsertResult:
         result = UpsertResult()
         if not papers:
             return result
