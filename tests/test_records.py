@@ -41,7 +41,7 @@ def test_sizes_past_the_limits_are_refused_never_cut() -> None:
 
 @pytest.mark.parametrize("version", [0, -1, MAX_VERSION + 1, 99999999999999999999, 2**4000])
 def test_versions_out_of_range(version: int) -> None:
-    with pytest.raises(RecordError, match="version .* is out of range"):
+    with pytest.raises(RecordError, match=r"version .* is out of range"):
         check_paper(make_paper(version=version))
 
 
