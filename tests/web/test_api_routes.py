@@ -24,7 +24,7 @@ def test_openapi_documents_the_api_only(web: TestClient) -> None:
 
 def test_unknown_api_path_stays_json(web: TestClient) -> None:
     r = web.get("/api/nope")
-    assert r.status_code == 404 and r.json() == {"detail": "Not Found"}
+    assert r.status_code == 404 and r.json() == {"status": 404, "error": "Not Found"}
 
 
 def test_upvotes_in_every_paper_the_api_returns(web: TestClient) -> None:

@@ -46,4 +46,5 @@ def test_search_feed(web: TestClient) -> None:
 def test_bad_feed_requests_are_4xx(web: TestClient, url: str) -> None:
     r = web.get(url)
     assert r.status_code == 400
+    assert r.headers["content-type"].startswith("text/html")
     assert "bad feed request" in r.text

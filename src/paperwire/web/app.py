@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
-from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -20,6 +19,7 @@ from paperwire.config import Settings
 from paperwire.embed import Embedder, get_embedder
 from paperwire.errors import NotFoundError, PaperwireError, QueryError
 from paperwire.web.admission import AdmissionMiddleware
+from paperwire.web.error_pages import error_response, internal_error
 from paperwire.web.routes import api, feeds, pages
 from paperwire.web.security import SecurityMiddleware, TokenBucket
 from paperwire.web.site import STATIC, Site
@@ -71,10 +71,6 @@ def _maintain(settings: Settings, pw: Paperwire, embedder: Embedder | None, stop
         store.close()
 
 
-def _is_api(request: Request) -> bool:
-    return request.url.path == "/api" or request.url.path.startswith("/api/")
-
-
 def create_app(
     settings: Settings, embedder: Embedder | None = None, background_embed: bool = True
 ) -> FastAPI:
@@ -108,10 +104,15 @@ def create_app(
         redoc_url=None,
     )
     app.state.site = site
+
+    def refuse(request: Request, status: int, message: str, headers: Mapping[str, str]) -> Response:
+        return error_response(site, request, status, message, headers=headers)
+
     app.add_middleware(AdmissionMiddleware, limit=settings.web_threads_in_force)
     app.add_middleware(
         SecurityMiddleware,
         limiter=TokenBucket(settings.rate_limit_per_minute, settings.rate_limit_burst),
+        refuse=refuse,
     )
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(api.router)
@@ -124,25 +125,25 @@ def create_app(
         message = str(exc) if status < 500 else "internal error"
         if status >= 500:
             log.exception("error answering %s", request.url.path, exc_info=exc)
-        if _is_api(request):
-            return JSONResponse({"status": status, "error": message}, status_code=status)
-        title = {404: "Not found", 400: "That did not work"}.get(status, "Something went wrong")
-        return pages.error_page(site, request, status, title, message)
+        title = {404: "Not found", 400: "That did not work"}.get(status)
+        return error_response(site, request, status, message, title=title)
 
     @app.exception_handler(RequestValidationError)
     async def _bad_request(request: Request, exc: RequestValidationError) -> Response:
         first = exc.errors()[0] if exc.errors() else {}
         where = ".".join(str(x) for x in first.get("loc", ()) if x != "query")
         message = f"{where}: {first.get('msg', 'invalid value')}"
-        if _is_api(request):
-            return JSONResponse({"status": 422, "error": message}, status_code=422)
-        return pages.error_page(site, request, 422, "That request did not work", message)
+        return error_response(site, request, 422, message)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        if _is_api(request) or exc.status_code < 400 or request.url.path.startswith("/static/"):
-            return await http_exception_handler(request, exc)
-        title = "Page not found" if exc.status_code == 404 else "That request did not work"
-        return pages.error_page(site, request, exc.status_code, title, str(exc.detail))
+        if exc.status_code < 400:
+            return Response(status_code=exc.status_code, headers=exc.headers)
+        return error_response(site, request, exc.status_code, str(exc.detail), headers=exc.headers)
+
+    @app.exception_handler(Exception)
+    async def _internal_error(request: Request, exc: Exception) -> Response:
+        # Starlette's outermost layer calls this, logs the exception and re-raises it to the server
+        return internal_error(site, request)
 
     return app

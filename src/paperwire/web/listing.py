@@ -47,8 +47,9 @@ def daily(pw: Paperwire, day: date | None, category: str | None, limit: int = 50
     res = pw.engine.search(
         "", categories=cats, after=day, before=day, sort="date", limit=limit, offset=offset
     )
-    previous = _newest(pw, cats, before=day - timedelta(days=1))
-    nxt = _oldest_after(pw, cats, day + timedelta(days=1))
+    # the first and last days a date can hold (0001-01-01, 9999-12-31) have no day before or after them
+    previous = _newest(pw, cats, before=day - timedelta(days=1)) if day > date.min else None
+    nxt = _oldest_after(pw, cats, day + timedelta(days=1)) if day < date.max else None
     return Day(day, latest, res, previous, nxt)
 
 

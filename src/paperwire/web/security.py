@@ -1,15 +1,17 @@
 """Security headers on every response (W4) and a per-client token bucket on costly paths (W7).
 
-Both are one plain ASGI middleware so they also cover error pages, static files and the JSON API.
+Both are one plain ASGI middleware so they also cover error pages, static files and the JSON API. Its own
+refusals (429) are paperwire's error answers, made by the ``refuse`` callable the app passes in.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # No inline script, no third-party origin; KaTeX sets its inline sizes through the CSSOM, which CSP allows.
@@ -17,6 +19,17 @@ CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
     "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
+SECURITY_HEADERS = {
+    "content-security-policy": CSP,
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+    "x-frame-options": "DENY",
+    "cross-origin-opener-policy": "same-origin",
+}
+_RAW_HEADERS = [(k.encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
+
+# (request, status, message, extra headers) -> paperwire's error answer (JSON under /api/, else a page)
+Refuse = Callable[[Request, int, str, Mapping[str, str]], Response]
 
 
 class TokenBucket:
@@ -68,57 +81,32 @@ def is_limited_path(path: str) -> bool:
 class SecurityMiddleware:
     """Adds the security headers to every response and answers 429 past a client's rate limit."""
 
-    def __init__(self, app: ASGIApp, limiter: TokenBucket) -> None:
+    def __init__(self, app: ASGIApp, limiter: TokenBucket, refuse: Refuse) -> None:
         self.app = app
         self.limiter = limiter
+        self.refuse = refuse
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
         path: str = scope.get("path", "")
-        if self.limiter.enabled and is_limited_path(path):
-            client = scope.get("client")
-            wait = self.limiter.take(client[0] if client else "unknown")
-            if wait > 0:
-                await self._too_many(path, wait, send)
-                return
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                headers += _security_headers(CSP)
+                headers = [*message.get("headers", []), *_RAW_HEADERS]
                 if path.startswith("/static/"):
                     headers.append((b"cache-control", b"public, max-age=86400"))
                 message["headers"] = headers
             await send(message)
 
+        if self.limiter.enabled and is_limited_path(path):
+            client = scope.get("client")
+            wait = self.limiter.take(client[0] if client else "unknown")
+            if wait > 0:
+                retry = str(max(1, math.ceil(wait)))
+                message = f"too many requests: slow down and retry in {retry} s"
+                response = self.refuse(Request(scope), 429, message, {"retry-after": retry})
+                await response(scope, receive, send_with_headers)
+                return
         await self.app(scope, receive, send_with_headers)
-
-    async def _too_many(self, path: str, wait: float, send: Send) -> None:
-        retry = str(max(1, math.ceil(wait)))
-        message = f"too many requests: slow down and retry in {retry} s"
-        if path.startswith("/api"):
-            body = json.dumps({"status": 429, "error": message}).encode()
-            ctype = b"application/json"
-        else:
-            body = message.encode() + b"\n"
-            ctype = b"text/plain; charset=utf-8"
-        headers = [
-            (b"content-type", ctype),
-            (b"content-length", str(len(body)).encode()),
-            (b"retry-after", retry.encode()),
-            *_security_headers(CSP),
-        ]
-        await send({"type": "http.response.start", "status": 429, "headers": headers})
-        await send({"type": "http.response.body", "body": body})
-
-
-def _security_headers(csp: str) -> list[tuple[bytes, bytes]]:
-    return [
-        (b"content-security-policy", csp.encode()),
-        (b"x-content-type-options", b"nosniff"),
-        (b"referrer-policy", b"no-referrer"),
-        (b"x-frame-options", b"DENY"),
-        (b"cross-origin-opener-policy", b"same-origin"),
-    ]

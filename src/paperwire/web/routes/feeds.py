@@ -7,14 +7,15 @@ from typing import Literal
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
-from fastapi.responses import PlainTextResponse, Response
+from fastapi.responses import Response
 
 from paperwire.errors import QueryError
 from paperwire.models import Paper
 from paperwire.search.query import parse_date
+from paperwire.web.error_pages import error_response
 from paperwire.web.feeds import rss
 from paperwire.web.listing import daily
-from paperwire.web.site import SiteDep
+from paperwire.web.site import Site, SiteDep
 
 router = APIRouter(include_in_schema=False)
 
@@ -28,8 +29,8 @@ def _feed(request: Request, title: str, page: str, description: str, papers: lis
     return Response(body, media_type=RSS_TYPE)
 
 
-def _bad(exc: QueryError) -> Response:
-    return PlainTextResponse(f"bad feed request: {exc}\n", status_code=400)
+def _bad(site: Site, request: Request, exc: QueryError) -> Response:
+    return error_response(site, request, 400, f"bad feed request: {exc}", title="Not a feed")
 
 
 @router.get("/feed.xml", name="feed")
@@ -47,7 +48,7 @@ def category(request: Request, site: SiteDep, category: str) -> Response:
     try:
         res = site.pw.engine.search("", categories=[category], before=date.max, sort="date", limit=FEED_SIZE)
     except QueryError as exc:
-        return _bad(exc)
+        return _bad(site, request, exc)
     cat = res.query.categories[0] if res.query.categories else category
     page = "/?" + urlencode({"category": cat})
     return _feed(
@@ -82,7 +83,7 @@ def search(
             limit=FEED_SIZE,
         )
     except QueryError as exc:
-        return _bad(exc)
+        return _bad(site, request, exc)
     params = {
         k: v
         for k, v in (
