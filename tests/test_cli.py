@@ -111,3 +111,18 @@ def test_every_setting_is_documented_in_the_readme() -> None:
     readme = (Path(__file__).parent.parent / "README.md").read_text()
     missing = [n for n in Settings.model_fields if f"`PAPERWIRE_{n.upper()}`" not in readme]
     assert not missing, f"README lacks: {missing}"
+
+
+@pytest.mark.slow
+def test_eval_beir_scores_empty_queries_as_misses(tmp_path: Path) -> None:
+    from tests.test_evaluate import write_dataset
+
+    dataset = write_dataset(tmp_path / "tiny")
+    r = run(tmp_path / "h", "eval", "beir", str(dataset), "--mode", "keyword", "--json")
+    assert r.returncode == 0, r.stderr
+    scores = json.loads(r.stdout)
+    assert scores["mode"] == "keyword" and scores["queries"] == 5 and scores["empty_queries"] == 3
+    assert scores["ndcg@10"] == 0.4
+    r = run(tmp_path / "h", "eval", "beir", str(dataset), "--mode", "keyword")
+    assert r.returncode == 0, r.stderr
+    assert "(5 queries, test; 3 empty after removing query syntax, scored 0)" in r.stdout

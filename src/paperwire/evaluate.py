@@ -15,18 +15,20 @@ from paperwire.errors import IngestError
 from paperwire.ingest import embed_pending
 from paperwire.models import Paper
 from paperwire.search.hybrid import Mode, SearchEngine
+from paperwire.search.query import parse_query
 from paperwire.store.sqlite import SQLiteStore
 
 
 @dataclass
 class ModeScores:
-    """Mean metrics of one mode over the queries with judgements."""
+    """Mean metrics of one mode over the queries with judgements (empty ones included, as misses)."""
 
     mode: str
     ndcg_at_10: float
     recall_at_100: float
     mrr_at_10: float
     queries: int
+    empty_queries: int = 0  # nothing left to search once the query syntax was taken out: scored 0
 
     def as_json(self) -> dict[str, object]:
         """The JSON object scripts read."""
@@ -36,6 +38,7 @@ class ModeScores:
             "recall@100": round(self.recall_at_100, 4),
             "mrr@10": round(self.mrr_at_10, 4),
             "queries": self.queries,
+            "empty_queries": self.empty_queries,
         }
 
 
@@ -128,7 +131,11 @@ def evaluate(
     modes: list[Mode],
     query_filter: Callable[[dict[str, object]], bool] | None = None,
 ) -> list[ModeScores]:
-    """Mean nDCG@10, Recall@100 and MRR@10 per mode over the split's judged queries."""
+    """Mean nDCG@10, Recall@100 and MRR@10 per mode over the split's judged queries.
+
+    A query with nothing left to search once the query-language syntax is taken out (only ``-`` or ``"``)
+    is a miss: 0 on every metric, counted in the mean and in ``empty_queries``.
+    """
     qrels_path = dataset / "qrels" / f"{split}.tsv"
     if not qrels_path.exists():
         raise IngestError(f"no qrels for split {split!r} in {dataset}")
@@ -136,22 +143,36 @@ def evaluate(
     queries = {
         str(o["_id"]): str(o["text"]) for o in read_jsonl(dataset / "queries.jsonl") if str(o["_id"]) in qrels
     }
+    empty = {qid for qid, text in queries.items() if is_empty_query(text)}
     out = []
     for mode in modes:
         n = r = m = 0.0
         for qid, text in queries.items():
+            if qid in empty:
+                continue  # a miss: adds 0
             ranked = run_query(engine, text, mode, 100)
             n += ndcg_at(ranked, qrels[qid])
             r += recall_at(ranked, qrels[qid])
             m += mrr_at(ranked, qrels[qid])
         k = max(len(queries), 1)
-        out.append(ModeScores(mode, n / k, r / k, m / k, len(queries)))
+        out.append(ModeScores(mode, n / k, r / k, m / k, len(queries), len(empty)))
     return out
+
+
+def query_text(text: str) -> str:
+    """A natural-language query as query-language text: quotes, colons and leading dashes taken out, so
+    every word is searched as a word."""
+    safe = text.replace('"', " ").replace(":", " ")
+    return " ".join(w.lstrip("-") for w in safe.split())
+
+
+def is_empty_query(text: str) -> bool:
+    """Whether nothing is left to search in ``text`` once its query-language syntax is taken out."""
+    q = parse_query(query_text(text))
+    return q.paper_id is None and not (q.has_text or q.has_constraints)
 
 
 def run_query(engine: SearchEngine, text: str, mode: Mode, k: int) -> list[str]:
     """Ranked ids for a natural-language query (query-language syntax characters are taken literally)."""
-    safe = text.replace('"', " ").replace(":", " ")
-    safe = " ".join(w.lstrip("-") for w in safe.split())
-    res = engine.search(safe, mode=mode, limit=k)
+    res = engine.search(query_text(text), mode=mode, limit=k)
     return [h.paper.id for h in res.hits]
