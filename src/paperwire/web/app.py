@@ -20,6 +20,7 @@ from paperwire.embed import Embedder, get_embedder
 from paperwire.errors import NotFoundError, PaperwireError, QueryError
 from paperwire.web.admission import AdmissionMiddleware
 from paperwire.web.error_pages import error_response, internal_error
+from paperwire.web.head import HeadMiddleware
 from paperwire.web.routes import api, feeds, pages
 from paperwire.web.security import SecurityMiddleware, TokenBucket
 from paperwire.web.site import STATIC, Site
@@ -114,6 +115,7 @@ def create_app(
         limiter=TokenBucket(settings.rate_limit_per_minute, settings.rate_limit_burst),
         refuse=refuse,
     )
+    app.add_middleware(HeadMiddleware)  # outermost: every answer to a HEAD, refusals included, loses its body
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.include_router(api.router)
     app.include_router(feeds.router)
@@ -139,7 +141,11 @@ def create_app(
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code < 400:
             return Response(status_code=exc.status_code, headers=exc.headers)
-        return error_response(site, request, exc.status_code, str(exc.detail), headers=exc.headers)
+        headers = dict(exc.headers or {})
+        allow = [m.strip() for m in headers.get("Allow", "").split(",") if m.strip()]
+        if "GET" in allow and "HEAD" not in allow:  # HeadMiddleware answers HEAD wherever GET works
+            headers["Allow"] = ", ".join([*allow, "HEAD"])
+        return error_response(site, request, exc.status_code, str(exc.detail), headers=headers)
 
     @app.exception_handler(Exception)
     async def _internal_error(request: Request, exc: Exception) -> Response:
