@@ -137,6 +137,7 @@ def _braces_balanced(s: str) -> bool:
 
 
 def _bib_value(s: str) -> str:
+    s = strip_bidi(s)
     if not _braces_balanced(s):
         s = s.replace("{", "").replace("}", "")
     return " ".join(s.split())
@@ -181,3 +182,14 @@ def short_authors(authors: Iterable[str], n: int = 6) -> tuple[list[str], int]:
 def strip_xml_invalid(text: str) -> str:
     """``text`` without the control characters XML 1.0 forbids (some titles carry them)."""
     return re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]", "", text)
+
+
+# the bidi embeddings, overrides and isolates (LRE RLE PDF LRO RLO, LRI RLI FSI PDI): in third-party text
+# they can reorder what follows them (a title that shows one thing and says another); pages isolate that
+# text with <bdi>, plain-text outputs (feeds, BibTeX, the page <title>) drop them
+_BIDI_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+
+
+def strip_bidi(text: str) -> str:
+    """``text`` without bidi embedding, override and isolate controls (U+202A-U+202E, U+2066-U+2069)."""
+    return _BIDI_CONTROLS.sub("", text)
