@@ -12,7 +12,7 @@ from fastapi.templating import Jinja2Templates
 
 from paperwire.app_context import Paperwire
 from paperwire.config import Settings
-from paperwire.web.render import author_url
+from paperwire.web.render import author_url, strip_bidi
 
 HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"
@@ -20,7 +20,11 @@ STATIC = HERE / "static"
 
 
 def make_templates() -> Jinja2Templates:
-    """Jinja2 templates with autoescape on for every template (W1), whatever its file name."""
+    """Jinja2 templates with autoescape on for every template (W1), whatever its file name.
+
+    Third-party text (titles, authors, abstracts, comments) sits in <bdi> elements, so bidi controls in it
+    (U+202E) cannot reorder the page around it.
+    """
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         autoescape=True,
@@ -29,6 +33,7 @@ def make_templates() -> Jinja2Templates:
         lstrip_blocks=True,
     )
     env.globals["author_url"] = author_url
+    env.filters["nobidi"] = strip_bidi  # for plain text such as the <title>, where <bdi> cannot go
     return Jinja2Templates(env=env)
 
 
