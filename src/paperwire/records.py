@@ -33,7 +33,7 @@ LATEST = date(2199, 12, 31)
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 # C0 and C1 controls other than whitespace: invalid in XML 1.0 feeds, invisible on pages, refused by PostgreSQL
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-_WS = re.compile(r"\s+")
+_SUSPECT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")  # one scan for both
 
 
 def clean_text(value: str, field: str) -> str:
@@ -42,12 +42,14 @@ def clean_text(value: str, field: str) -> str:
     Raises :class:`RecordError` for a lone surrogate (a ``\\ud800`` escape in JSON): it is not text and cannot
     be stored or shown.
     """
-    bad = _SURROGATE.search(value)
-    if bad:
-        raise RecordError(
-            f"{field} holds invalid Unicode (a lone surrogate \\u{ord(bad.group()):04x} at character {bad.start() + 1})"
-        )
-    return _WS.sub(" ", _CONTROL.sub("", value)).strip()
+    if _SUSPECT.search(value):  # rare: the common case costs one scan and a split
+        bad = _SURROGATE.search(value)
+        if bad:
+            raise RecordError(
+                f"{field} holds invalid Unicode (a lone surrogate \\u{ord(bad.group()):04x} at character {bad.start() + 1})"
+            )
+        value = _CONTROL.sub("", value)
+    return " ".join(value.split())  # str.split() splits on exactly what the regex \s matches
 
 
 def check_paper(p: Paper) -> Paper:

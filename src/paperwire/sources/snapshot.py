@@ -21,7 +21,6 @@ from paperwire.errors import IngestError, RecordError
 from paperwire.models import Paper
 from paperwire.records import MAX_LINE_BYTES, MAX_VERSION, check_paper
 
-_WS = re.compile(r"\s+")
 _VERSION = re.compile(r"v(\d+)$")
 _ID = re.compile(r"^(\d{4}\.\d{4,5}|[a-z][a-z\-]*(\.[A-Z]{2})?/\d{7})$")
 
@@ -221,7 +220,7 @@ def _kind(v: Any) -> str:
 
 
 def _clean(s: str) -> str:
-    return _WS.sub(" ", s).strip()
+    return " ".join(s.split())
 
 
 def _opt(v: Any) -> str | None:
