@@ -29,7 +29,7 @@ def client(settings: Settings) -> Iterator[TestClient]:
     )
     s.close()
     app = create_app(settings.model_copy(update={"load_sample": False}), embedder=HashEmbedder())
-    with TestClient(app) as c:
+    with TestClient(app, base_url="http://localhost") as c:  # a loopback name: allowed by default
         yield c
 
 
@@ -65,7 +65,7 @@ def test_papers_another_process_ingests_become_searchable_while_serving(settings
 
     fixture = Path(__file__).resolve().parents[1] / "fixtures" / "kaggle-snapshot-sample.jsonl"
     live = settings.model_copy(update={"load_sample": False, "refresh_interval": 0.2})
-    with TestClient(create_app(live, embedder=HashEmbedder())) as c:
+    with TestClient(create_app(live, embedder=HashEmbedder()), base_url="http://localhost") as c:
         assert c.get("/api/status").json()["papers"] == 0
         env = {**os.environ, "PAPERWIRE_HOME": str(settings.home), "PAPERWIRE_LOAD_SAMPLE": "0"}
         r = subprocess.run(

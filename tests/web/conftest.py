@@ -77,7 +77,8 @@ def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     )
     store.close()
     settings = Settings(home=home, load_sample=False, rate_limit_per_minute=0)
-    with TestClient(create_app(settings, embedder=HashEmbedder(), background_embed=False)) as c:
+    app = create_app(settings, embedder=HashEmbedder(), background_embed=False)
+    with TestClient(app, base_url="http://localhost") as c:  # a loopback name: allowed by default
         yield c
 
 

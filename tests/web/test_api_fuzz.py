@@ -22,7 +22,8 @@ from tests.web.conftest import HOSTILE, fill
 # below fills the home and runs the lifespan around the calls.
 HOME = Path(tempfile.mkdtemp(prefix="paperwire-fuzz-"))
 APP = create_app(
-    Settings(home=HOME, load_sample=False, rate_limit_per_minute=0),
+    # schemathesis's client asks for Host: testserver
+    Settings(home=HOME, load_sample=False, rate_limit_per_minute=0, allowed_hosts="testserver"),
     embedder=HashEmbedder(),
     background_embed=False,
 )

@@ -1,12 +1,20 @@
-"""HTTP itself: HEAD on every page, in process."""
+"""HTTP itself, in process: HEAD on every page; the Host header and the public address."""
 
 from __future__ import annotations
 
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
 import pytest
 from fastapi.testclient import TestClient
+from pydantic import ValidationError
 from starlette.routing import Mount
 
+from paperwire.config import Settings
+from paperwire.embed import HashEmbedder
+from paperwire.web.app import create_app
 from paperwire.web.routes import api, feeds, pages
+from tests.web.conftest import HOSTILE, fill
 
 # one URL for every GET route the site has (test_every_get_route_is_listed keeps this true)
 GET_URLS = {
@@ -46,3 +54,65 @@ def test_head_answers_like_get_without_a_body(web: TestClient, url: str) -> None
     assert dict(head.headers) == dict(get.headers)
     assert int(head.headers["content-length"]) == len(get.content)
     assert head.headers["x-content-type-options"] == "nosniff"
+
+
+@pytest.mark.parametrize(
+    "host", ["evil.example", "evil.example:8000", "localhost.evil.example", "127.0.0.2", ""]
+)
+def test_a_host_the_operator_did_not_allow_gets_400(web: TestClient, host: str) -> None:
+    for url, kind in (("/feed.xml", "text/html"), ("/", "text/html"), ("/api/status", "application/json")):
+        r = web.get(url, headers={"Host": host})
+        assert r.status_code == 400, (url, host)
+        assert r.headers["content-type"].startswith(kind)
+        assert r.headers["x-content-type-options"] == "nosniff"
+        assert "PAPERWIRE_ALLOWED_HOSTS" in r.text and "evil.example/" not in r.text
+
+
+@pytest.mark.parametrize("host", ["localhost", "localhost:8000", "127.0.0.1:1234", "[::1]:8000", "LOCALHOST"])
+def test_loopback_names_are_allowed_by_default(web: TestClient, host: str) -> None:
+    assert web.get("/feed.xml", headers={"Host": host}).status_code == 200
+
+
+def _links(feed: bytes) -> list[str]:
+    root = ET.fromstring(feed)
+    atom = "{http://www.w3.org/2005/Atom}link"
+    return [el.text or "" for el in root.iter("link")] + [el.get("href", "") for el in root.iter(atom)]
+
+
+def test_feed_links_use_public_url(tmp_path: Path) -> None:
+    fill(tmp_path, HOSTILE)
+    settings = Settings(
+        home=tmp_path, load_sample=False, rate_limit_per_minute=0, public_url="https://papers.example.org/pw/"
+    )
+    app = create_app(settings, embedder=HashEmbedder(), background_embed=False)
+    with TestClient(app, base_url="http://localhost") as c:
+        for url in ("/feed.xml", "/feed/cs.LG.xml", "/search/feed.xml?q=graph&mode=keyword"):
+            links = _links(c.get(url).content)
+            assert len(links) >= 3
+            assert all(link.startswith("https://papers.example.org/pw/") for link in links), links
+        links = _links(c.get("/search/feed.xml?q=graph&mode=keyword").content)
+        assert "https://papers.example.org/pw/search/feed.xml?q=graph&mode=keyword" in links
+        assert "https://papers.example.org/pw/paper/2501.00001" in links
+        # public_url's host is allowed (a reverse proxy passing the public Host on)
+        assert c.get("/feed.xml", headers={"Host": "papers.example.org"}).status_code == 200
+        assert c.get("/feed.xml", headers={"Host": "evil.example"}).status_code == 400
+
+
+def test_allowed_hosts_setting(tmp_path: Path) -> None:
+    fill(tmp_path, HOSTILE)
+    settings = Settings(
+        home=tmp_path, load_sample=False, rate_limit_per_minute=0, allowed_hosts="papers.example.org, *.lan"
+    )
+    app = create_app(settings, embedder=HashEmbedder(), background_embed=False)
+    with TestClient(app, base_url="http://papers.example.org") as c:
+        links = _links(c.get("/feed.xml").content)
+        assert all(link.startswith("http://papers.example.org/") for link in links), links
+        assert c.get("/", headers={"Host": "box.lan:8000"}).status_code == 200
+        assert c.get("/", headers={"Host": "localhost"}).status_code == 400  # the list replaces the default
+        assert c.get("/", headers={"Host": "evil.example"}).status_code == 400
+
+
+def test_public_url_must_be_an_http_address() -> None:
+    for bad in ("papers.example.org", "javascript:alert(1)", "https://papers.example.org/?q=1", "ftp://x"):
+        with pytest.raises(ValidationError):
+            Settings(public_url=bad)

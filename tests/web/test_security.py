@@ -68,7 +68,8 @@ def test_limited_paths() -> None:
 def test_rate_limit_answers_429_with_retry_after(tmp_path: Path) -> None:
     fill(tmp_path, HOSTILE)
     settings = Settings(home=tmp_path, load_sample=False, rate_limit_per_minute=1, rate_limit_burst=3)
-    with TestClient(create_app(settings, embedder=HashEmbedder(), background_embed=False)) as c:
+    app = create_app(settings, embedder=HashEmbedder(), background_embed=False)
+    with TestClient(app, base_url="http://localhost") as c:
         for _ in range(3):
             assert c.get("/api/status").status_code == 200
         r = c.get("/api/search", params={"q": "graph"})
@@ -90,7 +91,8 @@ def test_the_server_runs_at_most_web_threads_searches_at_once_and_nothing_else_w
     fill(tmp_path, HOSTILE)
     settings = Settings(home=tmp_path, load_sample=False, rate_limit_per_minute=0, web_threads=2)
     assert Settings(home=tmp_path).web_threads_in_force >= 4
-    with TestClient(create_app(settings, embedder=HashEmbedder(), background_embed=False)) as c:
+    app = create_app(settings, embedder=HashEmbedder(), background_embed=False)
+    with TestClient(app, base_url="http://localhost") as c:
         engine = c.app.state.site.pw.engine  # type: ignore[attr-defined]
         real, lock, now, most = engine.search, threading.Lock(), [0], [0]
 

@@ -22,7 +22,7 @@ from paperwire.web.admission import AdmissionMiddleware
 from paperwire.web.error_pages import error_response, internal_error
 from paperwire.web.head import HeadMiddleware
 from paperwire.web.routes import api, feeds, pages
-from paperwire.web.security import SecurityMiddleware, TokenBucket
+from paperwire.web.security import HostPolicy, SecurityMiddleware, TokenBucket, allowed_hosts
 from paperwire.web.site import STATIC, Site
 
 log = logging.getLogger("paperwire.web")
@@ -113,6 +113,7 @@ def create_app(
     app.add_middleware(
         SecurityMiddleware,
         limiter=TokenBucket(settings.rate_limit_per_minute, settings.rate_limit_burst),
+        hosts=HostPolicy(allowed_hosts(settings)),
         refuse=refuse,
     )
     app.add_middleware(HeadMiddleware)  # outermost: every answer to a HEAD, refusals included, loses its body

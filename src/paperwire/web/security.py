@@ -1,18 +1,24 @@
-"""Security headers on every response (W4) and a per-client token bucket on costly paths (W7).
+"""Security headers on every response (W4), the Host check, and a per-client token bucket (W7).
 
-Both are one plain ASGI middleware so they also cover error pages, static files and the JSON API. Its own
-refusals (429) are paperwire's error answers, made by the ``refuse`` callable the app passes in.
+All are one plain ASGI middleware so they also cover error pages, static files and the JSON API. Its own
+refusals (400 for a Host the operator did not allow, 429) are paperwire's error answers, made by the
+``refuse`` callable the app passes in.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from urllib.parse import urlsplit
 
+from starlette.datastructures import Headers
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from paperwire.config import Settings
+from paperwire.errors import ConfigError
 
 # No inline script, no third-party origin; KaTeX sets its inline sizes through the CSSOM, which CSP allows.
 CSP = (
@@ -30,6 +36,50 @@ _RAW_HEADERS = [(k.encode(), v.encode()) for k, v in SECURITY_HEADERS.items()]
 
 # (request, status, message, extra headers) -> paperwire's error answer (JSON under /api/, else a page)
 Refuse = Callable[[Request, int, str, Mapping[str, str]], Response]
+
+
+LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+
+
+def allowed_hosts(settings: Settings) -> list[str]:
+    """The Host names this paperwire answers to: ``allowed_hosts``, else loopback, the listen address and
+    ``public_url``'s host."""
+    if settings.allowed_hosts and settings.allowed_hosts.strip():
+        hosts = [h.strip().lower() for h in settings.allowed_hosts.split(",") if h.strip()]
+    else:
+        hosts = [*LOOPBACK_HOSTS, settings.host.strip().strip("[]").lower()]
+        if settings.public_url:
+            hosts.append(urlsplit(settings.public_url).hostname or "")
+    return list(dict.fromkeys(h for h in hosts if h))
+
+
+class HostPolicy:
+    """Which Host headers to answer: exact names, ``*.example.org`` (its subdomains) or ``*`` (any).
+
+    Absolute links built from a request (feeds, when ``public_url`` is unset) then only ever name a host
+    the operator allowed; it also keeps DNS-rebinding pages away from a paperwire on localhost.
+    """
+
+    def __init__(self, patterns: Iterable[str]) -> None:
+        self.patterns = [p.lower() for p in patterns]
+        for p in self.patterns:
+            if "*" in p[1:] or (p.startswith("*") and p != "*" and not p.startswith("*.")):
+                raise ConfigError(f"allowed host {p!r}: use a name, *.example.org or *")
+        self.any = "*" in self.patterns
+        self.names = {p for p in self.patterns if not p.startswith("*")}
+        self.suffixes = tuple(p[1:] for p in self.patterns if p.startswith("*."))
+
+    def allows(self, host_header: str | None) -> bool:
+        """True when the Host header (``name`` or ``name:port``, IPv6 in brackets) names an allowed host."""
+        if self.any:
+            return True
+        if not host_header:
+            return False
+        try:
+            host = urlsplit("//" + host_header).hostname
+        except ValueError:  # "[::1", a bad port...
+            return False
+        return bool(host) and (host in self.names or (host or "").endswith(self.suffixes))
 
 
 class TokenBucket:
@@ -79,11 +129,13 @@ def is_limited_path(path: str) -> bool:
 
 
 class SecurityMiddleware:
-    """Adds the security headers to every response and answers 429 past a client's rate limit."""
+    """Adds the security headers to every response; refuses a Host that is not allowed (400) and a client
+    past its rate limit (429)."""
 
-    def __init__(self, app: ASGIApp, limiter: TokenBucket, refuse: Refuse) -> None:
+    def __init__(self, app: ASGIApp, limiter: TokenBucket, hosts: HostPolicy, refuse: Refuse) -> None:
         self.app = app
         self.limiter = limiter
+        self.hosts = hosts
         self.refuse = refuse
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -100,13 +152,26 @@ class SecurityMiddleware:
                 message["headers"] = headers
             await send(message)
 
+        refusal = self._refusal(scope, path)
+        if refusal is not None:
+            await refusal(scope, receive, send_with_headers)
+            return
+        await self.app(scope, receive, send_with_headers)
+
+    def _refusal(self, scope: Scope, path: str) -> Response | None:
+        host = Headers(scope=scope).get("host")
+        if not self.hosts.allows(host):
+            shown = (host or "")[:100]
+            message = (
+                f"this paperwire does not answer to the host name {shown!r}; its operator can allow it "
+                "with PAPERWIRE_ALLOWED_HOSTS (or PAPERWIRE_PUBLIC_URL)"
+            )
+            return self.refuse(Request(scope), 400, message, {})
         if self.limiter.enabled and is_limited_path(path):
             client = scope.get("client")
             wait = self.limiter.take(client[0] if client else "unknown")
             if wait > 0:
                 retry = str(max(1, math.ceil(wait)))
                 message = f"too many requests: slow down and retry in {retry} s"
-                response = self.refuse(Request(scope), 429, message, {"retry-after": retry})
-                await response(scope, receive, send_with_headers)
-                return
-        await self.app(scope, receive, send_with_headers)
+                return self.refuse(Request(scope), 429, message, {"retry-after": retry})
+        return None

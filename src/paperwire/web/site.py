@@ -49,6 +49,12 @@ class Site:
         """Set (at startup) or clear (at shutdown) the open paperwire the routes use."""
         self._pw = pw
 
+    def absolute(self, request: Request, path: str) -> str:
+        """An absolute link to ``path`` (with its query): on ``public_url`` when set, else on the address
+        the request came to (its host is one the operator allowed: security.HostPolicy)."""
+        base = self.settings.public_url or str(request.base_url)
+        return base.rstrip("/") + path
+
     @property
     def pw(self) -> Paperwire:
         """The open paperwire (after startup)."""

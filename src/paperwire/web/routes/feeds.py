@@ -23,9 +23,12 @@ FEED_SIZE = 50
 RSS_TYPE = "application/rss+xml; charset=utf-8"
 
 
-def _feed(request: Request, title: str, page: str, description: str, papers: list[Paper]) -> Response:
-    base = str(request.base_url).rstrip("/")
-    body = rss(title, base + page, str(request.url), description, papers, base)
+def _feed(
+    site: Site, request: Request, title: str, page: str, description: str, papers: list[Paper]
+) -> Response:
+    query = request.url.query
+    this = site.absolute(request, request.url.path + (f"?{query}" if query else ""))
+    body = rss(title, site.absolute(request, page), this, description, papers, site.absolute(request, ""))
     return Response(body, media_type=RSS_TYPE)
 
 
@@ -39,7 +42,12 @@ def latest_day(request: Request, site: SiteDep) -> Response:
     papers = [h.paper for h in d.results.hits] if d.results else []
     when = f" of {d.day.isoformat()}" if d.day else ""
     return _feed(
-        request, "paperwire: latest papers", "/", f"The arXiv announcement{when} in this paperwire.", papers
+        site,
+        request,
+        "paperwire: latest papers",
+        "/",
+        f"The arXiv announcement{when} in this paperwire.",
+        papers,
     )
 
 
@@ -52,6 +60,7 @@ def category(request: Request, site: SiteDep, category: str) -> Response:
     cat = res.query.categories[0] if res.query.categories else category
     page = "/?" + urlencode({"category": cat})
     return _feed(
+        site,
         request,
         f"paperwire: {cat}",
         page,
@@ -97,6 +106,7 @@ def search(
     }
     page = "/search?" + urlencode({**params, "sort": "date"})
     return _feed(
+        site,
         request,
         f"paperwire search: {q or 'filters'}",
         page,
