@@ -410,12 +410,18 @@ def serve(
     import uvicorn
 
     from paperwire.web.app import create_app
+    from paperwire.web.server import uvicorn_options
 
     s = settings()
     if host or port:
         s = s.model_copy(update={k: v for k, v in (("host", host), ("port", port)) if v})
     out.print(f"paperwire serving on http://{s.host}:{s.port}/ (home {s.home})")
-    uvicorn.run(create_app(s), host=s.host, port=s.port, log_level="info")
+    if s.host in ("0.0.0.0", "::") and not (s.allowed_hosts or s.public_url):
+        out.print(
+            "note: only localhost names are answered; set PAPERWIRE_ALLOWED_HOSTS (or PAPERWIRE_PUBLIC_URL) "
+            "to the names and addresses clients use"
+        )
+    uvicorn.run(create_app(s), **uvicorn_options(s))
 
 
 @app.command("status")

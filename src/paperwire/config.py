@@ -131,6 +131,13 @@ class Settings(BaseSettings):
     rate_limit_burst: int = Field(
         30, ge=1, description="Requests a client may make at once before the per-minute rate applies."
     )
+    trusted_proxies: str = Field(
+        "",
+        description="Addresses of the reverse proxies in front of `paperwire serve` (comma-separated IPs or "
+        "networks, e.g. 127.0.0.1 or 10.0.0.0/8): their X-Forwarded-For and X-Forwarded-Proto name the client "
+        "(its rate limit) and the scheme. Empty: no proxy header is believed; the client is the address that "
+        "connected.",
+    )
     web_threads: int = Field(
         0,
         ge=0,

@@ -54,15 +54,18 @@ def test_token_bucket_forgets_idle_clients() -> None:
     assert len(bucket._buckets) == 1
 
 
-def test_limited_paths() -> None:
-    assert (
-        is_limited_path("/search") and is_limited_path("/search/feed.xml") and is_limited_path("/api/search")
-    )
-    assert (
-        not is_limited_path("/")
-        and not is_limited_path("/paper/2501.00001")
-        and not is_limited_path("/searchx")
-    )
+@pytest.mark.parametrize(
+    "path",
+    ["/search", "/search/feed.xml", "/api/search", "/api/status", "/", "/paper/2501.00001", "/author/A",
+     "/feed.xml", "/feed/cs.CV.xml", "/about", "/nowhere"],
+)  # fmt: skip
+def test_every_page_feed_and_api_path_is_limited(path: str) -> None:
+    assert is_limited_path(path)
+
+
+@pytest.mark.parametrize("path", ["/static/style.css", "/static/katex/katex.min.js", "/favicon.ico"])
+def test_static_files_are_not_limited(path: str) -> None:
+    assert not is_limited_path(path)
 
 
 def test_rate_limit_answers_429_with_retry_after(tmp_path: Path) -> None:
@@ -79,8 +82,9 @@ def test_rate_limit_answers_429_with_retry_after(tmp_path: Path) -> None:
         assert r.headers["x-content-type-options"] == "nosniff"
         page = c.get("/search", params={"q": "graph"})  # the same client's bucket covers the search page
         assert page.status_code == 429 and "retry-after" in page.headers
-        assert c.get("/").status_code == 200  # browsing is not limited
-        assert c.get("/paper/2501.00001").status_code == 200
+        assert c.get("/").status_code == 429  # nor does browsing get past it
+        assert c.get("/paper/2501.00001").status_code == 429
+        assert c.get("/static/style.css").status_code == 200  # static files are outside the limit
 
 
 def test_the_server_runs_at_most_web_threads_searches_at_once_and_nothing_else_waits(tmp_path: Path) -> None:
