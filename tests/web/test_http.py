@@ -116,3 +116,35 @@ def test_public_url_must_be_an_http_address() -> None:
     for bad in ("papers.example.org", "javascript:alert(1)", "https://papers.example.org/?q=1", "ftp://x"):
         with pytest.raises(ValidationError):
             Settings(public_url=bad)
+
+
+@pytest.mark.parametrize(
+    ("url", "kind"),
+    [
+        ("/search?q=" + "a" * 9000, "text/html"),
+        ("/search/feed.xml?q=" + "a" * 9000, "text/html"),
+        ("/?category=" + "a" * 9000, "text/html"),
+        ("/paper/" + "1" * 9000, "text/html"),
+        ("/api/search?q=" + "a" * 9000, "application/json"),
+        ("/api/daily?" + "&".join(["x=1"] * 3000), "application/json"),
+    ],
+)
+def test_an_over_long_address_is_refused_before_any_work(web: TestClient, url: str, kind: str) -> None:
+    r = web.get(url)
+    assert r.status_code == 414
+    assert r.headers["content-type"].startswith(kind)
+    assert r.headers["x-content-type-options"] == "nosniff"
+    assert "too long" in r.text
+
+
+@pytest.mark.parametrize(
+    ("url", "status", "says"),
+    [
+        ("/search?q=" + "a" * 2000, 400, "query too long"),
+        ("/search/feed.xml?q=" + "a" * 2000, 400, "query too long"),
+        ("/api/search?q=" + "a" * 2000, 422, "at most 1000 characters"),
+    ],
+)
+def test_a_long_query_gets_a_clear_4xx(web: TestClient, url: str, status: int, says: str) -> None:
+    r = web.get(url)
+    assert r.status_code == status and says in r.text

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+import time
 from pathlib import Path
 
 import httpx
@@ -46,3 +48,73 @@ def test_a_trusted_proxy_names_the_client(tmp_path: Path) -> None:
         assert _codes(base, "/", [f"203.0.113.{i}" for i in range(1, 9)]) == [200] * 8
         # ...and one client is limited like any other
         assert _codes(base, "/", ["198.51.100.7"] * 6) == [200, 200, 200, 200, 429, 429]
+
+
+def _raw(base: str, head: bytes, chunk: int = 65536) -> tuple[bytes, float]:
+    """Send a raw request head as fast as the server takes it; the answer (b"" if the connection was reset
+    before one came) and the seconds it took."""
+    host, port = base.removeprefix("http://").split(":")
+    started = time.monotonic()
+    with socket.create_connection((host, int(port)), timeout=30) as s:
+        try:
+            for i in range(0, len(head), chunk):
+                s.sendall(head[i : i + chunk])
+        except OSError:  # the server refused and closed while we were still sending
+            pass
+        answer = b""
+        try:
+            while data := s.recv(65536):
+                answer += data
+        except OSError:
+            pass
+    return answer, time.monotonic() - started
+
+
+def _status_and_body(answer: bytes) -> tuple[int, dict[str, str], str]:
+    head, _, body = answer.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.lower().split(": ", 1) for line in lines[1:])
+    return int(lines[0].split()[1]), headers, body.decode()
+
+
+def test_over_long_requests_get_paperwire_answers_from_a_real_server(tmp_path: Path) -> None:
+    fill(tmp_path, HOSTILE)
+    with running_server(tmp_path, env={"PAPERWIRE_LOAD_SAMPLE": "0"}) as (base, proc):
+        # up to 64 KiB the app sees the request and refuses it with its full page (over 8 KiB)
+        for n in (9_000, 60_000):
+            r = httpx.get(f"{base}/search", params={"q": "a" * n}, timeout=30)
+            assert r.status_code == 414 and "<!doctype html>" in r.text and "too long" in r.text
+            assert r.headers["x-content-type-options"] == "nosniff"
+        # past what httptools can parse, the server's protocol answers paperwire's 414 itself, quickly
+        for n, path in (
+            (100_000, b"/search"),
+            (1_000_000, b"/search"),
+            (20_000_000, b"/search"),
+            (1_000_000, b"/api/search"),
+        ):
+            head = b"GET " + path + b"?q=" + b"a" * n + b" HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n"
+            answer, took = _raw(base, head)
+            assert took < 10, took  # never the quadratic gathering of a huge URL
+            status, headers, body = _status_and_body(answer)
+            assert status == 414, answer[:200]
+            assert headers["content-security-policy"].startswith("default-src 'self'")
+            assert headers["x-content-type-options"] == "nosniff"
+            if path.startswith(b"/api"):
+                assert headers["content-type"] == "application/json" and '"status": 414' in body
+            else:
+                assert headers["content-type"].startswith("text/html") and "<!doctype html>" in body
+        # and headers past 128 KiB in all: 431
+        many = b"".join(b"X-Pad-%d: %s\r\n" % (i, b"b" * 4000) for i in range(64))
+        answer, _ = _raw(base, b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n" + many + b"\r\n")
+        status, headers, body = _status_and_body(answer)
+        assert status == 431 and "<!doctype html>" in body and headers["x-content-type-options"] == "nosniff"
+        # what is not HTTP at all gets paperwire's 400, not uvicorn's bare text
+        status, headers, body = _status_and_body(_raw(base, b"NOT HTTP AT ALL\r\n\r\n")[0])
+        assert status == 400 and "<!doctype html>" in body and headers["x-content-type-options"] == "nosniff"
+        # a Host nobody allowed gets the 400 page, and a HEAD no body
+        r = httpx.get(f"{base}/feed.xml", headers={"Host": "evil.example"}, timeout=30)
+        assert r.status_code == 400 and "PAPERWIRE_ALLOWED_HOSTS" in r.text
+        r = httpx.head(f"{base}/about", timeout=30)
+        assert r.status_code == 200 and r.content == b"" and int(r.headers["content-length"]) > 0
+        assert proc.poll() is None
+        assert httpx.get(f"{base}/api/status", timeout=30).status_code == 200  # still serving

@@ -1,7 +1,8 @@
-"""Security headers on every response (W4), the Host check, and a per-client token bucket (W7).
+"""Security headers on every response (W4), the Host check, a cap on the address, and a per-client token
+bucket (W7).
 
 All are one plain ASGI middleware so they also cover error pages, static files and the JSON API. Its own
-refusals (400 for a Host the operator did not allow, 429) are paperwire's error answers, made by the
+refusals (400 for a Host the operator did not allow, 414, 429) are paperwire's error answers, made by the
 ``refuse`` callable the app passes in.
 """
 
@@ -39,6 +40,8 @@ Refuse = Callable[[Request, int, str, Mapping[str, str]], Response]
 
 
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1", "::1")
+# path + query string: no page needs more (a search query is at most 1,000 characters); longer gets 414
+MAX_URL_BYTES = 8 * 1024
 
 
 def allowed_hosts(settings: Settings) -> list[str]:
@@ -132,8 +135,8 @@ def is_limited_path(path: str) -> bool:
 
 
 class SecurityMiddleware:
-    """Adds the security headers to every response; refuses a Host that is not allowed (400) and a client
-    past its rate limit (429)."""
+    """Adds the security headers to every response; refuses, before any work, a Host that is not allowed
+    (400), an address over MAX_URL_BYTES (414) and a client past its rate limit (429)."""
 
     def __init__(self, app: ASGIApp, limiter: TokenBucket, hosts: HostPolicy, refuse: Refuse) -> None:
         self.app = app
@@ -170,6 +173,10 @@ class SecurityMiddleware:
                 "with PAPERWIRE_ALLOWED_HOSTS (or PAPERWIRE_PUBLIC_URL)"
             )
             return self.refuse(Request(scope), 400, message, {})
+        target = len(scope.get("raw_path") or path.encode()) + len(scope.get("query_string", b""))
+        if target > MAX_URL_BYTES:
+            message = f"the address is too long ({target:,} bytes; at most {MAX_URL_BYTES:,})"
+            return self.refuse(Request(scope), 414, message, {})
         if self.limiter.enabled and is_limited_path(path):
             client = scope.get("client")
             wait = self.limiter.take(client[0] if client else "unknown")
