@@ -148,3 +148,23 @@ def test_an_over_long_address_is_refused_before_any_work(web: TestClient, url: s
 def test_a_long_query_gets_a_clear_4xx(web: TestClient, url: str, status: int, says: str) -> None:
     r = web.get(url)
     assert r.status_code == status and says in r.text
+
+
+@pytest.mark.parametrize(
+    ("url", "location"),
+    [
+        ("/about/", "/about"),
+        ("/search/?q=graph", "/search?q=graph"),
+        ("/api/status/", "/api/status"),
+        ("//evil.example/", "/evil.example"),  # never a link to another site
+        ("/%2F%2Fevil.example/", "/evil.example"),
+        ("/%5Cevil.example/", "/evil.example"),
+        ("/%5C/evil.example/", "/evil.example"),
+        ("/%09/evil.example/", "/%09/evil.example"),
+        ("/caf%C3%A9/", "/caf%C3%A9"),
+    ],
+)
+def test_a_trailing_slash_redirects_on_this_site_only(web: TestClient, url: str, location: str) -> None:
+    r = web.get("http://localhost" + url, headers={"Host": "localhost:8000"}, follow_redirects=False)
+    assert r.status_code == 307
+    assert r.headers["location"] == location  # relative: right behind any proxy, whatever the Host

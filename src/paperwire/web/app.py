@@ -6,10 +6,11 @@ import logging
 import threading
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -103,6 +104,7 @@ def create_app(
         lifespan=lifespan,
         docs_url=None,  # our own /docs page: Swagger UI served from /static, no CDN, no inline script
         redoc_url=None,
+        redirect_slashes=False,  # Starlette's would name the request's host: ours are relative (_http_error)
     )
     app.state.site = site
 
@@ -142,6 +144,13 @@ def create_app(
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
         if exc.status_code < 400:
             return Response(status_code=exc.status_code, headers=exc.headers)
+        path: str = request.scope["path"]  # decoded
+        if exc.status_code == 404 and path.endswith("/") and path.strip("/\\"):
+            # /about/ -> /about, as a relative link: one slash, then no slash or backslash, and the rest
+            # percent-encoded (a tab would vanish in the browser), so never //another.site
+            where = "/" + quote(path.strip("/\\"), safe="/:@!$&'()*+,;=")
+            query = request.url.query
+            return RedirectResponse(where + (f"?{query}" if query else ""), status_code=307)
         headers = dict(exc.headers or {})
         allow = [m.strip() for m in headers.get("Allow", "").split(",") if m.strip()]
         if "GET" in allow and "HEAD" not in allow:  # HeadMiddleware answers HEAD wherever GET works
