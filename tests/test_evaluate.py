@@ -54,3 +54,22 @@ def test_empty_queries_are_scored_as_misses_not_an_abort(tmp_path: Path, mode: s
 def test_ndcg_of_a_miss_is_zero() -> None:
     assert ndcg_at([], {"d1": 1}) == 0.0
     assert ndcg_at(["d1"], {"d1": 1}) == 1.0
+
+
+@pytest.mark.parametrize("mode", ["keyword", "hybrid"])
+def test_queries_the_query_language_refuses_are_misses_too(tmp_path: Path, mode: str) -> None:
+    root = tmp_path / "long"
+    root.mkdir()
+    (root / "corpus.jsonl").write_text("".join(json.dumps(d) + "\n" for d in CORPUS))
+    queries = [
+        {"_id": "q1", "text": "aspirin heart attack"},
+        {"_id": "q2", "text": " ".join(["protein"] * 65)},  # 65 terms: more than a search takes
+        {"_id": "q3", "text": "2401.01234"},  # read as an arXiv id that this corpus lacks
+    ]
+    (root / "queries.jsonl").write_text("".join(json.dumps(q) + "\n" for q in queries))
+    (root / "qrels").mkdir()
+    (root / "qrels" / "test.tsv").write_text("query-id\tcorpus-id\tscore\nq1\td1\t1\nq2\td3\t1\nq3\td3\t1\n")
+    engine = open_dataset(root, Settings(home=tmp_path / "home", load_sample=False), HashEmbedder())
+    [s] = evaluate(engine, root, "test", [mode])  # type: ignore[list-item]
+    assert (s.queries, s.refused_queries, s.empty_queries) == (3, 2, 0)
+    assert s.ndcg_at_10 == pytest.approx(1 / 3) and s.as_json()["refused_queries"] == 2

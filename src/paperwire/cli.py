@@ -364,7 +364,8 @@ def eval_beir_cmd(
 ) -> None:
     """Score search quality (nDCG@10, Recall@100, MRR@10) on a BEIR dataset.
 
-    A query left empty after removing query syntax (only - or ") scores 0 and is counted.
+    A query left empty after removing query syntax (only - or "), or one the query language refuses (over 1,000
+    characters or 64 terms), scores 0 and is counted.
     """
     from paperwire.embed import get_embedder
     from paperwire.evaluate import evaluate, open_dataset
@@ -387,6 +388,10 @@ def eval_beir_cmd(
         else:
             empty = (
                 f"; {s.empty_queries} empty after removing query syntax, scored 0" if s.empty_queries else ""
+            ) + (
+                f"; {s.refused_queries} refused by the query language (too long), scored 0"
+                if s.refused_queries
+                else ""
             )
             out.print(
                 f"{s.mode:<9} nDCG@10 {s.ndcg_at_10:.4f}  Recall@100 {s.recall_at_100:.4f}  MRR@10 {s.mrr_at_10:.4f}  ({s.queries} queries, {split}{empty})"

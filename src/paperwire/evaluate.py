@@ -11,7 +11,7 @@ from pathlib import Path
 
 from paperwire.config import Settings
 from paperwire.embed import Embedder
-from paperwire.errors import IngestError
+from paperwire.errors import IngestError, NotFoundError, QueryError
 from paperwire.ingest import embed_pending
 from paperwire.models import Paper
 from paperwire.search.hybrid import Mode, SearchEngine
@@ -29,6 +29,7 @@ class ModeScores:
     mrr_at_10: float
     queries: int
     empty_queries: int = 0  # nothing left to search once the query syntax was taken out: scored 0
+    refused_queries: int = 0  # refused by the query language (too long) or read as a missing arXiv id: scored 0
 
     def as_json(self) -> dict[str, object]:
         """The JSON object scripts read."""
@@ -39,6 +40,7 @@ class ModeScores:
             "mrr@10": round(self.mrr_at_10, 4),
             "queries": self.queries,
             "empty_queries": self.empty_queries,
+            "refused_queries": self.refused_queries,
         }
 
 
@@ -134,7 +136,8 @@ def evaluate(
     """Mean nDCG@10, Recall@100 and MRR@10 per mode over the split's judged queries.
 
     A query with nothing left to search once the query-language syntax is taken out (only ``-`` or ``"``)
-    is a miss: 0 on every metric, counted in the mean and in ``empty_queries``.
+    is a miss: 0 on every metric, counted in the mean and in ``empty_queries``; so is one the query language
+    refuses (too long, too many terms), counted in ``refused_queries``.
     """
     qrels_path = dataset / "qrels" / f"{split}.tsv"
     if not qrels_path.exists():
@@ -147,15 +150,20 @@ def evaluate(
     out = []
     for mode in modes:
         n = r = m = 0.0
+        refused = 0
         for qid, text in queries.items():
             if qid in empty:
                 continue  # a miss: adds 0
-            ranked = run_query(engine, text, mode, 100)
+            try:
+                ranked = run_query(engine, text, mode, 100)
+            except (QueryError, NotFoundError):
+                refused += 1  # a miss too (too long, or read as an arXiv id this corpus lacks)
+                continue
             n += ndcg_at(ranked, qrels[qid])
             r += recall_at(ranked, qrels[qid])
             m += mrr_at(ranked, qrels[qid])
         k = max(len(queries), 1)
-        out.append(ModeScores(mode, n / k, r / k, m / k, len(queries), len(empty)))
+        out.append(ModeScores(mode, n / k, r / k, m / k, len(queries), len(empty), refused))
     return out
 
 
@@ -168,7 +176,10 @@ def query_text(text: str) -> str:
 
 def is_empty_query(text: str) -> bool:
     """Whether nothing is left to search in ``text`` once its query-language syntax is taken out."""
-    q = parse_query(query_text(text))
+    try:
+        q = parse_query(query_text(text))
+    except QueryError:
+        return False  # not empty: refused (and counted as such) when it is run
     return q.paper_id is None and not (q.has_text or q.has_constraints)
 
 
