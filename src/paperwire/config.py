@@ -72,10 +72,11 @@ class Settings(BaseSettings):
         ge=0,
         description="Extra BM25 weight of a title match, on top of the title+abstract field (0: none).",
     )
-    fusion: Literal["rrf", "convex"] = Field(
-        "convex",
-        description="How hybrid search merges the lists: rrf (weighted reciprocal rank) or convex "
-        "(min-max normalised scores mixed by convex_alpha).",
+    fusion: Literal["adaptive", "convex", "rrf"] = Field(
+        "adaptive",
+        description="How hybrid search merges the lists: adaptive (z-normalised scores mixed with a semantic "
+        "share chosen per query from its signals: rare words, keyword coverage, each list's decisiveness, their "
+        "overlap), convex (min-max normalised scores mixed by convex_alpha) or rrf (weighted reciprocal rank).",
     )
     convex_alpha: float = Field(
         0.4, ge=0, le=1, description="Share of the semantic score in convex fusion (the rest is BM25)."
@@ -125,8 +126,8 @@ class Settings(BaseSettings):
     rate_limit_per_minute: float = Field(
         120.0,
         ge=0,
-        description="Requests a minute each client IP may make to the search page, search feeds and /api/ "
-        "(a token bucket; past it: 429 with Retry-After). 0 switches the limit off.",
+        description="Requests a minute each client IP may make to any page, feed or /api/ path (static files "
+        "are not counted; a token bucket; past it: 429 with Retry-After). 0 switches the limit off.",
     )
     rate_limit_burst: int = Field(
         30, ge=1, description="Requests a client may make at once before the per-minute rate applies."

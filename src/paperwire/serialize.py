@@ -73,6 +73,8 @@ def results_json(res: SearchResults, upvotes: dict[str, int] | None = None) -> d
         "offset": res.offset,
         "limit": res.limit,
         "notes": res.notes,
+        # hybrid: how much the semantic list counted in this search's mix (0..1); null for one list alone
+        "semantic_share": None if res.semantic_share is None else round(res.semantic_share, 4),
         "parsed": {
             "words": q.words,
             "phrases": q.phrases,

@@ -52,6 +52,9 @@ def test_background_embedding_makes_semantic_search_work(client: TestClient) -> 
         time.sleep(0.1)
     r = client.get("/api/search", params={"q": "video diffusion", "mode": "semantic"})
     assert r.json()["hits"][0]["paper"]["id"] == "2501.00002"
+    assert r.json()["semantic_share"] is None  # one list alone: no mix
+    mixed = client.get("/api/search", params={"q": "video diffusion"}).json()
+    assert mixed["mode"] == "hybrid" and 0.05 <= mixed["semantic_share"] <= 0.95
     sim = client.get("/api/papers/2501.00002/similar").json()
     assert [h["paper"]["id"] for h in sim["hits"]] == ["2501.00001"]
 

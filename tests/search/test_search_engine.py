@@ -12,7 +12,8 @@ from paperwire.config import Settings
 from paperwire.embed import HashEmbedder
 from paperwire.errors import NotFoundError, QueryError
 from paperwire.ingest import embed_pending
-from paperwire.search.hybrid import SearchEngine, rrf_fuse
+from paperwire.search.fusion import rrf_fuse
+from paperwire.search.hybrid import SearchEngine
 from paperwire.store.sqlite import SQLiteStore
 from tests.conftest import make_paper, real_papers
 
@@ -142,6 +143,8 @@ def test_indexes_survive_reopen_and_rebuild(engine: SearchEngine) -> None:
     before = [h.paper.id for h in again.search("masked autoencoders", mode="hybrid").hits]
     again.rebuild()
     assert [h.paper.id for h in again.search("masked autoencoders", mode="hybrid").hits] == before
+    # the module's engine shares this index: let it see the rebuilt one now, not after its reader's reload delay
+    engine.keyword.reload()
 
 
 def test_rrf_fuse() -> None:
@@ -173,7 +176,7 @@ def test_vectors_that_went_stale_while_closed_are_not_served(tmp_path) -> None: 
 
 
 def test_convex_fuse() -> None:
-    from paperwire.search.hybrid import convex_fuse
+    from paperwire.search.fusion import convex_fuse
 
     fused = convex_fuse([("a", 10.0), ("b", 8.0), ("c", 0.0)], [("c", 0.9), ("b", 0.85), ("d", 0.7)], 0.5)
     scores = {p: s for p, s, _ in fused}

@@ -77,6 +77,10 @@ def test_search_highlights_and_explains(web: TestClient) -> None:
     assert "<details" in html and "Why this result" in html and "keyword rank 1" in html
     # never a highlight inside a formula: KaTeX must see it whole
     assert "$x^2$" in html
+    # function words are no matches, even where the index keeps them as terms ("from", "for")
+    html = web.get("/search", params={"q": "graph networks for molecules from the earlier day"}).text
+    assert "<mark>Graph</mark>" in html and "<mark>molecules</mark>" in html
+    assert "<mark>for</mark>" not in html and "<mark>from</mark>" not in html and "“from”" not in html
 
 
 def test_search_filters_sort_and_pagination(web: TestClient) -> None:

@@ -1,7 +1,8 @@
-"""The search engine: keyword and semantic lists, fused by weighted reciprocal rank, with explanations."""
+"""The search engine: keyword and semantic lists, fused (search/fusion.py), with explanations."""
 
 from __future__ import annotations
 
+import math
 import threading
 from dataclasses import dataclass, field
 from datetime import date
@@ -13,7 +14,15 @@ from paperwire.config import Settings
 from paperwire.embed import Embedder, get_embedder, vector_space
 from paperwire.errors import NotFoundError, QueryError
 from paperwire.models import Paper, SearchHit
-from paperwire.search.keyword import KeywordIndex, date_key, paper_date
+from paperwire.search.fusion import (
+    Fused,
+    QuerySignals,
+    adaptive_alpha,
+    convex_fuse,
+    list_signals,
+    rrf_fuse,
+)
+from paperwire.search.keyword import KeywordHit, KeywordIndex, date_key, paper_date
 from paperwire.search.query import Query, parse_query
 from paperwire.search.semantic import VectorIndex
 from paperwire.store.base import Store
@@ -39,42 +48,7 @@ class SearchResults:
     offset: int
     limit: int
     notes: list[str] = field(default_factory=list)
-
-
-def rrf_fuse(
-    lists: list[list[str]], weights: list[float], k: int
-) -> list[tuple[str, float, list[int | None]]]:
-    """Weighted reciprocal-rank fusion: score = sum of w / (k + rank); returns (id, score, ranks per list)."""
-    scores: dict[str, float] = {}
-    ranks: dict[str, list[int | None]] = {}
-    for li, (ids, w) in enumerate(zip(lists, weights, strict=True)):
-        for r, pid in enumerate(ids, start=1):
-            scores[pid] = scores.get(pid, 0.0) + w / (k + r)
-            ranks.setdefault(pid, [None] * len(lists))[li] = r
-    order = sorted(scores, key=lambda p: (-scores[p], p))
-    return [(p, scores[p], ranks[p]) for p in order]
-
-
-def convex_fuse(
-    keyword: list[tuple[str, float]], semantic: list[tuple[str, float]], alpha: float
-) -> list[tuple[str, float, list[int | None]]]:
-    """Min-max normalise each list's scores, then alpha * semantic + (1 - alpha) * keyword (absent = 0)."""
-
-    def norm(hits: list[tuple[str, float]]) -> dict[str, float]:
-        if not hits:
-            return {}
-        lo, hi = min(s for _, s in hits), max(s for _, s in hits)
-        span = hi - lo
-        return {pid: (s - lo) / span if span > 0 else 1.0 for pid, s in hits}
-
-    kw, sem = norm(keyword), norm(semantic)
-    ranks: dict[str, list[int | None]] = {}
-    for li, hits in enumerate((keyword, semantic)):
-        for r, (pid, _) in enumerate(hits, start=1):
-            ranks.setdefault(pid, [None, None])[li] = r
-    scores = {pid: alpha * sem.get(pid, 0.0) + (1 - alpha) * kw.get(pid, 0.0) for pid in ranks}
-    order = sorted(scores, key=lambda p: (-scores[p], p))
-    return [(p, scores[p], ranks[p]) for p in order]
+    semantic_share: float | None = None  # hybrid: the weight the semantic list had in the mix
 
 
 class SearchEngine:
@@ -188,22 +162,14 @@ class SearchEngine:
             ]
             return self._finish(SearchResults(q, mode, hits, total, offset, limit, notes))
         sem = self._semantic(q, depth)
+        fused: Fused
+        share: float | None = None
+        kw_score: dict[str, float] = {}
         if mode == "semantic":
             fused = [(h.paper_id, h.similarity, [None, r]) for r, h in enumerate(sem, start=1)]
         else:
             kw, _ = self.keyword.search(q, limit=depth)
-            if self.settings.fusion == "convex":
-                fused = convex_fuse(
-                    [(h.paper_id, h.score) for h in kw],
-                    [(h.paper_id, h.similarity) for h in sem],
-                    self.settings.convex_alpha,
-                )
-            else:
-                fused = rrf_fuse(
-                    [[h.paper_id for h in kw], [h.paper_id for h in sem]],
-                    [self.settings.keyword_weight, self.settings.semantic_weight],
-                    self.settings.rrf_k,
-                )
+            fused, share = self.fuse(q, kw, sem)
             kw_score = {h.paper_id: h.score for h in kw}
         sims = {h.paper_id: h.similarity for h in sem}
         total = len(fused)
@@ -225,7 +191,45 @@ class SearchEngine:
                     similarity=sims.get(pid),
                 )
             )
-        return self._finish(SearchResults(q, mode, hits, total, offset, limit, notes))
+        res = SearchResults(q, mode, hits, total, offset, limit, notes, semantic_share=share)
+        return self._finish(res)
+
+    def fuse(self, q: Query, kw: list[KeywordHit], sem: list) -> tuple[Fused, float | None]:  # type: ignore[type-arg]
+        """Merge the two lists as settings say; returns the fused list and the semantic share (if convex)."""
+        s = self.settings
+        kw_pairs = [(h.paper_id, h.score) for h in kw]
+        sem_pairs = [(h.paper_id, h.similarity) for h in sem]
+        if s.fusion == "rrf":
+            ids = [[h.paper_id for h in kw], [h.paper_id for h in sem]]
+            return rrf_fuse(ids, [s.keyword_weight, s.semantic_weight], s.rrf_k), None
+        if s.fusion == "convex":
+            return convex_fuse(kw_pairs, sem_pairs, s.convex_alpha), s.convex_alpha
+        alpha = adaptive_alpha(self.signals(q, kw_pairs, sem_pairs))
+        return convex_fuse(kw_pairs, sem_pairs, alpha, norm="zscore"), alpha
+
+    def signals(
+        self, q: Query, kw: list[tuple[str, float]], sem: list[tuple[str, float]]
+    ) -> QuerySignals:
+        """What the adaptive fusion reads about this query (search/fusion.py)."""
+        idf, n_docs = self.keyword.idf(q)
+        coverage = 0.0
+        if kw and idf:
+            top = self.store.get_paper(kw[0][0])
+            if top is not None:
+                have = set(self.keyword.terms(f"{top.title} {top.abstract}"))
+                coverage = sum(v for t, v in idf.items() if t in have) / sum(idf.values())
+        kw_gap, sem_top, sem_gap, overlap = list_signals(kw, sem)
+        return QuerySignals(
+            terms=len(idf),
+            # idf relative to the largest an index of this size can give: the same query reads the same in a
+            # 5,000-paper test corpus and a million-paper home
+            idf_mean=sum(idf.values()) / len(idf) / math.log(2.0 + n_docs) if idf else 0.0,
+            coverage=coverage,
+            kw_gap=kw_gap,
+            sem_top=sem_top,
+            sem_gap=sem_gap,
+            overlap=overlap,
+        )
 
     def forget_query_vectors(self) -> None:
         """Drop the kept query vectors (benchmarks measure the embedding of every query)."""

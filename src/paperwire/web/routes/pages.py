@@ -57,8 +57,7 @@ class Card:
 def _terms(site: Site, res: SearchResults | None) -> set[str]:
     if res is None:
         return set()
-    kw = site.pw.engine.keyword
-    return {t for w in res.query.words + res.query.phrases for t in kw.terms(w)}
+    return site.pw.engine.keyword.highlight_terms(res.query)  # what the index matched, no function words
 
 
 def _reasons(h: SearchHit) -> list[str]:
