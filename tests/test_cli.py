@@ -80,8 +80,11 @@ def test_bad_records_are_reported_and_the_rest_goes_in(tmp_path: Path) -> None:
     assert "line 2" in r.stderr and "line 4" in r.stderr
     rows = [json.loads(x) for x in listed.read_text().splitlines()]
     assert [x["line"] for x in rows] == [2, 4] and rows[0]["reason"].startswith("not JSON")
-    again = run(tmp_path / "h", "ingest", "file", str(f), "--no-embed")
+    again = run(tmp_path / "h", "ingest", "file", str(f), "--no-embed", "--bad-records", str(listed))
     assert again.returncode == 0 and "0 records read (resumed after line 5)" in again.stdout
+    assert len(listed.read_text().splitlines()) == 2  # a resumed run adds to the list, never empties it
+    nowhere = run(tmp_path / "h", "ingest", "file", str(f), "--bad-records", str(tmp_path / "no" / "dir" / "x"))
+    assert nowhere.returncode == 1 and "Traceback" not in nowhere.stderr and "cannot write" in nowhere.stderr
 
 
 def test_bad_settings_are_one_line_each(tmp_path: Path) -> None:

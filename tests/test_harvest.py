@@ -79,12 +79,26 @@ def test_fetch_by_ids_stores_papers_and_reports_missing(settings: Settings, stor
     def handler(request: httpx.Request) -> httpx.Response:
         return httpx.Response(recorded["status_code"], content=recorded["body"].encode("latin-1"))
 
-    n, missing = fetch_by_ids(
+    got = fetch_by_ids(
         store,
         settings,
         ["https://arxiv.org/abs/0808.05394", "1707.08567"],
         transport=httpx.MockTransport(handler),
     )
-    assert n == 1 and missing == ["0808.05394"]
+    assert len(got.papers) == 1 and got.missing == ["0808.05394"] and got.refused == []
     p = store.get_paper("1707.08567")
     assert p is not None and p.title and p.sources == ("arxiv-api",)
+
+
+def test_a_bad_record_from_the_api_is_refused_not_reported_missing(settings: Settings, store: SQLiteStore) -> None:
+    recorded = json.loads((API / "id_1707.08567_s0_m100_6a1afebfc6a3.json").read_text())
+    body = recorded["body"].encode("latin-1")
+    start = body.index(b"<summary>") + len(b"<summary>")
+    body = body[:start] + b"x" * 30_000 + body[body.index(b"</summary>") :]  # past the abstract limit
+
+    got = fetch_by_ids(
+        store, settings, ["1707.08567"], transport=httpx.MockTransport(lambda r: httpx.Response(200, content=body))
+    )
+    assert got.papers == [] and got.missing == []
+    assert len(got.refused) == 1 and got.refused[0].startswith("1707.08567: abstract has 30,000 characters")
+    assert store.count_papers() == 0

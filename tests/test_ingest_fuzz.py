@@ -38,7 +38,8 @@ NASTY: list[Any] = [
     None, True, 0, -1, 10**30, 1e308, float("nan"), "", " ", "\ud800", "a\udfffb", "\x00\x01\x1b[2J", "\u202e",
     "a" * 30_000, "0001-01-01", "9999-12-31", "2025-13-45", "v99999999999999999999", "2502.00013v99999999999999999999",
     "cs.LG cs.AI", ["cs.LG", 5], [], {}, [[["deep"]]], [["Key", "Fore", None]], [{"version": "v2", "created": 5}],
-    "<script>alert(1)</script>", "Mon, 2 Apr 2007 19:18:42 GMT",
+    "<script>alert(1)</script>", "Mon, 2 Apr 2007 19:18:42 GMT", "Mon, 1 Jan 99999999999999999999 00:00:00 GMT",
+    [{"version": "v1", "created": "Mon, 1 Jan 99999999999999999999 00:00:00 GMT"}], [{"version": 10**40}],
 ]
 
 json_values = st.recursive(

@@ -94,7 +94,8 @@ def ingest_file_cmd(
         Path | None,
         typer.Option(
             "--bad-records",
-            help="Write every skipped record's line number and reason to this file (JSON lines).",
+            help="Add every skipped record's line number and reason to this file (JSON lines; a resumed run "
+            "appends, --restart starts it anew).",
         ),
     ] = None,
 ) -> None:
@@ -102,12 +103,19 @@ def ingest_file_cmd(
 
     Exit status 0 when every record was good, 4 when some were skipped as bad (the others are stored).
     """
-    from paperwire.errors import RecordError
+    from paperwire.errors import IngestError, RecordError
     from paperwire.ingest import ingest_file
 
+    if not path.is_file():
+        raise IngestError(f"no such file: {path}")
     pw = _open(first_run=False)
-    size = path.stat().st_size if path.is_file() else 0
-    sink = bad_records.open("w", encoding="utf-8") if bad_records else None
+    size = path.stat().st_size
+    sink = None
+    if bad_records:
+        try:  # appended to: a resumed run adds to what the runs before it listed
+            sink = bad_records.open("a" if not restart else "w", encoding="utf-8")
+        except OSError as exc:
+            raise PaperwireError(f"cannot write {bad_records}: {exc.strerror or exc}") from None
 
     def note_bad(e: RecordError) -> None:
         if sink is not None:
@@ -183,10 +191,12 @@ def ingest_arxiv_cmd(
         )
     pw = _open(first_run=False)
     if wanted:
-        found, missing = fetch_by_ids(pw.store, pw.settings, wanted)
-        out.print(f"{found} papers fetched from the arXiv API")
-        for m in missing:
+        got = fetch_by_ids(pw.store, pw.settings, wanted)
+        out.print(f"{len(got.papers)} papers fetched from the arXiv API")
+        for m in got.missing:
             err.print(f"[yellow]not found on arXiv:[/] {escape(m)}")
+        for r in got.refused:
+            err.print(f"[yellow]skipped as a bad record:[/] {escape(r)}")
     if set_spec:
         with _bar() as bar:
             task = bar.add_task(f"harvesting set {set_spec}", total=None)
@@ -364,8 +374,8 @@ def eval_beir_cmd(
 ) -> None:
     """Score search quality (nDCG@10, Recall@100, MRR@10) on a BEIR dataset.
 
-    A query left empty after removing query syntax (only - or "), or one the query language refuses (over 1,000
-    characters or 64 terms), scores 0 and is counted.
+    A query left empty after removing query syntax (only - or "), or one that cannot be run (over 1,000
+    characters or 64 terms, or a lone arXiv id the corpus lacks), scores 0 and is counted.
     """
     from paperwire.embed import get_embedder
     from paperwire.evaluate import evaluate, open_dataset
@@ -389,7 +399,7 @@ def eval_beir_cmd(
             empty = (
                 f"; {s.empty_queries} empty after removing query syntax, scored 0" if s.empty_queries else ""
             ) + (
-                f"; {s.refused_queries} refused by the query language (too long), scored 0"
+                f"; {s.refused_queries} refused (too long for the query language, or a lone arXiv id), scored 0"
                 if s.refused_queries
                 else ""
             )

@@ -9,7 +9,7 @@ import httpx
 
 from paperwire.config import Settings
 from paperwire.errors import PaperwireError
-from paperwire.sources.arxiv_api import fetch_papers
+from paperwire.sources.arxiv_api import FetchResult, fetch_papers
 from paperwire.sources.arxiv_oai import OaiPage, harvest
 from paperwire.sources.http import PoliteClient
 from paperwire.store.base import Store, UpsertResult
@@ -85,9 +85,10 @@ def harvest_set(
 
 def fetch_by_ids(
     store: Store, settings: Settings, refs: list[str], transport: httpx.BaseTransport | None = None
-) -> tuple[int, list[str]]:
-    """Fetch single papers from the arXiv API by id or URL and store them; returns (stored, missing ids)."""
+) -> FetchResult:
+    """Fetch single papers from the arXiv API by id or URL and store them; what came back, what did not, and
+    what was refused as a bad record."""
     with PoliteClient(settings, transport=transport) as client:
         result = fetch_papers(client, settings, refs)
     store.upsert_papers(result.papers)
-    return len(result.papers), list(result.missing)
+    return result

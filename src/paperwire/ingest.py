@@ -86,17 +86,20 @@ def ingest_file(
     last_line = start
     try:
         for lineno, rec in iter_records(path, start_line=start, on_bytes=on_bytes):
-            last_line = lineno
             if isinstance(rec, RecordError):
                 report.skip(rec)
-                continue
-            report.read += 1
-            batch.append((lineno, rec))
+            else:
+                report.read += 1
+                batch.append((lineno, rec))
+            last_line = lineno  # only now: every line up to here is in the batch or reported
             if len(batch) >= batch_size:
-                _commit(store, batch, cp_name, lineno, report)
-                batch = []
+                full, batch = batch, []  # an interrupt inside _commit leaves nothing to commit twice
+                _commit(store, full, cp_name, lineno, report)
     except (IngestError, KeyboardInterrupt):
-        _commit(store, batch, cp_name, last_line, report)  # what was read before the damage is kept
+        # keep what was read before the damage; a batch interrupted mid-commit was rolled back, and a rerun
+        # starts at the last checkpoint, before it
+        if batch:
+            _commit(store, batch, cp_name, last_line, report)
         raise
     _commit(store, batch, cp_name, last_line, report)
     if on_bytes is not None:

@@ -99,6 +99,8 @@ def test_hybrid_reports_its_semantic_share(engine: SearchEngine) -> None:
     fixed.refresh()
     assert fixed.search("quokka hop").semantic_share == engine.settings.convex_alpha
     assert engine.search("quokka hop", mode="keyword").semantic_share is None
+    # no keyword hit at all: the semantic list is the whole answer, and the share says so
+    assert engine.search("zzzqqqxyz").semantic_share == 1.0
 
 
 def test_function_words_are_never_matches_on_their_own(engine: SearchEngine) -> None:

@@ -92,6 +92,8 @@ BAD_LINES: list[tuple[bytes, str]] = [
     (json.dumps({**GOOD, "id": "2502.00016", "_listing_date": "0001-01-01"}).encode(), "out of range"),
     (json.dumps({**GOOD, "id": "2502.00017", "_listing_date": 20250101}).encode(), "must be a date"),
     (json.dumps({**SNAP, "authors_parsed": None, "authors": ["x"]}).encode(), "authors must be text"),
+    # a 20-digit year made parsedate_to_datetime raise OverflowError, out of the parser: the date is unreadable
+    (json.dumps({**SNAP, "versions": [{"version": "v1", "created": "Mon, 1 Jan 99999999999999999999 00:00:00 GMT"}], "update_date": "x"}).encode(), "bad update_date date"),
     (json.dumps({**GOOD, "categories": {"a": 1}}).encode(), "categories must be"),
 ]
 

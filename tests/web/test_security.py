@@ -127,3 +127,18 @@ def test_the_server_runs_at_most_web_threads_searches_at_once_and_nothing_else_w
         assert most[0] == 2
         # a static file does not queue behind searches: it came back while most of them still waited
         assert done.index("/static/style.css") < 4
+
+
+def test_host_policy_reads_configured_hosts_by_name_and_refuses_tricks() -> None:
+    import pytest
+
+    from paperwire.errors import ConfigError
+    from paperwire.web.security import HostPolicy
+
+    p = HostPolicy(["localhost", "[2001:db8::1]", "example.org:8443", "*.lab.example"])
+    for ok in ("localhost", "localhost:8000", "[2001:db8::1]:80", "example.org", "a.lab.example:443"):
+        assert p.allows(ok), ok
+    for bad in ("evil.com\\@localhost", "evil.com@localhost", "localhost/x", "lab.example", "[::1]", "", None):
+        assert not p.allows(bad), bad
+    with pytest.raises(ConfigError):
+        HostPolicy(["exa mple.org"])

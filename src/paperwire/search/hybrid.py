@@ -202,6 +202,8 @@ class SearchEngine:
         if s.fusion == "rrf":
             ids = [[h.paper_id for h in kw], [h.paper_id for h in sem]]
             return rrf_fuse(ids, [s.keyword_weight, s.semantic_weight], s.rrf_k), None
+        if not kw_pairs or not sem_pairs:  # one list alone: it is the answer, whatever the mix would be
+            return convex_fuse(kw_pairs, sem_pairs, 0.0), 1.0 if sem_pairs else 0.0
         if s.fusion == "convex":
             return convex_fuse(kw_pairs, sem_pairs, s.convex_alpha), s.convex_alpha
         alpha = adaptive_alpha(self.signals(q, kw_pairs, sem_pairs))

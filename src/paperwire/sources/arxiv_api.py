@@ -31,6 +31,7 @@ class FetchResult:
 
     papers: list[Paper]
     missing: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)  # "id: reason" for records that broke records.check_paper
 
     def raise_for_missing(self) -> None:
         """Raise NotFoundError naming the missing ids, if any."""
@@ -38,14 +39,17 @@ class FetchResult:
             raise NotFoundError(f"arXiv has no paper with id {', '.join(self.missing)}")
 
 
-def parse_atom(xml_bytes: bytes) -> list[Paper]:
-    """Papers from an arXiv API Atom feed; error entries and entries without a title yield no paper."""
+def parse_atom(xml_bytes: bytes, refused: list[str] | None = None) -> list[Paper]:
+    """Papers from an arXiv API Atom feed; error entries and entries without a title yield no paper.
+
+    A paper that breaks a record rule is left out and named, with the reason, in ``refused``.
+    """
     root = parse_xml(xml_bytes)
     if local_name(root.tag) != "feed":
         raise SourceError(f"not an Atom feed (root element <{local_name(root.tag)}>)")
     papers: list[Paper] = []
     for entry in children(root, "entry"):
-        paper = _entry_to_paper(entry)
+        paper = _entry_to_paper(entry, refused)
         if paper is not None:
             papers.append(paper)
     return papers
@@ -57,6 +61,7 @@ def fetch_papers(client: PoliteClient, settings: Settings, refs: list[str]) -> F
     wanted = list(dict.fromkeys(format_arxiv_ref(*parse_arxiv_ref(ref)) for ref in refs))
     papers: list[Paper] = []
     missing: list[str] = []
+    refused: list[str] = []
     for start in range(0, len(wanted), MAX_IDS_PER_REQUEST):
         chunk = wanted[start : start + MAX_IDS_PER_REQUEST]
         # max_results must be given: the API's default (10) would silently cut a longer id_list.
@@ -66,17 +71,20 @@ def fetch_papers(client: PoliteClient, settings: Settings, refs: list[str]) -> F
             "max_results": len(chunk),
         }
         response = client.get(settings.api_endpoint, params)
-        found = parse_atom(response.content)
+        refused_here: list[str] = []
+        found = parse_atom(response.content, refused_here)
         by_id = {p.id: p for p in found}
+        bad = {r.split(":", 1)[0] for r in refused_here}
         for ref in chunk:
             base, _version = parse_arxiv_ref(ref)
-            if base not in by_id:
+            if base not in by_id and base not in bad:
                 missing.append(ref)
         papers.extend(found)
-    return FetchResult(papers, missing)
+        refused.extend(refused_here)
+    return FetchResult(papers, missing, refused)
 
 
-def _entry_to_paper(entry: Element) -> Paper | None:
+def _entry_to_paper(entry: Element, refused: list[str] | None = None) -> Paper | None:
     """One Atom <entry> to a Paper, or None for the API's error entries and empty answers."""
     entry_id = child_text(entry, "id") or ""
     if _ERROR_MARKER in entry_id:
@@ -116,6 +124,8 @@ def _entry_to_paper(entry: Element) -> Paper | None:
         return check_paper(paper)
     except RecordError as exc:
         log.warning("arXiv API entry %s skipped: %s", base, exc)
+        if refused is not None:
+            refused.append(f"{base}: {exc}")
         return None
 
 

@@ -398,8 +398,8 @@ def _rfc2822_date(value: str | None) -> date | None:
         return None
     try:
         parsed: datetime = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        log.warning("unreadable version date %r", value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        log.warning("unreadable version date %r", value[:80])
         return None
     return parsed.date()
 
@@ -408,4 +408,5 @@ def _int_attr(element: Element | None, name: str) -> int | None:
     if element is None:
         return None
     value = element.get(name)
-    return int(value) if value and value.strip().isdigit() else None
+    digits = value.strip() if value else ""
+    return int(digits) if digits.isdigit() and len(digits) <= 18 else None  # never a 5,000-digit int()

@@ -189,7 +189,7 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
         return float(value)
     try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
+    except (TypeError, ValueError, IndexError, OverflowError):
         return None
     if when.tzinfo is None:
         # HTTP dates are always GMT; parsedate_to_datetime leaves "-0000" naive.

@@ -102,6 +102,8 @@ def parse_line(line: bytes, lineno: int | None = None) -> Paper | RecordError | 
         return exc
     except RecursionError:
         return RecordError("nested too deeply", lineno)
+    except Exception as exc:  # a case the checks above missed: still one bad record, never the end of the file
+        return RecordError(f"unreadable record ({type(exc).__name__}: {str(exc)[:200]})", lineno)
 
 
 def parse_record(obj: Any, line: int | None = None) -> Paper:
@@ -243,7 +245,7 @@ def _rfc2822(v: Any) -> date | None:
         return None
     try:
         dt: datetime = parsedate_to_datetime(v[:64])
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # a 20-digit year overflows
         return None
     return dt.date()
 

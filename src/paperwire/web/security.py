@@ -9,6 +9,7 @@ refusals (400 for a Host the operator did not allow, 414, 429) are paperwire's e
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections.abc import Callable, Iterable, Mapping
 from urllib.parse import urlsplit
@@ -64,9 +65,9 @@ class HostPolicy:
     """
 
     def __init__(self, patterns: Iterable[str]) -> None:
-        self.patterns = [p.lower() for p in patterns]
+        self.patterns = [_bare_host(p.lower()) for p in patterns]
         for p in self.patterns:
-            if "*" in p[1:] or (p.startswith("*") and p != "*" and not p.startswith("*.")):
+            if "*" in p[1:] or (p.startswith("*") and p != "*" and not p.startswith("*.")) or not _NAME.match(p):
                 raise ConfigError(f"allowed host {p!r}: use a name, *.example.org or *")
         self.any = "*" in self.patterns
         self.names = {p for p in self.patterns if not p.startswith("*")}
@@ -76,13 +77,26 @@ class HostPolicy:
         """True when the Host header (``name`` or ``name:port``, IPv6 in brackets) names an allowed host."""
         if self.any:
             return True
-        if not host_header:
+        if not host_header or not _HOST_HEADER.match(host_header):  # no userinfo, path or backslash tricks
             return False
         try:
             host = urlsplit("//" + host_header).hostname
         except ValueError:  # "[::1", a bad port...
             return False
         return bool(host) and (host in self.names or (host or "").endswith(self.suffixes))
+
+
+def _bare_host(pattern: str) -> str:
+    """A configured host without brackets or port: "[::1]" and "example.org:8443" are compared by name."""
+    p = pattern.strip()
+    if p.startswith("["):
+        return p[1 : p.index("]")] if "]" in p else p
+    return p.rsplit(":", 1)[0] if p.count(":") == 1 else p
+
+
+# a Host header: a name or IPv4 address, or an IPv6 address in brackets, then an optional port
+_HOST_HEADER = re.compile(r"^(?:[A-Za-z0-9.\-_]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$")
+_NAME = re.compile(r"^(?:\*|\*\.[a-z0-9.\-_]+|[a-z0-9.\-_]+|[0-9a-f:.]+)$")
 
 
 class TokenBucket:
