@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import quote
 
 import pytest
@@ -77,6 +78,8 @@ def test_search_highlights_and_explains(web: TestClient) -> None:
     assert "<details" in html and "Why this result" in html and "keyword rank 1" in html
     # never a highlight inside a formula: KaTeX must see it whole
     assert "$x^2$" in html
+    hybrid = web.get("/search", params={"q": "graph networks"}).text
+    assert re.search(r"results \(hybrid<span[^>]*>, \d{1,2}% by meaning</span>\)", hybrid)
     # function words are no matches, even where the index keeps them as terms ("from", "for")
     html = web.get("/search", params={"q": "graph networks for molecules from the earlier day"}).text
     assert "<mark>Graph</mark>" in html and "<mark>molecules</mark>" in html
