@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import json
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from paperwire.config import Settings
 from paperwire.embed import HashEmbedder
 from paperwire.ingest import sample_dir
 from paperwire.models import Paper
+from paperwire.search.hybrid import SearchEngine
 from paperwire.sources.snapshot import parse_record
 from paperwire.store.sqlite import SQLiteStore
 
@@ -55,6 +57,23 @@ def real_papers(n: int = 500) -> list[Paper]:
             if len(out) >= n:
                 break
     return out
+
+
+@contextmanager
+def engine_over(home: Path, papers: list[Paper]) -> Iterator[SearchEngine]:
+    """A search engine over ``papers`` in a real store under ``home``, vectors from the hash embedder."""
+    from paperwire.ingest import embed_pending
+
+    store = SQLiteStore(home / "paperwire.db")
+    store.upsert_papers(papers)
+    emb = HashEmbedder()
+    embed_pending(store, emb)
+    eng = SearchEngine(Settings(home=home, load_sample=False), store, emb)
+    eng.refresh()
+    try:
+        yield eng
+    finally:
+        store.close()
 
 
 def make_paper(pid: str = "2501.00001", **kw: object) -> Paper:

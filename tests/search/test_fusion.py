@@ -8,9 +8,7 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
-from paperwire.config import Settings
 from paperwire.embed import HashEmbedder
-from paperwire.ingest import embed_pending
 from paperwire.search.fusion import (
     ALPHA_MAX,
     ALPHA_MIN,
@@ -21,8 +19,7 @@ from paperwire.search.fusion import (
 )
 from paperwire.search.hybrid import SearchEngine
 from paperwire.search.query import parse_query
-from paperwire.store.sqlite import SQLiteStore
-from tests.conftest import make_paper, real_papers
+from tests.conftest import engine_over, make_paper, real_papers
 
 
 def test_zscore_fusion_gives_a_missing_paper_its_lists_floor() -> None:
@@ -68,18 +65,9 @@ def test_list_signals() -> None:
 
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SearchEngine]:
-    home = tmp_path_factory.mktemp("fusion")
-    store = SQLiteStore(home / "paperwire.db")
-    store.upsert_papers(real_papers(400))
-    store.upsert_papers(
-        [make_paper("2501.90001", title="Quokka locomotion", abstract="Quokkas hop across Rottnest island.")]
-    )
-    emb = HashEmbedder()
-    embed_pending(store, emb)
-    eng = SearchEngine(Settings(home=home, load_sample=False), store, emb)
-    eng.refresh()
-    yield eng
-    store.close()
+    quokka = make_paper("2501.90001", title="Quokka locomotion", abstract="Quokkas hop across Rottnest island.")
+    with engine_over(tmp_path_factory.mktemp("fusion"), [*real_papers(400), quokka]) as eng:
+        yield eng
 
 
 def test_signals_of_a_known_item_query(engine: SearchEngine) -> None:

@@ -10,12 +10,11 @@ import pytest
 
 from paperwire.config import Settings
 from paperwire.embed import HashEmbedder
-from paperwire.ingest import embed_pending
 from paperwire.search.hybrid import SearchEngine
 from paperwire.search.keyword import KeywordIndex
 from paperwire.search.query import parse_query
 from paperwire.store.sqlite import SQLiteStore
-from tests.conftest import make_paper
+from tests.conftest import engine_over, make_paper
 
 PAPERS = [
     make_paper("2501.00001", title="Regularization of Gaussian Splatting", abstract="We add a prior."),
@@ -32,15 +31,8 @@ PAPERS = [
 
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SearchEngine]:
-    home = tmp_path_factory.mktemp("phrases")
-    store = SQLiteStore(home / "paperwire.db")
-    store.upsert_papers(PAPERS)
-    emb = HashEmbedder()
-    embed_pending(store, emb)
-    eng = SearchEngine(Settings(home=home, load_sample=False), store, emb)
-    eng.refresh()
-    yield eng
-    store.close()
+    with engine_over(tmp_path_factory.mktemp("phrases"), PAPERS) as eng:
+        yield eng
 
 
 def ids(engine: SearchEngine, text: str, mode: str = "keyword") -> set[str]:
