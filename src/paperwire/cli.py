@@ -431,9 +431,9 @@ def serve(
     if host or port:
         s = s.model_copy(update={k: v for k, v in (("host", host), ("port", port)) if v})
     out.print(f"paperwire serving on http://{s.host}:{s.port}/ (home {s.home})")
-    if s.host in ("0.0.0.0", "::") and not (s.allowed_hosts or s.public_url):
+    if s.host in ("0.0.0.0", "::") and not (s.allowed_hosts or s.base_url):
         out.print(
-            "note: only localhost names are answered; set PAPERWIRE_ALLOWED_HOSTS (or PAPERWIRE_PUBLIC_URL) "
+            "note: only localhost names are answered; set PAPERWIRE_ALLOWED_HOSTS (or PAPERWIRE_BASE_URL) "
             "to the names and addresses clients use"
         )
     uvicorn.run(create_app(s), **uvicorn_options(s))

@@ -110,7 +110,7 @@ class Settings(BaseSettings):
     host: str = Field("127.0.0.1", description="Address `paperwire serve` listens on.")
     port: int = Field(8000, ge=1, le=65535, description="Port `paperwire serve` listens on.")
     max_page_size: int = Field(100, ge=1, le=1000, description="Largest page of results the API returns.")
-    public_url: str | None = Field(
+    base_url: str | None = Field(
         None,
         pattern=r"^https?://[^/?#\s]+(/[^?#\s]*)?$",
         description="The address users reach this paperwire at (e.g. https://papers.example.org): feeds "
@@ -121,7 +121,7 @@ class Settings(BaseSettings):
         None,
         description="Host names the server answers to, comma-separated (*.example.org: its subdomains; *: "
         "any); a request for another Host gets 400. Unset: localhost, 127.0.0.1, ::1, the listen address "
-        "(host) and public_url's host.",
+        "(host) and base_url's host.",
     )
     rate_limit_per_minute: float = Field(
         120.0,

@@ -79,10 +79,10 @@ def _links(feed: bytes) -> list[str]:
     return [el.text or "" for el in root.iter("link")] + [el.get("href", "") for el in root.iter(atom)]
 
 
-def test_feed_links_use_public_url(tmp_path: Path) -> None:
+def test_feed_links_use_base_url(tmp_path: Path) -> None:
     fill(tmp_path, HOSTILE)
     settings = Settings(
-        home=tmp_path, load_sample=False, rate_limit_per_minute=0, public_url="https://papers.example.org/pw/"
+        home=tmp_path, load_sample=False, rate_limit_per_minute=0, base_url="https://papers.example.org/pw/"
     )
     app = create_app(settings, embedder=HashEmbedder(), background_embed=False)
     with TestClient(app, base_url="http://localhost") as c:
@@ -93,7 +93,7 @@ def test_feed_links_use_public_url(tmp_path: Path) -> None:
         links = _links(c.get("/search/feed.xml?q=graph&mode=keyword").content)
         assert "https://papers.example.org/pw/search/feed.xml?q=graph&mode=keyword" in links
         assert "https://papers.example.org/pw/paper/2501.00001" in links
-        # public_url's host is allowed (a reverse proxy passing the public Host on)
+        # base_url's host is allowed (a reverse proxy passing the public Host on)
         assert c.get("/feed.xml", headers={"Host": "papers.example.org"}).status_code == 200
         assert c.get("/feed.xml", headers={"Host": "evil.example"}).status_code == 400
 
@@ -112,10 +112,10 @@ def test_allowed_hosts_setting(tmp_path: Path) -> None:
         assert c.get("/", headers={"Host": "evil.example"}).status_code == 400
 
 
-def test_public_url_must_be_an_http_address() -> None:
+def test_base_url_must_be_an_http_address() -> None:
     for bad in ("papers.example.org", "javascript:alert(1)", "https://papers.example.org/?q=1", "ftp://x"):
         with pytest.raises(ValidationError):
-            Settings(public_url=bad)
+            Settings(base_url=bad)
 
 
 @pytest.mark.parametrize(

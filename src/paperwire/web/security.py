@@ -47,20 +47,20 @@ MAX_URL_BYTES = 8 * 1024
 
 def allowed_hosts(settings: Settings) -> list[str]:
     """The Host names this paperwire answers to: ``allowed_hosts``, else loopback, the listen address and
-    ``public_url``'s host."""
+    ``base_url``'s host."""
     if settings.allowed_hosts and settings.allowed_hosts.strip():
         hosts = [h.strip().lower() for h in settings.allowed_hosts.split(",") if h.strip()]
     else:
         hosts = [*LOOPBACK_HOSTS, settings.host.strip().strip("[]").lower()]
-        if settings.public_url:
-            hosts.append(urlsplit(settings.public_url).hostname or "")
+        if settings.base_url:
+            hosts.append(urlsplit(settings.base_url).hostname or "")
     return list(dict.fromkeys(h for h in hosts if h))
 
 
 class HostPolicy:
     """Which Host headers to answer: exact names, ``*.example.org`` (its subdomains) or ``*`` (any).
 
-    Absolute links built from a request (feeds, when ``public_url`` is unset) then only ever name a host
+    Absolute links built from a request (feeds, when ``base_url`` is unset) then only ever name a host
     the operator allowed; it also keeps DNS-rebinding pages away from a paperwire on localhost.
     """
 
@@ -184,7 +184,7 @@ class SecurityMiddleware:
             shown = (host or "")[:100]
             message = (
                 f"this paperwire does not answer to the host name {shown!r}; its operator can allow it "
-                "with PAPERWIRE_ALLOWED_HOSTS (or PAPERWIRE_PUBLIC_URL)"
+                "with PAPERWIRE_ALLOWED_HOSTS (or PAPERWIRE_BASE_URL)"
             )
             return self.refuse(Request(scope), 400, message, {})
         target = len(scope.get("raw_path") or path.encode()) + len(scope.get("query_string", b""))

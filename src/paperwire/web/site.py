@@ -50,9 +50,9 @@ class Site:
         self._pw = pw
 
     def absolute(self, request: Request, path: str) -> str:
-        """An absolute link to ``path`` (with its query): on ``public_url`` when set, else on the address
+        """An absolute link to ``path`` (with its query): on ``base_url`` when set, else on the address
         the request came to (its host is one the operator allowed: security.HostPolicy)."""
-        base = self.settings.public_url or str(request.base_url)
+        base = self.settings.base_url or str(request.base_url)
         return base.rstrip("/") + path
 
     @property
