@@ -1,20 +1,23 @@
 """paperwire's error tree.
 
-Every error paperwire raises on purpose derives from :class:`PaperwireError`; the CLI turns it
-into a one-line message and an exit code, the API into a 4xx/5xx JSON body that leaks nothing::
+Every error paperwire raises on purpose derives from :class:`PaperwireError`; each class carries the exit
+code the CLI ends with and the HTTP status the web answers with (a page or JSON that leaks nothing past a
+4xx's message). Transient ones (busy, locked) answer 503 with Retry-After and exit 75 (EX_TEMPFAIL)::
 
-    PaperwireError
-    ├── ConfigError            a setting has a value paperwire cannot use
-    ├── StoreError             the database cannot be opened or migrated
-    │   └── MigrationError     a schema migration failed (rolled back)
-    ├── IngestError            input cannot be read at all (a bad *record* is reported and skipped)
-    │   └── RecordError        one record is malformed; carries its line number
-    ├── SourceError            an upstream (arXiv) failed after retries, or answered nonsense
-    │   ├── UpstreamHTTPError  a non-retryable or exhausted HTTP failure
-    │   └── UnsafeXMLError     the XML used entities/DTDs (billion laughs) and was refused
-    ├── EmbeddingError         the embedding model cannot be loaded or used
-    ├── QueryError             a search query is malformed; the message says where
-    └── NotFoundError          a paper id is not in the store
+    PaperwireError                     exit  HTTP
+    ├── ConfigError                      2   500  a setting has a value paperwire cannot use
+    ├── StoreError                       1   500  the database cannot be opened, read or written
+    │   ├── MigrationError               1   500  a schema migration failed (rolled back)
+    │   └── StoreBusyError              75   503  the database stayed locked or unreachable: try again
+    ├── IngestError                      1   400  input cannot be read at all (a bad *record* is skipped)
+    │   └── RecordError                  1   400  one record is malformed; carries its line number
+    ├── SourceError                      1   502  an upstream (arXiv) failed after retries, or answered nonsense
+    │   ├── UpstreamHTTPError            1   502  a non-retryable or exhausted HTTP failure
+    │   └── UnsafeXMLError               1   502  the XML used entities/DTDs (billion laughs) and was refused
+    ├── EmbeddingError                   1   500  the embedding model cannot be loaded or used
+    ├── IndexBusyError                  75   503  another process held the index writer too long: try again
+    ├── QueryError                       2   400  a search query is malformed; the message says where
+    └── NotFoundError                    3   404  a paper id is not in the store
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ class PaperwireError(Exception):
     """Root of every error paperwire raises on purpose."""
 
     exit_code = 1
+    http_status = 500
+    retry_after: int | None = None  # seconds, for transient errors (sent as Retry-After with a 503)
 
 
 class ConfigError(PaperwireError):
@@ -36,12 +41,22 @@ class StoreError(PaperwireError):
     """The store cannot be opened, read or written."""
 
 
+class StoreBusyError(StoreError):
+    """The database stayed locked (another writer) or unreachable past its wait; nothing was changed."""
+
+    exit_code = 75
+    http_status = 503
+    retry_after = 5
+
+
 class MigrationError(StoreError):
     """A schema migration failed; its transaction was rolled back."""
 
 
 class IngestError(PaperwireError):
     """An input file cannot be read at all."""
+
+    http_status = 400
 
 
 class RecordError(IngestError):
@@ -54,6 +69,8 @@ class RecordError(IngestError):
 
 class SourceError(PaperwireError):
     """An upstream service failed after retries or answered something we cannot parse."""
+
+    http_status = 502
 
 
 class UpstreamHTTPError(SourceError):
@@ -75,14 +92,20 @@ class EmbeddingError(PaperwireError):
 class IndexBusyError(PaperwireError):
     """Another process kept the search index's writer lock for too long; nothing was changed."""
 
+    exit_code = 75
+    http_status = 503
+    retry_after = 30
+
 
 class QueryError(PaperwireError):
     """A search query is malformed; the message says what and where."""
 
     exit_code = 2
+    http_status = 400
 
 
 class NotFoundError(PaperwireError):
     """The requested paper is not in the store."""
 
     exit_code = 3
+    http_status = 404

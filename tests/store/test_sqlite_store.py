@@ -157,3 +157,24 @@ def test_two_processes_write_at_once_without_locking_errors(tmp_path: Path) -> N
     s = SQLiteStore(path)
     assert s.count_papers() == 120
     assert s.integrity_ok()
+
+
+def test_a_locked_database_is_a_transient_store_error(tmp_path: Path) -> None:
+    """Another writer holding the lock past the wait: StoreBusyError (503 / exit 75), nothing changed."""
+    import sqlite3
+
+    from paperwire.errors import StoreBusyError
+
+    store = SQLiteStore(tmp_path / "paperwire.db", busy_timeout=0.2)
+    other = sqlite3.connect(tmp_path / "paperwire.db", isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(StoreBusyError, match="stayed locked") as info:
+            store.set_checkpoint("x", "1")
+        assert info.value.http_status == 503 and info.value.exit_code == 75 and info.value.retry_after
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    store.set_checkpoint("x", "1")  # free again: it works
+    assert store.get_checkpoint("x") == "1"
+    store.close()

@@ -168,3 +168,31 @@ def test_429_is_our_page_with_the_headers(tmp_path: Path) -> None:
         api = c.get("/api/status")
         assert api.status_code == 429 and api.json()["status"] == 429
         assert_security_headers(api.headers)
+
+
+def test_a_busy_index_or_store_is_a_503_with_retry_after(tmp_path: Path) -> None:
+    from paperwire.errors import IndexBusyError, StoreBusyError
+
+    fill(tmp_path, HOSTILE)
+    app = create_app(
+        Settings(home=tmp_path, load_sample=False, rate_limit_per_minute=0),
+        embedder=HashEmbedder(),
+        background_embed=False,
+    )
+
+    def index_busy() -> None:
+        raise IndexBusyError("the keyword index writer is held by pid 4242 /home/x")
+
+    def store_busy() -> None:
+        raise StoreBusyError("locked /home/x/paperwire.db")
+
+    app.add_api_route("/api/busy", index_busy, include_in_schema=False)
+    app.add_api_route("/busy", store_busy, include_in_schema=False)
+    with TestClient(app, base_url="http://localhost", raise_server_exceptions=False) as c:
+        api = c.get("/api/busy")
+        assert api.status_code == 503 and api.headers["retry-after"] == "30"
+        assert_security_headers(api.headers)
+        assert "try again" in api.json()["error"] and "/home/x" not in api.text
+        page = c.get("/busy")
+        assert page.status_code == 503 and page.headers["retry-after"] == "5"
+        assert "<!doctype html>" in page.text and "/home/x" not in page.text

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from paperwire.errors import MigrationError, RecordError, StoreError
+from paperwire.errors import MigrationError, RecordError, StoreBusyError, StoreError
 from paperwire.models import Paper, Signal
 from paperwire.store.base import EmbeddingTask, UpsertResult
 from paperwire.store.migrations import MIGRATIONS
@@ -27,8 +27,9 @@ _COLUMNS = (
 class SQLiteStore:
     """Store backed by one SQLite file; safe for several processes at once."""
 
-    def __init__(self, path: str | Path) -> None:
+    def __init__(self, path: str | Path, busy_timeout: float = 30.0) -> None:
         self.path = str(path)
+        self.busy_timeout = busy_timeout  # seconds a write waits for another writer before StoreBusyError
         if self.path != ":memory:":
             Path(self.path).parent.mkdir(parents=True, exist_ok=True)
         # one connection per thread: WAL lets readers run side by side; writers queue on BEGIN IMMEDIATE
@@ -45,7 +46,7 @@ class SQLiteStore:
             try:
                 # autocommit mode: we open every transaction ourselves, with BEGIN IMMEDIATE for writes
                 conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
-                conn.execute("PRAGMA busy_timeout = 30000")
+                conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
                 conn.execute("PRAGMA journal_mode = WAL")
                 conn.execute("PRAGMA synchronous = FULL")
                 conn.execute("PRAGMA foreign_keys = ON")
@@ -61,14 +62,33 @@ class SQLiteStore:
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         """One write transaction, taken before reading so two writers never deadlock (S2)."""
-        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise self._error(exc) from exc
         try:
             yield self.conn
-        except BaseException:
+        except BaseException as exc:
             self.conn.execute("ROLLBACK")
+            if isinstance(exc, sqlite3.OperationalError):
+                raise self._error(exc) from exc
             raise
         else:
-            self.conn.execute("COMMIT")
+            try:
+                self.conn.execute("COMMIT")
+            except sqlite3.OperationalError as exc:
+                self.conn.execute("ROLLBACK")
+                raise self._error(exc) from exc
+
+    def _error(self, exc: sqlite3.OperationalError) -> StoreError:
+        """SQLite's error as ours: busy or locked is transient (StoreBusyError), the rest a StoreError."""
+        text = str(exc)
+        if "locked" in text or "busy" in text:
+            return StoreBusyError(
+                f"the database {self.path} stayed locked by another writer for {self.busy_timeout:g} s; "
+                "nothing was changed, try again"
+            )
+        return StoreError(f"database error in {self.path}: {text}")
 
     def _migrate(self) -> None:
         with self._write() as c:
@@ -92,7 +112,9 @@ class SQLiteStore:
                         "INSERT INTO schema_version (version, description, applied_at) VALUES (?, ?, ?)",
                         (version, description, _now()),
                     )
-            except sqlite3.Error as exc:
+            except StoreBusyError:
+                raise  # transient: nothing was applied, the next start tries again
+            except (sqlite3.Error, StoreError) as exc:
                 raise MigrationError(f"migration {version} ({description}) failed: {exc}") from exc
 
     def schema_version(self) -> int:

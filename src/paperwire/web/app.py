@@ -18,7 +18,7 @@ from paperwire import __version__
 from paperwire.app_context import Paperwire, open_paperwire
 from paperwire.config import Settings
 from paperwire.embed import Embedder, get_embedder
-from paperwire.errors import NotFoundError, PaperwireError, QueryError
+from paperwire.errors import PaperwireError
 from paperwire.web.admission import AdmissionMiddleware
 from paperwire.web.error_pages import error_response, internal_error
 from paperwire.web.head import HeadMiddleware
@@ -126,12 +126,17 @@ def create_app(
 
     @app.exception_handler(PaperwireError)
     async def _paperwire_error(request: Request, exc: PaperwireError) -> Response:
-        status = 404 if isinstance(exc, NotFoundError) else 400 if isinstance(exc, QueryError) else 500
-        message = str(exc) if status < 500 else "internal error"
+        status = exc.http_status  # each error class says its own (errors.py)
+        headers: dict[str, str] = {}
+        if exc.retry_after is not None:  # transient: say so, and when to come back
+            message = "paperwire is busy right now; try again in a few seconds"
+            headers["Retry-After"] = str(exc.retry_after)
+        else:
+            message = str(exc) if status < 500 else "internal error"
         if status >= 500:
             log.exception("error answering %s", request.url.path, exc_info=exc)
-        title = {404: "Not found", 400: "That did not work"}.get(status)
-        return error_response(site, request, status, message, title=title)
+        title = {404: "Not found", 400: "That did not work", 503: "Busy"}.get(status)
+        return error_response(site, request, status, message, title=title, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def _bad_request(request: Request, exc: RequestValidationError) -> Response:
