@@ -430,6 +430,9 @@ def serve(
     s = settings()
     if host or port:
         s = s.model_copy(update={k: v for k, v in (("host", host), ("port", port)) if v})
+    from paperwire.keys import check_serving_key
+
+    check_serving_key(s)  # before anything listens: a weak key never guards a reachable server
     out.print(f"paperwire serving on http://{s.host}:{s.port}/ (home {s.home})")
     if s.host in ("0.0.0.0", "::") and not (s.allowed_hosts or s.base_url):
         out.print(

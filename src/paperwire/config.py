@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Literal, Self
 from urllib.parse import urlsplit
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
@@ -131,6 +131,12 @@ class Settings(BaseSettings):
     )
     rate_limit_burst: int = Field(
         30, ge=1, description="Requests a client may make at once before the per-minute rate applies."
+    )
+    secret_key: SecretStr | None = Field(
+        None,
+        description="The key that signs tokens (sign-in and unsubscribe links, CSRF). Unset: a strong one is "
+        "generated into HOME/secret_key on first use and kept. A weak one (under 32 characters, or a "
+        "placeholder) is refused for serving on a non-loopback address. Never printed.",
     )
     trusted_proxies: str = Field(
         "",
