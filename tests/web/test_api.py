@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from paperwire.api.app import create_app
 from paperwire.config import Settings
 from paperwire.embed import HashEmbedder
+from paperwire.web.app import create_app
 from tests.conftest import make_paper
 
 

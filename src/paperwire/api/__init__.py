@@ -1,1 +1,0 @@
-"""Kept for imports: the JSON API moved to paperwire.web (see api/app.py)."""
