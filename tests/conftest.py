@@ -12,12 +12,12 @@ from pathlib import Path
 import pytest
 
 from paperwire.config import Settings
-from paperwire.embed import HashEmbedder
 from paperwire.ingest import sample_dir
 from paperwire.models import Paper
 from paperwire.search.hybrid import SearchEngine
 from paperwire.sources.snapshot import parse_record
 from paperwire.store.sqlite import SQLiteStore
+from tests.embedders import HashEmbedder
 
 SAMPLE = sample_dir() / "sample-papers.jsonl.gz"
 

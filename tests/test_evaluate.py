@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from paperwire.config import Settings
-from paperwire.embed import HashEmbedder
 from paperwire.evaluate import evaluate, ndcg_at, open_dataset
+from tests.embedders import HashEmbedder
 
 CORPUS = [
     {"_id": "d1", "title": "Aspirin and the heart", "text": "Aspirin reduces the risk of heart attack."},

@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 
 from paperwire.config import Settings
-from paperwire.embed import HashEmbedder
 from paperwire.ingest import embed_pending, ingest_file, load_sample, sample_dir
 from paperwire.store.sqlite import SQLiteStore
+from tests.embedders import HashEmbedder
 
 SAMPLE = sample_dir() / "sample-papers.jsonl.gz"
 

@@ -8,7 +8,6 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
-from paperwire.embed import HashEmbedder
 from paperwire.search.fusion import (
     ALPHA_MAX,
     ALPHA_MIN,
@@ -20,6 +19,7 @@ from paperwire.search.fusion import (
 from paperwire.search.hybrid import SearchEngine
 from paperwire.search.query import parse_query
 from tests.conftest import engine_over, make_paper, real_papers
+from tests.embedders import HashEmbedder
 
 
 def test_zscore_fusion_gives_a_missing_paper_its_lists_floor() -> None:

@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 
 from paperwire.config import Settings
-from paperwire.embed import HashEmbedder
 from paperwire.search.hybrid import SearchEngine
 from paperwire.search.keyword import KeywordIndex
 from paperwire.search.query import parse_query
 from paperwire.store.sqlite import SQLiteStore
 from tests.conftest import engine_over, make_paper
+from tests.embedders import HashEmbedder
 
 PAPERS = [
     make_paper("2501.00001", title="Regularization of Gaussian Splatting", abstract="We add a prior."),

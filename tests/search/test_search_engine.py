@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 
 from paperwire.config import Settings
-from paperwire.embed import HashEmbedder
 from paperwire.errors import NotFoundError, QueryError
 from paperwire.ingest import embed_pending
 from paperwire.search.fusion import rrf_fuse
 from paperwire.search.hybrid import SearchEngine
 from paperwire.store.sqlite import SQLiteStore
 from tests.conftest import make_paper, real_papers
+from tests.embedders import HashEmbedder
 
 
 @pytest.fixture(scope="module")

@@ -12,12 +12,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from paperwire.config import Settings
-from paperwire.embed import HashEmbedder
 from paperwire.ingest import embed_pending
 from paperwire.models import Paper, Signal
 from paperwire.store.sqlite import SQLiteStore
 from paperwire.web.app import create_app
 from tests.conftest import make_paper
+from tests.embedders import HashEmbedder
 
 XSS_TITLE = "<img src=x onerror=alert(1)> Graph networks for $x^2$ molecules"
 XSS_ABSTRACT = (

@@ -9,9 +9,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from paperwire.config import Settings
-from paperwire.embed import HashEmbedder
 from paperwire.web.app import create_app
 from tests.conftest import make_paper
+from tests.embedders import HashEmbedder
 
 
 @pytest.fixture

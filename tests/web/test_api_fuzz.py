@@ -14,8 +14,8 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
 
 from paperwire.config import Settings
-from paperwire.embed import HashEmbedder
 from paperwire.web.app import create_app
+from tests.embedders import HashEmbedder
 from tests.web.conftest import HOSTILE, fill
 
 # The schema is read at collection time (create_app touches no file until its lifespan starts); the fixture

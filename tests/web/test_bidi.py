@@ -12,9 +12,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from paperwire.config import Settings
-from paperwire.embed import HashEmbedder
 from paperwire.web.app import create_app
 from tests.conftest import make_paper
+from tests.embedders import HashEmbedder
 from tests.web.conftest import fill
 
 RLO, LRE, PDF, RLI, PDI = "\u202e", "\u202a", "\u202c", "\u2067", "\u2069"

@@ -9,8 +9,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from paperwire.config import Settings
-from paperwire.embed import HashEmbedder
 from paperwire.web.app import create_app
+from tests.embedders import HashEmbedder
 from tests.web.conftest import HOSTILE, assert_safe_html, fill
 
 BOUNDARY_DAYS = ["0001-01-01", "0001-01", "0001", "9999-12-31", "9999-12", "9999"]

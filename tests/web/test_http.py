@@ -11,9 +11,9 @@ from pydantic import ValidationError
 from starlette.routing import Mount
 
 from paperwire.config import Settings
-from paperwire.embed import HashEmbedder
 from paperwire.web.app import create_app
 from paperwire.web.routes import api, feeds, pages
+from tests.embedders import HashEmbedder
 from tests.web.conftest import HOSTILE, fill
 
 # one URL for every GET route the site has (test_every_get_route_is_listed keeps this true)

@@ -8,7 +8,7 @@ from urllib.parse import quote
 import pytest
 from fastapi.testclient import TestClient
 
-from paperwire.embed import HashEmbedder
+from tests.embedders import HashEmbedder
 from tests.web.conftest import XSS_AUTHOR, assert_safe_html
 
 PAGES = [

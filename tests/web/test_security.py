@@ -8,10 +8,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from paperwire.config import Settings
-from paperwire.embed import HashEmbedder
 from paperwire.web.app import create_app
 from paperwire.web.security import TokenBucket, is_limited_path
 from paperwire.web.site import make_templates
+from tests.embedders import HashEmbedder
 from tests.web.conftest import HOSTILE, fill
 
 
