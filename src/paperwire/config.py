@@ -88,7 +88,7 @@ class Settings(BaseSettings):
         100, ge=10, le=2000, description="Candidates taken from each list before fusion."
     )
 
-    # Harvesting arXiv (RELIABILITY H1-H6)
+    # Harvesting arXiv (docs/reliability.md H1-H6)
     oai_endpoint: str = Field("https://oaipmh.arxiv.org/oai", description="arXiv OAI-PMH endpoint.")
     api_endpoint: str = Field("https://export.arxiv.org/api/query", description="arXiv API endpoint.")
     request_interval: float = Field(

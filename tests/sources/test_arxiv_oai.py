@@ -1,4 +1,4 @@
-"""OAI-PMH parsing and harvesting against recorded arXiv responses (RELIABILITY H3, H4)."""
+"""OAI-PMH parsing and harvesting against recorded arXiv responses (docs/reliability.md H3, H4)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""PoliteClient: pacing, one request at a time, User-Agent, Retry-After and backoff (RELIABILITY H1, H2)."""
+"""PoliteClient: pacing, one request at a time, User-Agent, Retry-After and backoff (docs/reliability.md H1, H2)."""
 
 from __future__ import annotations
 

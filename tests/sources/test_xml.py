@@ -1,4 +1,4 @@
-"""Safe XML parsing (RELIABILITY H6): DTDs and entities are refused fast, malformed XML is a SourceError."""
+"""Safe XML parsing (docs/reliability.md H6): DTDs and entities are refused fast, malformed XML is a SourceError."""
 
 from __future__ import annotations
 

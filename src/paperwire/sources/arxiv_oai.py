@@ -1,4 +1,4 @@
-"""Harvest arXiv metadata over OAI-PMH ListRecords, page by page, resumably (RELIABILITY H3, H4)."""
+"""Harvest arXiv metadata over OAI-PMH ListRecords, page by page, resumably (docs/reliability.md H3, H4)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Safe XML parsing and namespace-agnostic element helpers shared by the arXiv parsers (RELIABILITY H6)."""
+"""Safe XML parsing and namespace-agnostic element helpers shared by the arXiv parsers (docs/reliability.md H6)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The embedded default store: one SQLite file, WAL, every write in BEGIN IMMEDIATE (RELIABILITY S1-S3)."""
+"""The embedded default store: one SQLite file, WAL, every write in BEGIN IMMEDIATE (docs/reliability.md S1-S3)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Pure helpers the pages use: highlighting, snippets, safe links, BibTeX. Everything returns escaped Markup.
 
 Third-party text (titles, abstracts, comments, author names) is escaped here or by Jinja's autoescape; nothing in
-this module marks unescaped input as safe (RELIABILITY W1). Math stays as text for KaTeX to render in the browser.
+this module marks unescaped input as safe (docs/reliability.md W1). Math stays as text for KaTeX to render in the browser.
 """
 
 from __future__ import annotations
