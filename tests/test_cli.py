@@ -129,3 +129,19 @@ def test_eval_beir_scores_empty_queries_as_misses(tmp_path: Path) -> None:
     r = run(tmp_path / "h", "eval", "beir", str(dataset), "--mode", "keyword")
     assert r.returncode == 0, r.stderr
     assert "(5 queries, test; 3 empty after removing query syntax, scored 0)" in r.stdout
+
+
+def test_daily_lists_a_day_as_the_home_page_does(home: Path) -> None:
+    r = run(home, "daily", "-n", "2", "--json")
+    assert r.returncode == 0, r.stderr
+    d = json.loads(r.stdout)
+    assert d["day"] == d["latest"] and d["next"] is None  # the latest day, nothing after it
+    assert d["total"] >= 1 and len(d["papers"]) == min(2, d["total"])
+    shown = run(home, "daily", "-n", "2")
+    assert shown.returncode == 0 and f"papers announced {d['day']}" in shown.stdout
+    assert d["papers"][0]["id"] in shown.stdout
+    if d["previous"]:
+        earlier = json.loads(run(home, "daily", "--day", d["previous"], "--json").stdout)
+        assert earlier["day"] == d["previous"] and earlier["next"] == d["day"]
+    bad = run(home, "daily", "--day", "2026-07")
+    assert bad.returncode == 2 and "YYYY-MM-DD" in bad.stderr and "Traceback" not in bad.stderr

@@ -22,7 +22,7 @@ from rich.progress import (
 )
 
 from paperwire.config import Settings
-from paperwire.errors import PaperwireError
+from paperwire.errors import PaperwireError, QueryError
 from paperwire.models import SearchHit
 
 app = typer.Typer(
@@ -333,6 +333,44 @@ def _print_hit(i: int, h: SearchHit, explain: bool) -> None:
         from paperwire.serialize import why
 
         out.print(f"     [dim]{escape(why(h))}[/]")
+
+
+@app.command("daily")
+def daily_cmd(
+    day: Annotated[
+        str | None, typer.Option(help="Announcement day YYYY-MM-DD (default: the latest day with papers).")
+    ] = None,
+    category: Annotated[str | None, typer.Option("--category", "-c", help="Only this category.")] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=100, help="Papers per page.")] = 50,
+    page: Annotated[int, typer.Option(min=1, max=1000, help="Page number.")] = 1,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON (as /api/daily answers).")] = False,
+) -> None:
+    """The papers of one announcement day, as the home page lists them (newest day by default)."""
+    from paperwire.listing import daily
+    from paperwire.search.query import parse_date
+    from paperwire.serialize import day_json
+
+    when = None
+    if day is not None:
+        when = parse_date(day, end=False)
+        if len(day.strip()) != 10:
+            raise QueryError(f"--day {day!r}: give a whole date, YYYY-MM-DD")
+    pw = _open()
+    d = daily(pw, when, category, limit=limit, offset=(page - 1) * limit)
+    ups = pw.store.latest_upvotes([h.paper.id for h in d.results.hits]) if d.results else {}
+    if as_json:
+        sys.stdout.write(json.dumps(day_json(d, category, limit, ups), ensure_ascii=False) + "\n")
+        return
+    if d.day is None or d.results is None:
+        out.print("no papers yet" + (f" in {escape(category)}" if category else ""))
+        return
+    note = "" if d.day == d.latest else f" (the latest is {d.latest})"
+    out.print(f"[dim]{d.results.total} papers announced {d.day}{note}; page {page}[/]")
+    for i, h in enumerate(d.results.hits, start=d.results.offset + 1):
+        _print_hit(i, h, False)
+    around = [f"earlier: {d.previous}" if d.previous else "", f"later: {d.next}" if d.next else ""]
+    if any(around):
+        out.print(f"[dim]{'  '.join(a for a in around if a)}[/]")
 
 
 @app.command("similar")

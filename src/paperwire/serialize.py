@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from paperwire.models import Paper, SearchHit
 from paperwire.search.hybrid import SearchResults
+
+if TYPE_CHECKING:
+    from paperwire.listing import Day
 
 
 def paper_json(p: Paper, upvotes: int | None = None) -> dict[str, Any]:
@@ -86,6 +89,22 @@ def results_json(res: SearchResults, upvotes: dict[str, int] | None = None) -> d
             "paper_id": q.paper_id,
         },
         "hits": [hit_json(h, (upvotes or {}).get(h.paper.id)) for h in res.hits],
+    }
+
+
+def day_json(d: Day, category: str | None, limit: int, upvotes: dict[str, int]) -> dict[str, Any]:
+    """One announcement day's page of papers and the days around it (``upvotes`` by paper id, where known)."""
+    res = d.results
+    return {
+        "day": d.day.isoformat() if d.day else None,
+        "latest": d.latest.isoformat() if d.latest else None,
+        "previous": d.previous.isoformat() if d.previous else None,
+        "next": d.next.isoformat() if d.next else None,
+        "category": category,
+        "total": res.total if res else 0,
+        "offset": res.offset if res else 0,
+        "limit": limit,
+        "papers": [paper_json(h.paper, upvotes.get(h.paper.id)) for h in res.hits] if res else [],
     }
 
 

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
 from paperwire.errors import NotFoundError
-from paperwire.serialize import hit_json, paper_json, results_json, status_json
-from paperwire.web.listing import daily
+from paperwire.listing import daily
+from paperwire.serialize import day_json, hit_json, paper_json, results_json, status_json
 from paperwire.web.site import SiteDep
 
 router = APIRouter()
@@ -93,17 +93,7 @@ def daily_list(
     )
     res = d.results
     ups = site.pw.store.latest_upvotes([h.paper.id for h in res.hits]) if res else {}
-    return {
-        "day": d.day.isoformat() if d.day else None,
-        "latest": d.latest.isoformat() if d.latest else None,
-        "previous": d.previous.isoformat() if d.previous else None,
-        "next": d.next.isoformat() if d.next else None,
-        "category": category or None,
-        "total": res.total if res else 0,
-        "offset": res.offset if res else 0,
-        "limit": limit,
-        "papers": [paper_json(h.paper, ups.get(h.paper.id)) for h in res.hits] if res else [],
-    }
+    return day_json(d, category or None, limit, ups)
 
 
 @router.get("/api/status", summary="Corpus size, newest paper, model, harvest state")

@@ -10,11 +10,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from paperwire.errors import QueryError
+from paperwire.listing import daily
 from paperwire.models import Paper
 from paperwire.search.query import parse_date
 from paperwire.web.error_pages import error_response
 from paperwire.web.feeds import rss
-from paperwire.web.listing import daily
 from paperwire.web.site import Site, SiteDep
 
 router = APIRouter(include_in_schema=False)

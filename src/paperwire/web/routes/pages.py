@@ -12,13 +12,13 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from markupsafe import Markup
 
 from paperwire.errors import NotFoundError, QueryError
+from paperwire.listing import by_author, daily
 from paperwire.models import Paper, SearchHit
 from paperwire.search.hybrid import SearchResults
 from paperwire.search.keyword import paper_date
 from paperwire.search.query import MAX_QUERY_LENGTH, parse_date
 from paperwire.serialize import status_json
 from paperwire.sources.arxiv_ids import looks_like_arxiv_ref, parse_arxiv_ref
-from paperwire.web.listing import by_author, daily
 from paperwire.web.render import (
     bibtex,
     doi_url,

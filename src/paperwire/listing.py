@@ -1,4 +1,5 @@
-"""Lists the pages and the API share: one announcement day, one author's papers (over the search engine)."""
+"""The lists every surface shares (pages, API, feeds, the CLI; the digest next): one announcement day, one
+author's papers, over the search engine."""
 
 from __future__ import annotations
 
