@@ -6,7 +6,7 @@ import json
 import sys
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import typer
 from pydantic import ValidationError
@@ -24,6 +24,10 @@ from rich.progress import (
 from paperwire.config import Settings
 from paperwire.errors import PaperwireError, QueryError
 from paperwire.models import SearchHit
+
+if TYPE_CHECKING:  # opening a home loads the search stack: only when a command needs it
+    from paperwire.app_context import Paperwire
+    from paperwire.search.hybrid import Sort
 
 app = typer.Typer(
     help="paperwire: self-hosted arXiv discovery. Ingest papers, search them (keyword + semantic), serve an API.",
@@ -71,7 +75,7 @@ def _root(
         serve()
 
 
-def _open(first_run: bool = True) -> Any:
+def _open(first_run: bool = True) -> Paperwire:
     from paperwire.app_context import open_paperwire
 
     return open_paperwire(settings(), first_run=first_run)
@@ -147,7 +151,7 @@ def ingest_file_cmd(
         raise typer.Exit(SKIPPED_EXIT)
 
 
-def _index_and_embed(pw: Any, embed: bool) -> None:
+def _index_and_embed(pw: Paperwire, embed: bool) -> None:
     n, _ = pw.engine.refresh()
     out.print(f"keyword index up to date ({n} papers indexed); keyword search works now")
     if embed:
@@ -221,7 +225,7 @@ def embed_cmd(
     embed_cmd_impl(_open(first_run=False), limit)
 
 
-def embed_cmd_impl(pw: Any, limit: int | None = None) -> None:
+def embed_cmd_impl(pw: Paperwire, limit: int | None = None) -> None:
     from paperwire.embed import get_embedder
     from paperwire.ingest import embed_pending
 
@@ -287,10 +291,12 @@ def search_cmd(
 ) -> None:
     """Search papers (hybrid keyword + semantic by default)."""
     from paperwire.errors import QueryError
-    from paperwire.search.hybrid import MAX_PAGE
+    from paperwire.search.hybrid import MAX_PAGE, MODES
 
     if sort not in ("relevance", "date"):
-        raise PaperwireError(f"unknown sort {sort!r}: use relevance or date")
+        raise QueryError(f"unknown sort {sort!r}: use relevance or date")
+    if mode not in MODES:
+        raise QueryError(f"unknown mode {mode!r}: use keyword, semantic or hybrid")
     if not 1 <= page <= MAX_PAGE:
         raise QueryError(
             f"--page {page}: pages go from 1 to {MAX_PAGE}; narrow the search with words or filters"
@@ -303,15 +309,14 @@ def search_cmd(
         authors=author,
         after=_date_opt(after, False),
         before=_date_opt(before, True),
-        sort=sort,
+        sort=cast("Sort", sort),
         limit=limit,
         offset=(page - 1) * limit,
     )
     if as_json:
         from paperwire.serialize import results_json
 
-        ups = pw.store.latest_upvotes([h.paper.id for h in res.hits])
-        sys.stdout.write(json.dumps(results_json(res, ups), ensure_ascii=False) + "\n")
+        sys.stdout.write(json.dumps(results_json(res), ensure_ascii=False) + "\n")
         return
     for note in res.notes:
         err.print(f"[yellow]note:[/] {escape(note)}")
@@ -357,9 +362,8 @@ def daily_cmd(
             raise QueryError(f"--day {day!r}: give a whole date, YYYY-MM-DD")
     pw = _open()
     d = daily(pw, when, category, limit=limit, offset=(page - 1) * limit)
-    ups = pw.store.latest_upvotes([h.paper.id for h in d.results.hits]) if d.results else {}
     if as_json:
-        sys.stdout.write(json.dumps(day_json(d, category, limit, ups), ensure_ascii=False) + "\n")
+        sys.stdout.write(json.dumps(day_json(d, category, limit), ensure_ascii=False) + "\n")
         return
     if d.day is None or d.results is None:
         out.print("no papers yet" + (f" in {escape(category)}" if category else ""))
@@ -383,16 +387,9 @@ def similar_cmd(
     pw = _open()
     hits = pw.engine.similar(paper_id, limit)
     if as_json:
-        from paperwire.serialize import hit_json
+        from paperwire.serialize import similar_json
 
-        ups = pw.store.latest_upvotes([h.paper.id for h in hits])
-        sys.stdout.write(
-            json.dumps(
-                {"paper": paper_id, "hits": [hit_json(h, ups.get(h.paper.id)) for h in hits]},
-                ensure_ascii=False,
-            )
-            + "\n"
-        )
+        sys.stdout.write(json.dumps(similar_json(paper_id, hits), ensure_ascii=False) + "\n")
         return
     for i, h in enumerate(hits, start=1):
         _print_hit(i, h, False)

@@ -115,6 +115,7 @@ class SearchHit:
     keyword_score: float | None = None
     similarity: float | None = None
     matched_terms: list[str] = field(default_factory=list)
+    upvotes: int | None = None  # the latest Hugging Face daily-papers count, where the paper was listed
 
 
 def _iso(d: date | None) -> str | None:

@@ -8,6 +8,7 @@ from paperwire.models import Paper, SearchHit
 from paperwire.search.hybrid import SearchResults
 
 if TYPE_CHECKING:
+    from paperwire.app_context import Paperwire
     from paperwire.listing import Day
 
 
@@ -34,26 +35,30 @@ def paper_json(p: Paper, upvotes: int | None = None) -> dict[str, Any]:
     }
 
 
-def why(h: SearchHit) -> str:
-    """One line saying why a hit matched."""
-    parts = []
+def reasons(h: SearchHit) -> list[str]:
+    """Why a hit matched, one reason a line: the page's "Why this result", the CLI's --explain, the API's summary."""
+    out = []
     if h.matched_terms:
-        parts.append("matched " + ", ".join(f'"{t}"' for t in h.matched_terms))
+        out.append("matched " + ", ".join(f"“{t}”" for t in h.matched_terms))
     if h.keyword_rank is not None:
-        parts.append(
-            f"keyword rank {h.keyword_rank}" + (f" (BM25 {h.keyword_score:.2f})" if h.keyword_score else "")
-        )
+        bm25 = f" (BM25 score {h.keyword_score:.2f})" if h.keyword_score else ""
+        out.append(f"keyword rank {h.keyword_rank}{bm25}")
     if h.semantic_rank is not None:
-        parts.append(f"semantic rank {h.semantic_rank}")
+        out.append(f"semantic rank {h.semantic_rank}")
     if h.similarity is not None:
-        parts.append(f"cosine {h.similarity:.3f}")
-    return "; ".join(parts) or "matched the filters"
+        out.append(f"cosine similarity to the query {h.similarity:.3f}")
+    return out or ["matched the filters"]
 
 
-def hit_json(h: SearchHit, upvotes: int | None = None) -> dict[str, Any]:
-    """A hit: the paper, its score and why it matched."""
+def why(h: SearchHit) -> str:
+    """The reasons on one line."""
+    return "; ".join(reasons(h))
+
+
+def hit_json(h: SearchHit) -> dict[str, Any]:
+    """A hit: the paper (with its upvotes), its score and why it matched."""
     return {
-        "paper": paper_json(h.paper, upvotes),
+        "paper": paper_json(h.paper, h.upvotes),
         "score": round(h.score, 6),
         "why": {
             "matched_terms": h.matched_terms,
@@ -66,8 +71,8 @@ def hit_json(h: SearchHit, upvotes: int | None = None) -> dict[str, Any]:
     }
 
 
-def results_json(res: SearchResults, upvotes: dict[str, int] | None = None) -> dict[str, Any]:
-    """A page of results (``upvotes`` by paper id, where known)."""
+def results_json(res: SearchResults) -> dict[str, Any]:
+    """A page of results."""
     q = res.query
     return {
         "query": q.text,
@@ -88,12 +93,17 @@ def results_json(res: SearchResults, upvotes: dict[str, int] | None = None) -> d
             "before": q.before.isoformat() if q.before else None,
             "paper_id": q.paper_id,
         },
-        "hits": [hit_json(h, (upvotes or {}).get(h.paper.id)) for h in res.hits],
+        "hits": [hit_json(h) for h in res.hits],
     }
 
 
-def day_json(d: Day, category: str | None, limit: int, upvotes: dict[str, int]) -> dict[str, Any]:
-    """One announcement day's page of papers and the days around it (``upvotes`` by paper id, where known)."""
+def similar_json(paper_id: str, hits: list[SearchHit]) -> dict[str, Any]:
+    """The papers nearest to ``paper_id``."""
+    return {"paper": paper_id, "hits": [hit_json(h) for h in hits]}
+
+
+def day_json(d: Day, category: str | None, limit: int) -> dict[str, Any]:
+    """One announcement day's page of papers and the days around it."""
     res = d.results
     return {
         "day": d.day.isoformat() if d.day else None,
@@ -104,11 +114,11 @@ def day_json(d: Day, category: str | None, limit: int, upvotes: dict[str, int]) 
         "total": res.total if res else 0,
         "offset": res.offset if res else 0,
         "limit": limit,
-        "papers": [paper_json(h.paper, upvotes.get(h.paper.id)) for h in res.hits] if res else [],
+        "papers": [paper_json(h.paper, h.upvotes) for h in res.hits] if res else [],
     }
 
 
-def status_json(pw: Any) -> dict[str, Any]:
+def status_json(pw: Paperwire) -> dict[str, Any]:
     """What the store holds."""
     store = pw.store
     model = pw.engine.model_name

@@ -277,6 +277,7 @@ class SearchEngine:
             if res.query.words or res.query.phrases
             else {}
         )
+        upvotes = self.store.latest_upvotes(ids) if ids else {}
         kept = []
         for h in res.hits:
             p = papers.get(h.paper.id)
@@ -284,6 +285,7 @@ class SearchEngine:
                 continue
             h.paper = p
             h.matched_terms = matched.get(p.id, [])
+            h.upvotes = upvotes.get(p.id)
             kept.append(h)
         res.hits = kept
         return res
@@ -302,9 +304,17 @@ class SearchEngine:
         if vec is None:
             vec = self.embedder.embed_batch([paper.embedding_text])[0]
         hits = [h for h in self.vectors.search(np.asarray(vec), limit + 1) if h.paper_id != pid][:limit]
-        papers = self.store.get_papers([h.paper_id for h in hits])
+        ids = [h.paper_id for h in hits]
+        papers = self.store.get_papers(ids)
+        upvotes = self.store.latest_upvotes(ids) if ids else {}
         return [
-            SearchHit(papers[h.paper_id], h.similarity, semantic_rank=i + 1, similarity=h.similarity)
+            SearchHit(
+                papers[h.paper_id],
+                h.similarity,
+                semantic_rank=i + 1,
+                similarity=h.similarity,
+                upvotes=upvotes.get(h.paper_id),
+            )
             for i, h in enumerate(hits)
             if h.paper_id in papers
         ]

@@ -10,7 +10,7 @@ from fastapi.responses import JSONResponse
 
 from paperwire.errors import NotFoundError
 from paperwire.listing import daily
-from paperwire.serialize import day_json, hit_json, paper_json, results_json, status_json
+from paperwire.serialize import day_json, paper_json, results_json, similar_json, status_json
 from paperwire.web.site import SiteDep
 
 router = APIRouter()
@@ -55,14 +55,12 @@ def search(
         offset=(page - 1) * limit,
     )
     # already plain JSON types: skip FastAPI's generic encoder (3 ms a page of results)
-    return JSONResponse(results_json(res, site.pw.store.latest_upvotes([h.paper.id for h in res.hits])))
+    return JSONResponse(results_json(res))
 
 
 @router.get("/api/papers/{paper_id:path}/similar", summary="Nearest papers by embedding")
 def similar(site: SiteDep, paper_id: str, limit: Annotated[int, Query(ge=1, le=100)] = 10) -> dict[str, Any]:
-    hits = site.pw.engine.similar(paper_id, limit)
-    ups = site.pw.store.latest_upvotes([h.paper.id for h in hits])
-    return {"paper": paper_id, "hits": [hit_json(h, ups.get(h.paper.id)) for h in hits]}
+    return similar_json(paper_id, site.pw.engine.similar(paper_id, limit))
 
 
 @router.get("/api/papers/{paper_id:path}", summary="One paper by arXiv id")
@@ -91,9 +89,7 @@ def daily_list(
         limit=min(limit, site.settings.max_page_size),
         offset=(page - 1) * limit,
     )
-    res = d.results
-    ups = site.pw.store.latest_upvotes([h.paper.id for h in res.hits]) if res else {}
-    return day_json(d, category or None, limit, ups)
+    return day_json(d, category or None, limit)
 
 
 @router.get("/api/status", summary="Corpus size, newest paper, model, harvest state")

@@ -17,7 +17,7 @@ from paperwire.models import Paper, SearchHit
 from paperwire.search.hybrid import SearchResults
 from paperwire.search.keyword import paper_date
 from paperwire.search.query import MAX_QUERY_LENGTH, parse_date
-from paperwire.serialize import status_json
+from paperwire.serialize import reasons, status_json
 from paperwire.sources.arxiv_ids import looks_like_arxiv_ref, parse_arxiv_ref
 from paperwire.web.render import (
     bibtex,
@@ -60,32 +60,16 @@ def _terms(site: Site, res: SearchResults | None) -> set[str]:
     return site.pw.engine.keyword.highlight_terms(res.query)  # what the index matched, no function words
 
 
-def _reasons(h: SearchHit) -> list[str]:
-    """Why a hit matched, one reason a line (the page's "Why this result")."""
-    out = []
-    if h.matched_terms:
-        out.append("matched " + ", ".join(f"“{t}”" for t in h.matched_terms))
-    if h.keyword_rank is not None:
-        bm25 = f" (BM25 score {h.keyword_score:.2f})" if h.keyword_score else ""
-        out.append(f"keyword rank {h.keyword_rank}{bm25}")
-    if h.semantic_rank is not None:
-        out.append(f"semantic rank {h.semantic_rank}")
-    if h.similarity is not None:
-        out.append(f"cosine similarity to the query {h.similarity:.3f}")
-    return out or ["matched the filters"]
-
-
 def _cards(site: Site, hits: list[SearchHit], terms: set[str], explain: bool) -> list[Card]:
     analyze = site.pw.engine.keyword.word_terms
-    upvotes = site.pw.store.latest_upvotes([h.paper.id for h in hits])
     return [
         Card(
             paper=h.paper,
             title=highlight(h.paper.title, terms, analyze),
             snippet=highlight(snippet(h.paper.abstract), terms, analyze),
             when=paper_date(h.paper),
-            why=_reasons(h) if explain else [],
-            upvotes=upvotes.get(h.paper.id),
+            why=reasons(h) if explain else [],
+            upvotes=h.upvotes,
         )
         for h in hits
     ]
