@@ -71,3 +71,31 @@ def test_serve_refuses_a_weak_key_before_listening(tmp_path: Path) -> None:
         timeout=60,
     )
     assert r.returncode == 2 and "too weak to serve on 0.0.0.0" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_processes_starting_together_agree_on_one_key(tmp_path: Path) -> None:
+    code = (
+        "import sys; from pathlib import Path; from paperwire.config import Settings; "
+        "from paperwire.keys import secret_key; "
+        "print(secret_key(Settings(home=Path(sys.argv[1]), load_sample=False)))"
+    )
+    procs = [
+        subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+        for _ in range(6)
+    ]
+    keys = {p.communicate(timeout=120)[0].strip() for p in procs}
+    assert len(keys) == 1 and weakness(keys.pop()) is None
+    assert [p.name for p in tmp_path.iterdir()] == [KEY_FILE]  # no temporary files left behind
+
+
+def test_a_blank_key_is_unset_and_a_broken_key_file_is_one_clear_error(tmp_path: Path) -> None:
+    blank = Settings(home=tmp_path / "a", load_sample=False, secret_key=SecretStr("  "))
+    assert blank.secret_key is None and weakness(secret_key(blank)) is None
+    home = tmp_path / "b"
+    home.mkdir()
+    (home / KEY_FILE).write_bytes(b"\xff\xfe not ascii")
+    with pytest.raises(ConfigError, match="cannot read the secret key"):
+        secret_key(Settings(home=home, load_sample=False))
+    (home / KEY_FILE).write_text("short\n")
+    with pytest.raises(ConfigError, match=r"the key in .*secret_key is too weak"):
+        check_serving_key(Settings(home=home, load_sample=False, host="0.0.0.0"))

@@ -358,9 +358,10 @@ def daily_cmd(
     when = None
     if day is not None:
         when = parse_date(day, end=False)
-        if len(day.strip()) != 10:
+        if len(day.strip().split("-")) != 3:  # a month or a year is no day
             raise QueryError(f"--day {day!r}: give a whole date, YYYY-MM-DD")
     pw = _open()
+    category = category or None
     d = daily(pw, when, category, limit=limit, offset=(page - 1) * limit)
     if as_json:
         sys.stdout.write(json.dumps(day_json(d, category, limit), ensure_ascii=False) + "\n")
@@ -419,7 +420,7 @@ def eval_beir_cmd(
     modes = list(mode or MODES)
     for m in modes:
         if m not in MODES:
-            raise PaperwireError(f"unknown mode {m!r}: use keyword, semantic or hybrid")
+            raise QueryError(f"unknown mode {m!r}: use keyword, semantic or hybrid")
     embedder = get_embedder(settings())
     with _bar() as bar:
         task = bar.add_task(f"embedding {dataset.name} (once; cached under the home directory)", total=None)

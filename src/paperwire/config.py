@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Literal, Self
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
@@ -159,6 +159,13 @@ class Settings(BaseSettings):
         "(paperwire ingest, embed) wrote: it embeds what has no vector and brings its indexes up to date. "
         "0: only once, at start.",
     )
+
+    @field_validator("secret_key", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, v: object) -> object:
+        # PAPERWIRE_SECRET_KEY= (an empty line in an env file) must not sign tokens with an empty key
+        raw = v.get_secret_value() if isinstance(v, SecretStr) else v
+        return None if isinstance(raw, str) and not raw.strip() else v
 
     @model_validator(mode="after")
     def _polite_to_arxiv(self) -> Self:

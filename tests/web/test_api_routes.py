@@ -36,3 +36,5 @@ def test_upvotes_in_every_paper_the_api_returns(web: TestClient) -> None:
     assert hits[0]["paper"]["id"] == "2501.00002" and hits[0]["paper"]["upvotes"] == 42
     similar = web.get("/api/papers/2501.00003/similar").json()["hits"]
     assert {h["paper"]["id"]: h["paper"]["upvotes"] for h in similar}.get("2501.00002") == 42
+    exact = web.get("/api/search", params={"q": "arXiv:2501.00002"}).json()["hits"]  # a pasted id: that paper
+    assert [h["paper"]["upvotes"] for h in exact] == [42]

@@ -138,7 +138,8 @@ class SearchEngine:
                 raise NotFoundError(
                     f"arXiv {q.paper_id} is not in this paperwire (try: paperwire ingest arxiv --id {q.paper_id})"
                 )
-            return SearchResults(q, mode, [SearchHit(paper, 1.0)], 1, 0, limit, ["exact arXiv id"])
+            ups = self.store.latest_upvotes([paper.id]).get(paper.id)
+            return SearchResults(q, mode, [SearchHit(paper, 1.0, upvotes=ups)], 1, 0, limit, ["exact arXiv id"])
         notes: list[str] = []
         if not q.has_text and not q.has_constraints:
             raise QueryError('empty query: type some words, a "phrase", author:, cat: or a date filter')

@@ -6,7 +6,7 @@ import json
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import replace
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -43,6 +43,7 @@ class SQLiteStore:
         """This thread's connection (opened on first use)."""
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
+            conn = None
             try:
                 # autocommit mode: we open every transaction ourselves, with BEGIN IMMEDIATE for writes
                 conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
@@ -51,6 +52,10 @@ class SQLiteStore:
                 conn.execute("PRAGMA synchronous = FULL")
                 conn.execute("PRAGMA foreign_keys = ON")
             except sqlite3.Error as exc:
+                if conn is not None:
+                    conn.close()
+                if isinstance(exc, sqlite3.OperationalError) and _is_busy(exc):
+                    raise self._error(exc) from exc
                 raise StoreError(f"cannot open database {self.path}: {exc}") from exc
             self._local.conn = conn
             with self._all_lock:
@@ -69,7 +74,7 @@ class SQLiteStore:
         try:
             yield self.conn
         except BaseException as exc:
-            self.conn.execute("ROLLBACK")
+            self._rollback()
             if isinstance(exc, sqlite3.OperationalError):
                 raise self._error(exc) from exc
             raise
@@ -77,18 +82,22 @@ class SQLiteStore:
             try:
                 self.conn.execute("COMMIT")
             except sqlite3.OperationalError as exc:
-                self.conn.execute("ROLLBACK")
+                self._rollback()
                 raise self._error(exc) from exc
+
+    def _rollback(self) -> None:
+        # SQLite may have rolled back by itself (an I/O error, a full disk): never hide the real error
+        with suppress(sqlite3.Error):
+            self.conn.execute("ROLLBACK")
 
     def _error(self, exc: sqlite3.OperationalError) -> StoreError:
         """SQLite's error as ours: busy or locked is transient (StoreBusyError), the rest a StoreError."""
-        text = str(exc)
-        if "locked" in text or "busy" in text:
+        if _is_busy(exc):
             return StoreBusyError(
-                f"the database {self.path} stayed locked by another writer for {self.busy_timeout:g} s; "
+                f"the database {self.path} stayed locked ({exc}) for the {self.busy_timeout:g} s it waits; "
                 "nothing was changed, try again"
             )
-        return StoreError(f"database error in {self.path}: {text}")
+        return StoreError(f"database error in {self.path}: {exc}")
 
     def _migrate(self) -> None:
         with self._write() as c:
@@ -450,6 +459,14 @@ def _from_row(r: Sequence[object]) -> Paper:
         license=r[12] if r[12] is None else str(r[12]),
         sources=tuple(json.loads(str(r[13]))),
     )
+
+
+def _is_busy(exc: sqlite3.OperationalError) -> bool:
+    """Whether SQLite gave up waiting for a lock (SQLITE_BUSY / SQLITE_LOCKED): transient."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return (code & 0xFF) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    return "locked" in str(exc) or "busy" in str(exc)
 
 
 def _date(v: object) -> date | None:
