@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, cast
 
@@ -256,12 +255,6 @@ def reindex_cmd() -> None:
 # -- search -----------------------------------------------------------------------------------
 
 
-def _date_opt(value: str | None, end: bool) -> date | None:
-    from paperwire.search.query import parse_date
-
-    return parse_date(value, end=end) if value else None
-
-
 @app.command("search")
 def search_cmd(
     query: Annotated[
@@ -292,6 +285,7 @@ def search_cmd(
     """Search papers (hybrid keyword + semantic by default)."""
     from paperwire.errors import QueryError
     from paperwire.search.hybrid import MAX_PAGE, MODES
+    from paperwire.search.query import parse_date_option
 
     if sort not in ("relevance", "date"):
         raise QueryError(f"unknown sort {sort!r}: use relevance or date")
@@ -307,8 +301,8 @@ def search_cmd(
         mode=mode,
         categories=category,
         authors=author,
-        after=_date_opt(after, False),
-        before=_date_opt(before, True),
+        after=parse_date_option(after),
+        before=parse_date_option(before, end=True),
         sort=cast("Sort", sort),
         limit=limit,
         offset=(page - 1) * limit,

@@ -146,6 +146,11 @@ def _category(value: str) -> str:
     )
 
 
+def parse_date_option(value: str | None, end: bool = False) -> date | None:
+    """A date filter as the CLI, pages and feeds take it: blank means none, else :func:`parse_date`."""
+    return parse_date(value, end=end) if value and value.strip() else None
+
+
 def parse_date(value: str, end: bool = False) -> date:
     """YYYY, YYYY-MM or YYYY-MM-DD; a partial date means its first day, or its last with ``end``."""
     m = re.fullmatch(r"(\d{4})(?:-(\d{1,2}))?(?:-(\d{1,2}))?", value.strip())

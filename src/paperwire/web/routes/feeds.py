@@ -12,7 +12,7 @@ from fastapi.responses import Response
 from paperwire.errors import QueryError
 from paperwire.listing import daily
 from paperwire.models import Paper
-from paperwire.search.query import parse_date
+from paperwire.search.query import parse_date_option
 from paperwire.web.error_pages import error_response
 from paperwire.web.feeds import rss
 from paperwire.web.site import Site, SiteDep
@@ -86,8 +86,8 @@ def search(
             mode=mode,
             categories=[category] if category else None,
             authors=[author] if author else None,
-            after=parse_date(after) if after else None,
-            before=parse_date(before, end=True) if before else None,
+            after=parse_date_option(after),
+            before=parse_date_option(before, end=True),
             sort="date",
             limit=FEED_SIZE,
         )

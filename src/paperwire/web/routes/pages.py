@@ -16,7 +16,7 @@ from paperwire.listing import by_author, daily
 from paperwire.models import Paper, SearchHit
 from paperwire.search.hybrid import SearchResults
 from paperwire.search.keyword import paper_date
-from paperwire.search.query import MAX_QUERY_LENGTH, parse_date
+from paperwire.search.query import MAX_QUERY_LENGTH, parse_date_option
 from paperwire.serialize import reasons, status_json
 from paperwire.sources.arxiv_ids import looks_like_arxiv_ref, parse_arxiv_ref
 from paperwire.web.render import (
@@ -105,10 +105,6 @@ def error_page(site: Site, request: Request, status: int, title: str, message: s
     return render(site, request, "error.html", status, title=title, message=message, q=q[:MAX_QUERY_LENGTH])
 
 
-def _opt_date(value: str | None, end: bool) -> date | None:
-    return parse_date(value, end=end) if value and value.strip() else None
-
-
 def _opt_str(value: str | None) -> str | None:
     return value.strip() if value and value.strip() else None
 
@@ -126,7 +122,7 @@ def home(
 ) -> Response:
     cat = _opt_str(category)
     try:
-        wanted = _opt_date(day, end=False)
+        wanted = parse_date_option(day, end=False)
         d = daily(site.pw, wanted, cat, limit=DAY_PAGE_SIZE, offset=(page - 1) * DAY_PAGE_SIZE)
         cards = _cards(site, d.results.hits, set(), False) if d.results else []
     except QueryError as exc:
@@ -185,8 +181,8 @@ def search(
             mode=mode,
             categories=[form["category"]] if form["category"] else None,
             authors=[form["author"]] if form["author"] else None,
-            after=_opt_date(form["after"], end=False),
-            before=_opt_date(form["before"], end=True),
+            after=parse_date_option(form["after"], end=False),
+            before=parse_date_option(form["before"], end=True),
             sort=sort,
             limit=PAGE_SIZE,
             offset=(page - 1) * PAGE_SIZE,
