@@ -131,7 +131,7 @@ def _from_listing(o: dict[str, Any], line: int | None) -> Paper:
         version=version or 1,
         title=title,
         abstract=abstract,
-        authors=tuple(_clean(a) for a in authors if a.strip()),
+        authors=tuple(a for a in authors if a.strip()),
         categories=_categories(o.get("categories"), line),
         announced=announced,
         comment=_opt(o.get("comment")),
@@ -155,7 +155,7 @@ def _from_snapshot(o: dict[str, Any], line: int | None) -> Paper:
         raw = o.get("authors") or ""
         if not isinstance(raw, str):
             raise RecordError("authors must be text (names separated by commas and 'and')", line)
-        authors = tuple(a for a in (_clean(x) for x in re.split(r",\s*|\s+and\s+", raw)) if a)
+        authors = tuple(a for a in re.split(r",\s*|\s+and\s+", raw) if a.strip())
     updated = _date(o.get("update_date"), "update_date", line)
     return Paper(
         id=pid,
@@ -212,7 +212,7 @@ def _text(v: Any, field: str, line: int | None) -> str:
         raise RecordError(f"{field} must be text, not {_kind(v)}", line)
     if not v or not v.strip():
         raise RecordError(f"missing {field}", line)
-    return _clean(v)
+    return v  # cleaned (whitespace, control characters) once, by records.check_paper
 
 
 def _kind(v: Any) -> str:
@@ -221,12 +221,8 @@ def _kind(v: Any) -> str:
     )
 
 
-def _clean(s: str) -> str:
-    return " ".join(s.split())
-
-
 def _opt(v: Any) -> str | None:
-    return _clean(v) if isinstance(v, str) and v.strip() else None
+    return v if isinstance(v, str) and v.strip() else None
 
 
 def _date(v: Any, field: str, line: int | None) -> date | None:
@@ -253,4 +249,4 @@ def _rfc2822(v: Any) -> date | None:
 def _name(parts: list[Any]) -> str:
     # authors_parsed is [keyname, forenames, suffix]: show it as "Forenames Keyname Suffix"
     key, fore, suffix = ([*list(parts), "", "", ""])[:3]
-    return _clean(" ".join(x for x in (fore, key, suffix) if isinstance(x, str) and x))
+    return " ".join(x for x in (fore, key, suffix) if isinstance(x, str) and x)
