@@ -416,11 +416,12 @@ class KeywordIndex:
         words ("from", "we") alone never count as matches. The query is analysed once, each paper once (twice
         when the query has phrases).
         """
-        words = [
-            (w, self.terms(w), [str(t) for t in self.names.analyze(w) if len(str(t)) > 1])
-            for w in q.words
-            if w.lower() not in FUNCTION_WORDS and not set(self.terms(w)) <= self._function_terms
-        ]
+        words = []
+        for w in q.words:
+            toks = self.terms(w)
+            if set(toks) <= self._function_terms:  # a function word (a stop word has no term at all)
+                continue
+            words.append((w, toks, [str(t) for t in self.names.analyze(w) if len(str(t)) > 1]))
         phrases = [(p, self.phrase_terms(p)) for p in q.phrases]
         out: dict[str, list[str]] = {}
         for paper in papers:
