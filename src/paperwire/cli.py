@@ -122,8 +122,7 @@ def ingest_file_cmd(
 
     def note_bad(e: RecordError) -> None:
         if sink is not None:
-            reason = str(e).removeprefix(f"line {e.line}: ")
-            sink.write(json.dumps({"line": e.line, "reason": reason}, ensure_ascii=False) + "\n")
+            sink.write(json.dumps({"line": e.line, "reason": e.reason}, ensure_ascii=False) + "\n")
 
     try:
         with _bar(bytes_=True) as bar:

@@ -64,6 +64,7 @@ class RecordError(IngestError):
 
     def __init__(self, message: str, line: int | None = None) -> None:
         self.line = line
+        self.reason = message
         super().__init__(f"line {line}: {message}" if line is not None else message)
 
 

@@ -118,7 +118,7 @@ def _commit(store: Store, batch: list[tuple[int, Paper]], cp_name: str, line: in
         try:
             report.result += store.upsert_papers_with_checkpoint([paper], cp_name, str(lineno))
         except RecordError as exc:
-            report.skip(RecordError(f"{paper.id}: {exc}", lineno))
+            report.skip(RecordError(f"{paper.id}: {exc.reason}", lineno))
     store.set_checkpoint(cp_name, str(line))
 
 

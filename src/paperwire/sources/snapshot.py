@@ -115,7 +115,7 @@ def parse_record(obj: Any, line: int | None = None) -> Paper:
     try:
         return check_paper(paper)
     except RecordError as exc:
-        raise RecordError(str(exc), line) from None
+        raise RecordError(exc.reason, line) from None
 
 
 def _from_listing(o: dict[str, Any], line: int | None) -> Paper:
