@@ -1,9 +1,15 @@
-"""Shared fixtures: real SQLite files in tmp dirs, a deterministic test embedder, real paper records."""
+"""Shared fixtures: a real store, a deterministic test embedder, real paper records.
+
+The store is a real SQLite file in a temp dir, or with ``PAPERWIRE_TEST_BACKEND=postgresql`` a database of
+its own on a real PostgreSQL server (tests/pg.py): ``.ci/run`` runs the whole suite both ways. Tests of
+what only one backend has are marked ``sqlite_only`` and left out of the PostgreSQL run.
+"""
 
 from __future__ import annotations
 
 import gzip
 import json
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
@@ -16,17 +22,58 @@ from paperwire.ingest import sample_dir
 from paperwire.models import Paper
 from paperwire.search.hybrid import SearchEngine
 from paperwire.sources.snapshot import parse_record
-from paperwire.store.sqlite import SQLiteStore
+from paperwire.store import Store, open_store, open_url
+from tests import pg
 from tests.embedders import HashEmbedder
 
 SAMPLE = sample_dir() / "sample-papers.jsonl.gz"
+BACKEND = os.environ.get("PAPERWIRE_TEST_BACKEND", "sqlite")
+if BACKEND not in ("sqlite", "postgresql"):
+    raise RuntimeError(f"PAPERWIRE_TEST_BACKEND={BACKEND!r}: use sqlite or postgresql")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "sqlite_only: about the SQLite file itself; not run on PostgreSQL")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if BACKEND == "sqlite":
+        return
+    keep = [i for i in items if i.get_closest_marker("sqlite_only") is None]
+    config.hook.pytest_deselected(items=[i for i in items if i not in keep])
+    items[:] = keep
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    pg.stop()
+
+
+@contextmanager
+def database(backend: str = BACKEND) -> Iterator[str | None]:
+    """A fresh database URL for ``backend`` (None for SQLite: the home's own file), dropped afterwards."""
+    if backend == "sqlite":
+        yield None
+        return
+    url = pg.create_database()
+    try:
+        yield url
+    finally:
+        pg.drop_database(url)
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
+def database_url() -> Iterator[str | None]:
+    """The database the test's settings name (see ``database``)."""
+    with database() as url:
+        yield url
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str | None) -> Settings:
     """Settings for an empty home in a temp dir (no demo sample, no network)."""
     return Settings(
         home=tmp_path / "home",
+        database_url=database_url,
         load_sample=False,
         request_interval=0,  # allowed for hosts other than arXiv's own: recorded answers replayed locally
         oai_endpoint="https://oaipmh.arxiv-replay.test/oai",
@@ -35,9 +82,9 @@ def settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-def store(settings: Settings) -> Iterator[SQLiteStore]:
-    """A real SQLite store file."""
-    s = SQLiteStore(settings.home / "paperwire.db")
+def store(settings: Settings) -> Iterator[Store]:
+    """The settings' real store (SQLite file or PostgreSQL database)."""
+    s = open_store(settings)
     yield s
     s.close()
 
@@ -64,16 +111,23 @@ def engine_over(home: Path, papers: list[Paper]) -> Iterator[SearchEngine]:
     """A search engine over ``papers`` in a real store under ``home``, vectors from the hash embedder."""
     from paperwire.ingest import embed_pending
 
-    store = SQLiteStore(home / "paperwire.db")
-    store.upsert_papers(papers)
-    emb = HashEmbedder()
-    embed_pending(store, emb)
-    eng = SearchEngine(Settings(home=home, load_sample=False), store, emb)
-    eng.refresh()
-    try:
-        yield eng
-    finally:
-        store.close()
+    with database() as url:
+        settings = Settings(home=home, load_sample=False, database_url=url)
+        store = open_store(settings)
+        try:
+            store.upsert_papers(papers)
+            emb = HashEmbedder()
+            embed_pending(store, emb)
+            eng = SearchEngine(settings, store, emb)
+            eng.refresh()
+            yield eng
+        finally:
+            store.close()
+
+
+def store_at(settings: Settings) -> Store:
+    """Another connection to the settings' store (as a second process would open it)."""
+    return open_url(settings.db_url)
 
 
 def make_paper(pid: str = "2501.00001", **kw: object) -> Paper:

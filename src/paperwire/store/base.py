@@ -1,10 +1,16 @@
-"""The persistence protocol every backend implements, and its small result types."""
+"""The persistence protocols, one per data area, and their small result types.
+
+A backend (store/sqlite.py, store/postgres.py) implements :class:`Store`, the union of the areas; code that
+needs one area asks for that protocol. The contract every backend keeps is tests/store/, run on each; the
+rules about *what* is stored (which version wins, how a batch's duplicates combine) live in store/merge.py,
+not in a backend.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
-from datetime import date
+from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Protocol
 
 import numpy as np
@@ -36,14 +42,37 @@ class EmbeddingTask:
     text_hash: str
 
 
-class Store(Protocol):
-    """Papers, their embeddings, popularity signals and harvest checkpoints."""
+@dataclass(frozen=True)
+class JobRun:
+    """One recorded run of a background job."""
 
-    def close(self) -> None:
-        """Release the connection."""
+    id: int
+    job: str
+    runner: str
+    started: datetime
+    finished: datetime | None
+    outcome: str  # running | ok | failed | abandoned (its runner died)
+    counts: dict[str, int] = field(default_factory=dict)
+    error: str | None = None
+
+
+class PaperStore(Protocol):
+    """Papers and their change feed.
+
+    The change feed's guarantee (docs/reliability.md S4): every committed change to a paper gives it a
+    change sequence ``seq`` higher than any seq visible before that commit, so a reader that has seen
+    everything up to ``seq = N`` and asks for ``iter_papers(after_seq=N)`` later sees each change committed
+    since exactly once (a paper changed twice shows once, in its newest state), whatever order concurrent
+    writers commit in.
+    """
 
     def upsert_papers(self, papers: Sequence[Paper]) -> UpsertResult:
         """Insert or update papers in one transaction; newer versions win, re-ingest changes nothing."""
+
+    def upsert_papers_with_checkpoint(
+        self, papers: Sequence[Paper], name: str, value: str | None
+    ) -> UpsertResult:
+        """Upsert papers and move a checkpoint in the same transaction (harvest pages)."""
 
     def get_paper(self, paper_id: str) -> Paper | None:
         """One paper by base id."""
@@ -60,8 +89,28 @@ class Store(Protocol):
     def max_seq(self) -> int:
         """The latest change sequence."""
 
+    def iter_facets(self) -> Iterator[tuple[str, date | None, list[str]]]:
+        """(id, filter date, categories) of every paper: what vector search filters on."""
+
+    def latest_announced(self) -> date | None:
+        """The newest announcement date in the store."""
+
+    def paper_digests(self, after_id: str = "", batch: int = 5000) -> list[tuple[str, str, int]]:
+        """(id, content hash, version) of the papers after ``after_id`` in id order: for copies and checks."""
+
+
+class EmbeddingStore(Protocol):
+    """Vectors per (paper, model), and who is embedding what right now."""
+
     def pending_embeddings(self, model: str, limit: int) -> list[EmbeddingTask]:
         """Papers with no embedding for ``model`` or one of stale text."""
+
+    def claim_embeddings(self, model: str, limit: int, holder: str, lease_s: float) -> list[EmbeddingTask]:
+        """Like pending_embeddings, but each task is leased to ``holder`` for ``lease_s`` seconds: two
+        processes asking at once never get the same paper (a lease that ran out is taken over)."""
+
+    def release_claims(self, holder: str) -> None:
+        """Give back every lease ``holder`` holds."""
 
     def count_pending_embeddings(self, model: str) -> int:
         """How many papers need (re-)embedding for ``model``."""
@@ -78,14 +127,17 @@ class Store(Protocol):
     def embedding_dim(self, model: str) -> int | None:
         """The recorded dimension of ``model``'s vectors, if any are stored."""
 
-    def iter_facets(self) -> Iterator[tuple[str, date | None, list[str]]]:
-        """(id, filter date, categories) of every paper: what vector search filters on."""
-
-    def latest_announced(self) -> date | None:
-        """The newest announcement date in the store."""
-
     def count_embeddings(self, model: str) -> int:
         """How many papers have an embedding for ``model``."""
+
+    def iter_embeddings(
+        self, model: str, after_id: str = "", batch: int = 2000
+    ) -> list[tuple[str, str, np.ndarray]]:
+        """(paper id, text hash, vector) of ``model`` after ``after_id`` in id order: for copies."""
+
+
+class SignalStore(Protocol):
+    """Popularity observations (Hugging Face upvotes, GitHub stars), one per paper, source and day."""
 
     def upsert_signals(self, signals: Iterable[Signal]) -> int:
         """Record popularity observations (idempotent per paper, source and day)."""
@@ -93,13 +145,49 @@ class Store(Protocol):
     def latest_upvotes(self, paper_ids: Sequence[str], source: str = "hf-daily") -> dict[str, int]:
         """Each paper's upvotes at its latest observation from ``source`` (papers never seen are absent)."""
 
+    def count_signals(self) -> int:
+        """How many observations are stored."""
+
+    def iter_signals(self) -> Iterator[Signal]:
+        """Every observation (for copies)."""
+
+
+class CheckpointStore(Protocol):
+    """Named positions of resumable work (harvests, copies)."""
+
     def get_checkpoint(self, name: str) -> str | None:
-        """A saved harvest checkpoint."""
+        """A saved checkpoint."""
 
     def set_checkpoint(self, name: str, value: str | None) -> None:
-        """Save (or clear, with None) a harvest checkpoint."""
+        """Save (or clear, with None) a checkpoint."""
 
-    def upsert_papers_with_checkpoint(
-        self, papers: Sequence[Paper], name: str, value: str | None
-    ) -> UpsertResult:
-        """Upsert papers and move a checkpoint in the same transaction (harvest pages)."""
+
+class JobStore(Protocol):
+    """The record of background job runs (docs/reliability.md J1-J4)."""
+
+    def start_job_run(self, job: str, runner: str) -> int:
+        """Record that ``runner`` started ``job``; returns the run's id."""
+
+    def finish_job_run(self, run_id: int, outcome: str, counts: dict[str, int], error: str | None) -> None:
+        """Record how a run ended."""
+
+    def last_job_runs(self) -> dict[str, JobRun]:
+        """The latest run of each job."""
+
+    def last_failures(self, limit: int = 10) -> list[JobRun]:
+        """The latest failed runs, newest first."""
+
+    def abandon_job_runs(self, runner: str) -> int:
+        """Mark ``runner``'s runs still open as abandoned (its process died); returns how many."""
+
+
+class Store(PaperStore, EmbeddingStore, SignalStore, CheckpointStore, JobStore, Protocol):
+    """Every data area of one database."""
+
+    url: str  # where it lives, without any password
+
+    def close(self) -> None:
+        """Release the connections."""
+
+    def schema_version(self) -> int:
+        """The highest migration applied."""

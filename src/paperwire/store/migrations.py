@@ -1,10 +1,29 @@
-"""Versioned schema migrations, each applied in its own transaction.
+"""Versioned schema migrations: one history for every backend, each step applied in its own transaction.
 
-The SQL is kept to what both SQLite and PostgreSQL run (TEXT/INTEGER/REAL, ISO dates as text,
-``ON CONFLICT ... DO UPDATE``); a backend may map ``BLOB`` to ``BYTEA``.
+The SQL is what both SQLite and PostgreSQL run (TEXT/INTEGER, ISO dates as text, ``ON CONFLICT ... DO
+UPDATE``); the few types that differ are written as tokens that :func:`statements` fills in per dialect.
 """
 
 from __future__ import annotations
+
+from typing import Literal
+
+Dialect = Literal["sqlite", "postgresql"]
+
+_TYPES: dict[Dialect, dict[str, str]] = {
+    "sqlite": {
+        "{VECTOR}": "BLOB",  # float32 bytes
+        "{BIGINT}": "INTEGER",
+        "{FLOAT}": "REAL",
+        "{SERIAL}": "INTEGER PRIMARY KEY AUTOINCREMENT",
+    },
+    "postgresql": {
+        "{VECTOR}": "vector",  # pgvector; rows of one model share its dimension
+        "{BIGINT}": "BIGINT",
+        "{FLOAT}": "DOUBLE PRECISION",
+        "{SERIAL}": "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+    },
+}
 
 MIGRATIONS: list[tuple[int, str, list[str]]] = [
     (
@@ -29,7 +48,7 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
                 sources TEXT NOT NULL,          -- JSON array
                 content_hash TEXT NOT NULL,
                 text_hash TEXT NOT NULL,
-                seq INTEGER NOT NULL,           -- change sequence, for incremental indexing
+                seq {BIGINT} NOT NULL,          -- change sequence, for incremental indexing
                 ingested_at TEXT NOT NULL
             )""",
             "CREATE INDEX papers_seq ON papers (seq)",
@@ -40,7 +59,7 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
                 model TEXT NOT NULL,
                 dim INTEGER NOT NULL,
                 text_hash TEXT NOT NULL,
-                vector BLOB NOT NULL,           -- float32, L2-normalised
+                vector {VECTOR} NOT NULL,       -- float32, L2-normalised
                 PRIMARY KEY (paper_id, model)
             )""",
             "CREATE INDEX embeddings_model ON embeddings (model)",
@@ -61,4 +80,41 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             )""",
         ],
     ),
+    (
+        2,
+        "job runs and work claims",
+        [
+            """CREATE TABLE job_runs (
+                id {SERIAL},
+                job TEXT NOT NULL,
+                runner TEXT NOT NULL,           -- host:pid:nonce of the process that ran it
+                started_at TEXT NOT NULL,
+                finished_at TEXT,
+                outcome TEXT NOT NULL,          -- running | ok | failed | abandoned
+                counts TEXT NOT NULL,           -- JSON object of what it did
+                error TEXT
+            )""",
+            "CREATE INDEX job_runs_job ON job_runs (job, id)",
+            """CREATE TABLE claims (
+                scope TEXT NOT NULL,            -- e.g. embed:MODEL
+                key TEXT NOT NULL,              -- e.g. a paper id
+                holder TEXT NOT NULL,
+                expires_at {FLOAT} NOT NULL,    -- Unix time the lease runs out
+                PRIMARY KEY (scope, key)
+            )""",
+            "CREATE INDEX claims_holder ON claims (holder)",
+        ],
+    ),
 ]
+
+LATEST = MIGRATIONS[-1][0]
+
+
+def statements(dialect: Dialect, sql: list[str]) -> list[str]:
+    """A migration's statements for one dialect."""
+    out = []
+    for s in sql:
+        for token, value in _TYPES[dialect].items():
+            s = s.replace(token, value)
+        out.append(s)
+    return out

@@ -1,0 +1,545 @@
+"""The SQL both backends share: every query of every data area, written once.
+
+A backend (store/sqlite.py, store/postgres.py) supplies connections and transactions, turns its driver's
+errors into ours, and stores vectors in its own way; everything else is here. Statements use ``?``
+placeholders; a backend whose driver wants another style rewrites them in :meth:`SQLStore._q`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager
+from datetime import UTC, date, datetime
+from typing import Any
+
+import numpy as np
+
+from paperwire.errors import MigrationError, StoreBusyError, StoreError
+from paperwire.models import Paper, Signal
+from paperwire.store.base import EmbeddingTask, JobRun, UpsertResult
+from paperwire.store.merge import dedupe, plan_upsert
+from paperwire.store.migrations import MIGRATIONS, Dialect, statements
+
+_COLUMNS = (
+    "id, version, title, abstract, authors, categories, published, updated, announced, "
+    "comment, journal_ref, doi, license, sources"
+)
+_UPSERT = (
+    f"INSERT INTO papers ({_COLUMNS}, primary_category, content_hash, text_hash, seq, "
+    "ingested_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (id) DO UPDATE SET version = excluded.version, title = excluded.title, "
+    "abstract = excluded.abstract, authors = excluded.authors, "
+    "categories = excluded.categories, published = excluded.published, "
+    "updated = excluded.updated, announced = excluded.announced, "
+    "comment = excluded.comment, journal_ref = excluded.journal_ref, doi = excluded.doi, "
+    "license = excluded.license, sources = excluded.sources, "
+    "primary_category = excluded.primary_category, content_hash = excluded.content_hash, "
+    "text_hash = excluded.text_hash, seq = excluded.seq, ingested_at = excluded.ingested_at "
+    "WHERE excluded.version >= papers.version"
+)
+_PENDING = (
+    "FROM papers p LEFT JOIN embeddings e ON e.paper_id = p.id AND e.model = ? "
+    "WHERE (e.paper_id IS NULL OR e.text_hash <> p.text_hash)"
+)
+JOB_RUNS_KEPT = 200  # runs kept per job; older ones are pruned as new ones finish
+
+
+class SQLStore(ABC):
+    """Every data area over a DB-API connection; subclasses bring the database."""
+
+    dialect: Dialect
+    url: str
+
+    # -- what a backend supplies --------------------------------------------------------------
+
+    @abstractmethod
+    def _cursor(self) -> Any:
+        """A cursor on this thread's connection, outside any transaction (reads)."""
+
+    @abstractmethod
+    def _write(self, *, changes_papers: bool = False) -> AbstractContextManager[Any]:
+        """One write transaction, yielding a cursor. ``changes_papers``: it allocates change sequences,
+        so it must not commit out of sequence order with another such transaction (S4)."""
+
+    @abstractmethod
+    def _refused(self, exc: Exception) -> bool:
+        """Whether ``exc`` is the database refusing a value (a record it cannot hold)."""
+
+    @abstractmethod
+    def _vector_param(self, v: np.ndarray) -> object:
+        """A float32 row as this database stores it."""
+
+    @abstractmethod
+    def _vector_value(self, v: object) -> np.ndarray:
+        """A stored vector as a float32 row."""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release the connections."""
+
+    def _q(self, sql: str) -> str:
+        return sql
+
+    def _all(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+        cur = self._cursor()
+        cur.execute(self._q(sql), params)
+        return list(cur.fetchall())
+
+    def _one(self, sql: str, params: Sequence[object] = ()) -> tuple[Any, ...] | None:
+        rows = self._all(sql, params)
+        return rows[0] if rows else None
+
+    # -- schema -------------------------------------------------------------------------------
+
+    def _migrate(self, target: int | None = None) -> list[int]:
+        """Apply the migrations not yet applied (up to ``target``); returns the versions applied."""
+        with self._write() as c:
+            c.execute(
+                "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, "
+                "description TEXT NOT NULL, applied_at TEXT NOT NULL)"
+            )
+        applied = []
+        for version, description, sql in MIGRATIONS:
+            if version <= self.schema_version() or (target is not None and version > target):
+                continue
+            try:
+                with self._write(changes_papers=True) as c:  # one migrator at a time
+                    # re-check inside the lock: another process may have migrated meanwhile
+                    c.execute("SELECT MAX(version) FROM schema_version")
+                    if (c.fetchone()[0] or 0) >= version:
+                        continue
+                    for s in statements(self.dialect, sql):
+                        c.execute(s)
+                    c.execute(
+                        self._q("INSERT INTO schema_version (version, description, applied_at) VALUES (?, ?, ?)"),
+                        (version, description, _now()),
+                    )
+                applied.append(version)
+            except StoreBusyError:
+                raise  # transient: nothing was applied, the next start tries again
+            except Exception as exc:
+                raise MigrationError(f"migration {version} ({description}) failed: {exc}") from exc
+        return applied
+
+    def schema_version(self) -> int:
+        """The highest migration applied."""
+        row = self._one("SELECT MAX(version) FROM schema_version")
+        return int(row[0] or 0) if row else 0
+
+    # -- papers -------------------------------------------------------------------------------
+
+    def upsert_papers(self, papers: Sequence[Paper]) -> UpsertResult:
+        """Insert or update papers in one transaction; newer versions win, re-ingest changes nothing."""
+        with self._write(changes_papers=True) as c:
+            return self._upsert(c, papers)
+
+    def upsert_papers_with_checkpoint(
+        self, papers: Sequence[Paper], name: str, value: str | None
+    ) -> UpsertResult:
+        """Upsert papers and move a checkpoint in the same transaction (harvest pages)."""
+        with self._write(changes_papers=True) as c:
+            result = self._upsert(c, papers)
+            self._set_checkpoint(c, name, value)
+            return result
+
+    def _upsert(self, c: Any, papers: Sequence[Paper]) -> UpsertResult:
+        from paperwire.errors import RecordError
+
+        try:
+            if not papers:
+                return UpsertResult()
+            incoming = dedupe(papers)
+            writes, result = plan_upsert(incoming, self._fetch(c, list(incoming)))
+            if writes:
+                # the transaction holds the change-sequence lock: no other one allocates until it commits
+                c.execute("SELECT COALESCE(MAX(seq), 0) + 1 FROM papers")
+                seq = int(c.fetchone()[0])
+                now = _now()
+                c.executemany(self._q(_UPSERT), [_to_row(p, seq, now) for p in writes])
+            return result
+        except (ValueError, TypeError, OverflowError) as exc:
+            raise RecordError(f"the store refused a record: {exc}") from exc
+        except Exception as exc:
+            if self._refused(exc):
+                # a record the database cannot hold (the sources check papers first; the last defence)
+                raise RecordError(f"the store refused a record: {exc}") from exc
+            raise
+
+    def _fetch(self, c: Any, ids: Sequence[str]) -> dict[str, Paper]:
+        out: dict[str, Paper] = {}
+        for chunk in _chunks(list(ids), 500):
+            marks = ",".join("?" * len(chunk))
+            c.execute(self._q(f"SELECT {_COLUMNS} FROM papers WHERE id IN ({marks})"), chunk)
+            for row in c.fetchall():
+                p = _from_row(row)
+                out[p.id] = p
+        return out
+
+    def get_paper(self, paper_id: str) -> Paper | None:
+        """One paper by base id."""
+        return self._fetch(self._cursor(), [paper_id]).get(paper_id)
+
+    def get_papers(self, paper_ids: Sequence[str]) -> dict[str, Paper]:
+        """Papers by base id (missing ids are absent from the result)."""
+        return self._fetch(self._cursor(), paper_ids)
+
+    def count_papers(self) -> int:
+        """How many papers the store holds."""
+        return int(self._all("SELECT COUNT(*) FROM papers")[0][0])
+
+    def max_seq(self) -> int:
+        """The latest change sequence."""
+        return int(self._all("SELECT COALESCE(MAX(seq), 0) FROM papers")[0][0])
+
+    def iter_papers(self, after_seq: int = 0, batch: int = 2000) -> Iterator[tuple[int, Paper]]:
+        """Papers changed after ``after_seq``, with their sequence, in (seq, id) order."""
+        rows = self._all(
+            f"SELECT seq, {_COLUMNS} FROM papers WHERE seq > ? ORDER BY seq, id LIMIT ?", (after_seq, batch)
+        )
+        while rows:
+            for row in rows:
+                yield int(row[0]), _from_row(row[1:])
+            last_seq, last_id = int(rows[-1][0]), str(rows[-1][1])
+            rows = self._all(
+                f"SELECT seq, {_COLUMNS} FROM papers WHERE seq > ? OR (seq = ? AND id > ?) "
+                "ORDER BY seq, id LIMIT ?",
+                (last_seq, last_seq, last_id, batch),
+            )
+
+    def iter_facets(self) -> Iterator[tuple[str, date | None, list[str]]]:
+        """(id, filter date, categories) of every paper: what vector search filters on."""
+        for pid, d, cats in self._all("SELECT id, COALESCE(announced, published, updated), categories FROM papers"):
+            yield str(pid), _date(d), list(json.loads(cats))
+
+    def latest_announced(self) -> date | None:
+        """The newest announcement date in the store."""
+        row = self._one("SELECT MAX(announced) FROM papers")
+        return date.fromisoformat(row[0]) if row and row[0] else None
+
+    def paper_digests(self, after_id: str = "", batch: int = 5000) -> list[tuple[str, str, int]]:
+        """(id, content hash, version) of the papers after ``after_id`` in id order."""
+        rows = self._all(
+            "SELECT id, content_hash, version FROM papers WHERE id > ? ORDER BY id LIMIT ?", (after_id, batch)
+        )
+        return [(str(i), str(h), int(v)) for i, h, v in rows]
+
+    # -- embeddings ---------------------------------------------------------------------------
+
+    def pending_embeddings(self, model: str, limit: int) -> list[EmbeddingTask]:
+        """Papers with no embedding for ``model`` or one of stale text, newest first."""
+        rows = self._all(
+            f"SELECT p.id, p.title, p.abstract, p.text_hash {_PENDING} ORDER BY p.announced DESC, p.id LIMIT ?",
+            (model, limit),
+        )
+        return [EmbeddingTask(r[0], f"{r[1]}. {r[2]}", r[3]) for r in rows]
+
+    def claim_embeddings(self, model: str, limit: int, holder: str, lease_s: float) -> list[EmbeddingTask]:
+        """Pending tasks leased to ``holder``: two claimers never get the same paper (J3)."""
+        scope = f"embed:{model}"
+        now = time.time()
+        with self._write(changes_papers=True) as c:  # claimers queue behind each other
+            c.execute(self._q("DELETE FROM claims WHERE scope = ? AND expires_at < ?"), (scope, now))
+            c.execute(
+                self._q(
+                    f"SELECT p.id, p.title, p.abstract, p.text_hash {_PENDING} AND NOT EXISTS "
+                    "(SELECT 1 FROM claims k WHERE k.scope = ? AND k.key = p.id) "
+                    "ORDER BY p.announced DESC, p.id LIMIT ?"
+                ),
+                (model, scope, limit),
+            )
+            tasks = [EmbeddingTask(r[0], f"{r[1]}. {r[2]}", r[3]) for r in c.fetchall()]
+            if tasks:
+                c.executemany(
+                    self._q("INSERT INTO claims (scope, key, holder, expires_at) VALUES (?, ?, ?, ?)"),
+                    [(scope, t.paper_id, holder, now + lease_s) for t in tasks],
+                )
+        return tasks
+
+    def release_claims(self, holder: str) -> None:
+        """Give back every lease ``holder`` holds."""
+        with self._write() as c:
+            c.execute(self._q("DELETE FROM claims WHERE holder = ?"), (holder,))
+
+    def count_pending_embeddings(self, model: str) -> int:
+        """How many papers need (re-)embedding for ``model``."""
+        return int(self._all(f"SELECT COUNT(*) {_PENDING}", (model,))[0][0])
+
+    def save_embeddings(self, model: str, items: Sequence[tuple[str, str]], vectors: np.ndarray) -> None:
+        """Store vectors for (paper_id, text_hash) items in one transaction."""
+        vecs = np.ascontiguousarray(vectors, dtype=np.float32)
+        if len(items) != len(vecs):
+            raise StoreError("save_embeddings: items and vectors differ in length")
+        dim = int(vecs.shape[1]) if vecs.ndim == 2 else 0
+        if not items:
+            return
+        with self._write() as c:
+            c.execute(self._q("SELECT dim FROM embeddings WHERE model = ? LIMIT 1"), (model,))
+            recorded = c.fetchone()
+            if recorded and int(recorded[0]) != dim:
+                raise StoreError(f"model {model} has {recorded[0]}-d vectors stored, got {dim}-d")
+            c.executemany(
+                self._q(
+                    "INSERT INTO embeddings (paper_id, model, dim, text_hash, vector) VALUES (?, ?, ?, ?, ?) "
+                    "ON CONFLICT (paper_id, model) DO UPDATE SET dim = excluded.dim, "
+                    "text_hash = excluded.text_hash, vector = excluded.vector"
+                ),
+                [(pid, model, dim, th, self._vector_param(vecs[i])) for i, (pid, th) in enumerate(items)],
+            )
+
+    def load_embeddings(self, model: str) -> tuple[list[str], np.ndarray]:
+        """All current ids and vectors of ``model`` (stale ones excluded), in id order."""
+        rows = self._all(
+            "SELECT e.paper_id, e.vector, e.dim FROM embeddings e JOIN papers p ON p.id = e.paper_id "
+            "WHERE e.model = ? AND e.text_hash = p.text_hash ORDER BY e.paper_id",
+            (model,),
+        )
+        if not rows:
+            return [], np.zeros((0, 0), dtype=np.float32)
+        out = np.empty((len(rows), int(rows[0][2])), dtype=np.float32)
+        for i, r in enumerate(rows):
+            out[i] = self._vector_value(r[1])
+        return [str(r[0]) for r in rows], out
+
+    def iter_embeddings(
+        self, model: str, after_id: str = "", batch: int = 2000
+    ) -> list[tuple[str, str, np.ndarray]]:
+        """(paper id, text hash, vector) of ``model`` after ``after_id`` in id order."""
+        rows = self._all(
+            "SELECT paper_id, text_hash, vector FROM embeddings WHERE model = ? AND paper_id > ? "
+            "ORDER BY paper_id LIMIT ?",
+            (model, after_id, batch),
+        )
+        return [(str(r[0]), str(r[1]), self._vector_value(r[2])) for r in rows]
+
+    def embedding_models(self) -> list[str]:
+        """The models that have vectors stored."""
+        return [str(r[0]) for r in self._all("SELECT DISTINCT model FROM embeddings ORDER BY model")]
+
+    def get_embedding(self, model: str, paper_id: str) -> np.ndarray | None:
+        """One paper's vector for ``model``."""
+        row = self._one("SELECT vector FROM embeddings WHERE model = ? AND paper_id = ?", (model, paper_id))
+        return None if row is None else self._vector_value(row[0])
+
+    def embedding_dim(self, model: str) -> int | None:
+        """The recorded dimension of ``model``'s vectors, if any are stored."""
+        row = self._one("SELECT dim FROM embeddings WHERE model = ? LIMIT 1", (model,))
+        return int(row[0]) if row else None
+
+    def count_embeddings(self, model: str) -> int:
+        """How many papers have an embedding for ``model``."""
+        return int(self._all("SELECT COUNT(*) FROM embeddings WHERE model = ?", (model,))[0][0])
+
+    # -- signals ------------------------------------------------------------------------------
+
+    def upsert_signals(self, signals: Iterable[Signal]) -> int:
+        """Record popularity observations (idempotent per paper, source and day)."""
+        rows = [
+            (s.paper_id, s.source, s.observed_on.isoformat(), s.upvotes, s.comments, s.github_repo, s.github_stars)
+            for s in signals
+        ]
+        if not rows:
+            return 0
+        with self._write() as c:
+            c.executemany(
+                self._q(
+                    "INSERT INTO signals (paper_id, source, observed_on, upvotes, comments, github_repo, "
+                    "github_stars) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (paper_id, source, observed_on) "
+                    "DO UPDATE SET upvotes = excluded.upvotes, comments = excluded.comments, "
+                    "github_repo = excluded.github_repo, github_stars = excluded.github_stars"
+                ),
+                rows,
+            )
+        return len(rows)
+
+    def latest_upvotes(self, paper_ids: Sequence[str], source: str = "hf-daily") -> dict[str, int]:
+        """Each paper's upvotes at its latest observation from ``source`` (papers never seen are absent)."""
+        out: dict[str, int] = {}
+        for chunk in _chunks(list(paper_ids), 500):
+            marks = ",".join("?" * len(chunk))
+            rows = self._all(
+                f"SELECT paper_id, upvotes FROM signals s WHERE source = ? AND paper_id IN ({marks}) "
+                "AND observed_on = (SELECT MAX(observed_on) FROM signals t "
+                "WHERE t.paper_id = s.paper_id AND t.source = s.source)",
+                [source, *chunk],
+            )
+            out.update((str(pid), int(n)) for pid, n in rows)
+        return out
+
+    def count_signals(self) -> int:
+        """How many popularity observations are stored."""
+        return int(self._all("SELECT COUNT(*) FROM signals")[0][0])
+
+    def iter_signals(self) -> Iterator[Signal]:
+        """Every observation, in (paper, source, day) order."""
+        for r in self._all(
+            "SELECT paper_id, source, observed_on, upvotes, comments, github_repo, github_stars FROM signals "
+            "ORDER BY paper_id, source, observed_on"
+        ):
+            yield Signal(
+                paper_id=str(r[0]),
+                source=str(r[1]),
+                observed_on=date.fromisoformat(str(r[2])),
+                upvotes=int(r[3]),
+                comments=int(r[4]),
+                github_repo=r[5],
+                github_stars=None if r[6] is None else int(r[6]),
+            )
+
+    # -- checkpoints --------------------------------------------------------------------------
+
+    def get_checkpoint(self, name: str) -> str | None:
+        """A saved checkpoint."""
+        row = self._one("SELECT value FROM checkpoints WHERE name = ?", (name,))
+        return None if row is None else row[0]
+
+    def set_checkpoint(self, name: str, value: str | None) -> None:
+        """Save (or clear, with None) a checkpoint."""
+        with self._write() as c:
+            self._set_checkpoint(c, name, value)
+
+    def _set_checkpoint(self, c: Any, name: str, value: str | None) -> None:
+        if value is None:
+            c.execute(self._q("DELETE FROM checkpoints WHERE name = ?"), (name,))
+        else:
+            c.execute(
+                self._q(
+                    "INSERT INTO checkpoints (name, value, updated_at) VALUES (?, ?, ?) ON CONFLICT (name) "
+                    "DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at"
+                ),
+                (name, value, _now()),
+            )
+
+    # -- job runs -----------------------------------------------------------------------------
+
+    def start_job_run(self, job: str, runner: str) -> int:
+        """Record that ``runner`` started ``job``; returns the run's id."""
+        with self._write() as c:
+            c.execute(
+                self._q(
+                    "INSERT INTO job_runs (job, runner, started_at, outcome, counts) "
+                    "VALUES (?, ?, ?, 'running', '{}') RETURNING id"
+                ),
+                (job, runner, _now()),
+            )
+            return int(c.fetchone()[0])
+
+    def finish_job_run(self, run_id: int, outcome: str, counts: dict[str, int], error: str | None) -> None:
+        """Record how a run ended, and prune the job's oldest runs."""
+        with self._write() as c:
+            c.execute(
+                self._q("UPDATE job_runs SET finished_at = ?, outcome = ?, counts = ?, error = ? WHERE id = ?"),
+                (_now(), outcome, json.dumps(counts), error, run_id),
+            )
+            c.execute(
+                self._q(
+                    "DELETE FROM job_runs WHERE job = (SELECT job FROM job_runs WHERE id = ?) "
+                    "AND outcome <> 'running' AND id < (SELECT MIN(id) FROM (SELECT id FROM job_runs "
+                    "WHERE job = (SELECT job FROM job_runs WHERE id = ?) ORDER BY id DESC LIMIT ?) kept)"
+                ),
+                (run_id, run_id, JOB_RUNS_KEPT),
+            )
+
+    def last_job_runs(self) -> dict[str, JobRun]:
+        """The latest run of each job."""
+        rows = self._all(
+            "SELECT id, job, runner, started_at, finished_at, outcome, counts, error FROM job_runs r "
+            "WHERE id = (SELECT MAX(id) FROM job_runs t WHERE t.job = r.job) ORDER BY job"
+        )
+        return {str(r[1]): _job_run(r) for r in rows}
+
+    def last_failures(self, limit: int = 10) -> list[JobRun]:
+        """The latest failed (or abandoned) runs, newest first."""
+        rows = self._all(
+            "SELECT id, job, runner, started_at, finished_at, outcome, counts, error FROM job_runs "
+            "WHERE outcome IN ('failed', 'abandoned') ORDER BY id DESC LIMIT ?",
+            (limit,),
+        )
+        return [_job_run(r) for r in rows]
+
+    def abandon_job_runs(self, runner: str) -> int:
+        """Mark ``runner``'s runs still open as abandoned; returns how many."""
+        with self._write() as c:
+            c.execute(
+                self._q(
+                    "UPDATE job_runs SET outcome = 'abandoned', finished_at = ?, "
+                    "error = 'the runner stopped before the run ended' WHERE runner = ? AND outcome = 'running'"
+                ),
+                (_now(), runner),
+            )
+            return int(c.rowcount or 0)
+
+
+def _job_run(r: Sequence[Any]) -> JobRun:
+    return JobRun(
+        id=int(r[0]),
+        job=str(r[1]),
+        runner=str(r[2]),
+        started=datetime.fromisoformat(str(r[3])),
+        finished=datetime.fromisoformat(str(r[4])) if r[4] else None,
+        outcome=str(r[5]),
+        counts={str(k): int(v) for k, v in json.loads(str(r[6] or "{}")).items()},
+        error=r[7],
+    )
+
+
+def _to_row(p: Paper, seq: int, now: str) -> tuple[object, ...]:
+    return (
+        p.id,
+        p.version,
+        p.title,
+        p.abstract,
+        json.dumps(list(p.authors), ensure_ascii=False),
+        json.dumps(list(p.categories)),
+        _iso(p.published),
+        _iso(p.updated),
+        _iso(p.announced),
+        p.comment,
+        p.journal_ref,
+        p.doi,
+        p.license,
+        json.dumps(list(p.sources)),
+        p.primary_category,
+        p.content_hash,
+        p.text_hash,
+        seq,
+        now,
+    )
+
+
+def _from_row(r: Sequence[object]) -> Paper:
+    return Paper(
+        id=str(r[0]),
+        version=int(r[1]),  # type: ignore[call-overload]
+        title=str(r[2]),
+        abstract=str(r[3]),
+        authors=tuple(json.loads(str(r[4]))),
+        categories=tuple(json.loads(str(r[5]))),
+        published=_date(r[6]),
+        updated=_date(r[7]),
+        announced=_date(r[8]),
+        comment=r[9] if r[9] is None else str(r[9]),
+        journal_ref=r[10] if r[10] is None else str(r[10]),
+        doi=r[11] if r[11] is None else str(r[11]),
+        license=r[12] if r[12] is None else str(r[12]),
+        sources=tuple(json.loads(str(r[13]))),
+    )
+
+
+def _date(v: object) -> date | None:
+    return date.fromisoformat(str(v)) if v else None
+
+
+def _iso(d: date | None) -> str | None:
+    return d.isoformat() if d else None
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds")
+
+
+def _chunks(items: list[str], n: int) -> Iterator[list[str]]:
+    for i in range(0, len(items), n):
+        yield items[i : i + n]

@@ -1,0 +1,281 @@
+"""The store contract, on every backend: migrations, version rules, idempotence, embeddings, signals,
+checkpoints, job runs, claims, two writers at once."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import date
+
+import numpy as np
+import pytest
+
+from paperwire.models import Signal
+from paperwire.store import Store, open_url
+from paperwire.store.migrations import MIGRATIONS
+from tests.conftest import make_paper
+
+
+def test_new_store_is_migrated_once(store: Store, store_url: str) -> None:
+    assert store.schema_version() == max(v for v, _, _ in MIGRATIONS)
+    again = open_url(store_url)  # a second process opening it migrates nothing
+    assert again.schema_version() == store.schema_version()
+    again.close()
+
+
+def test_upsert_roundtrip_and_reingest_changes_nothing(store: Store) -> None:
+    p = make_paper(doi="10.1/x", comment="10 pages")
+    r1 = store.upsert_papers([p])
+    assert (r1.inserted, r1.updated, r1.unchanged) == (1, 0, 0)
+    seq = store.max_seq()
+    r2 = store.upsert_papers([p])
+    assert (r2.inserted, r2.updated, r2.unchanged) == (0, 0, 1)
+    assert store.max_seq() == seq  # nothing rewritten, so nothing to re-index
+    got = store.get_paper(p.id)
+    assert got == p
+
+
+def test_newer_version_replaces_older_never_the_reverse(store: Store) -> None:
+    v1 = make_paper(version=1, title="Old title", announced=date(2025, 1, 2))
+    v2 = make_paper(version=2, title="New title", announced=None, updated=date(2025, 3, 1))
+    store.upsert_papers([v1])
+    store.upsert_papers([v2])
+    got = store.get_paper(v1.id)
+    assert got is not None and got.version == 2 and got.title == "New title"
+    assert got.announced == date(2025, 1, 2)  # kept from the older record
+    store.upsert_papers([v1])  # an older version arrives late
+    got = store.get_paper(v1.id)
+    assert got is not None and got.version == 2 and got.title == "New title"
+
+
+def test_duplicates_within_a_batch_keep_the_newest(store: Store) -> None:
+    store.upsert_papers([make_paper(version=3, title="three"), make_paper(version=2, title="two")])
+    got = store.get_paper("2501.00001")
+    assert got is not None and got.title == "three"
+
+
+def test_iter_papers_is_incremental(store: Store) -> None:
+    store.upsert_papers([make_paper("2501.00001"), make_paper("2501.00002")])
+    mark = store.max_seq()
+    store.upsert_papers([make_paper("2501.00003")])
+    later = [p.id for _, p in store.iter_papers(after_seq=mark)]
+    assert later == ["2501.00003"]
+    assert len(list(store.iter_papers(batch=1))) == 3
+
+
+def test_embeddings_are_stale_when_text_changes(store: Store) -> None:
+    p = make_paper()
+    store.upsert_papers([p])
+    assert [t.paper_id for t in store.pending_embeddings("m", 10)] == [p.id]
+    store.save_embeddings("m", [(p.id, p.text_hash)], np.ones((1, 4), np.float32) / 2)
+    assert store.pending_embeddings("m", 10) == []
+    assert store.count_pending_embeddings("other-model") == 1  # a model change re-embeds
+    store.upsert_papers([make_paper(version=2, abstract="A different abstract entirely.")])
+    assert store.count_pending_embeddings("m") == 1
+    ids, _ = store.load_embeddings("m")
+    assert ids == []  # the stale vector is never served
+
+
+def test_embedding_dimension_is_enforced(store: Store) -> None:
+    from paperwire.errors import StoreError
+
+    a, b = make_paper("2501.00001"), make_paper("2501.00002")
+    store.upsert_papers([a, b])
+    store.save_embeddings("m", [(a.id, a.text_hash)], np.ones((1, 4), np.float32))
+    with pytest.raises(StoreError, match="4-d"):
+        store.save_embeddings("m", [(b.id, b.text_hash)], np.ones((1, 8), np.float32))
+
+
+def test_checkpoint_moves_with_its_batch(store: Store) -> None:
+    store.upsert_papers_with_checkpoint([make_paper()], "cp", "page-2")
+    assert store.get_checkpoint("cp") == "page-2"
+    store.set_checkpoint("cp", None)
+    assert store.get_checkpoint("cp") is None
+
+
+def test_signals_are_idempotent(store: Store) -> None:
+    s = Signal("2501.00001", "hf-daily", date(2025, 1, 3), upvotes=5)
+    store.upsert_signals([s, s])
+    store.upsert_signals([Signal("2501.00001", "hf-daily", date(2025, 1, 3), upvotes=9)])
+    assert store.count_signals() == 1
+
+
+def test_latest_upvotes_per_paper(store: Store) -> None:
+    store.upsert_signals(
+        [
+            Signal("2501.00001", "hf-daily", date(2025, 1, 3), upvotes=5),
+            Signal("2501.00001", "hf-daily", date(2025, 1, 5), upvotes=17),
+            Signal("2501.00001", "hf-daily", date(2025, 1, 4), upvotes=11),
+            Signal("2501.00002", "github", date(2025, 1, 9), upvotes=99),
+        ]
+    )
+    assert store.latest_upvotes(["2501.00001", "2501.00002", "2501.09999"]) == {"2501.00001": 17}
+    assert store.latest_upvotes(["2501.00002"], source="github") == {"2501.00002": 99}
+    assert store.latest_upvotes([]) == {}
+
+
+def test_a_record_the_database_cannot_hold_is_a_record_error_and_changes_nothing(store: Store) -> None:
+    from paperwire.errors import RecordError
+
+    store.upsert_papers([make_paper("2501.00001")])
+    seq = store.max_seq()
+    with pytest.raises(RecordError, match="refused a record"):
+        store.upsert_papers([make_paper("2501.00002"), make_paper("2501.00003", version=2**70)])
+    # refused whole: the batch's good record was not kept either (ingest retries one by one)
+    assert store.count_papers() == 1 and store.max_seq() == seq
+
+
+def test_copies_read_everything_in_id_order(store: Store) -> None:
+    papers = [make_paper(f"2501.{i:05d}") for i in (3, 1, 2)]
+    store.upsert_papers(papers)
+    assert [d[0] for d in store.paper_digests()] == ["2501.00001", "2501.00002", "2501.00003"]
+    assert store.paper_digests(after_id="2501.00002", batch=5) == [("2501.00003", papers[0].content_hash, 1)]
+    vecs = np.eye(3, 4, dtype=np.float32)
+    store.save_embeddings("m", [(p.id, p.text_hash) for p in papers], vecs)
+    got = store.iter_embeddings("m", batch=2)
+    assert [g[0] for g in got] == ["2501.00001", "2501.00002"]
+    assert np.array_equal(got[0][2], vecs[1]) and got[0][1] == papers[1].text_hash
+    assert [g[0] for g in store.iter_embeddings("m", after_id="2501.00002")] == ["2501.00003"]
+    s = Signal("2501.00001", "hf-daily", date(2025, 1, 3), upvotes=5, github_repo="a/b", github_stars=7)
+    store.upsert_signals([s])
+    assert list(store.iter_signals()) == [s]
+
+
+def test_vectors_round_trip_exactly(store: Store) -> None:
+    papers = [make_paper(f"2501.{i:05d}") for i in range(1, 4)]
+    store.upsert_papers(papers)
+    rng = np.random.default_rng(7)
+    vecs = rng.standard_normal((3, 384)).astype(np.float32)
+    store.save_embeddings("m", [(p.id, p.text_hash) for p in papers], vecs)
+    ids, loaded = store.load_embeddings("m")
+    assert ids == [p.id for p in papers] and loaded.dtype == np.float32
+    assert np.array_equal(loaded, vecs)
+    one = store.get_embedding("m", papers[1].id)
+    assert one is not None and np.array_equal(one, vecs[1])
+    assert store.embedding_dim("m") == 384 and store.count_embeddings("m") == 3
+
+
+def test_claims_give_each_paper_to_one_holder_until_the_lease_ends(store: Store) -> None:
+    import time
+
+    store.upsert_papers([make_paper(f"2501.{i:05d}") for i in range(1, 6)])
+    a = store.claim_embeddings("m", 3, "runner-a", lease_s=60)
+    b = store.claim_embeddings("m", 3, "runner-b", lease_s=60)
+    assert len(a) == 3 and len(b) == 2
+    assert not {t.paper_id for t in a} & {t.paper_id for t in b}
+    assert store.claim_embeddings("m", 3, "runner-c", lease_s=60) == []
+    assert store.count_pending_embeddings("m") == 5  # claimed is not done
+    store.release_claims("runner-a")
+    assert {t.paper_id for t in store.claim_embeddings("m", 5, "runner-c", lease_s=0.05)} == {t.paper_id for t in a}
+    time.sleep(0.1)  # runner-c's lease ran out (its process died, say): the work goes to another
+    assert len(store.claim_embeddings("m", 5, "runner-d", lease_s=60)) == 3
+    assert store.claim_embeddings("other-model", 9, "runner-a", lease_s=60) != []  # per model
+
+
+def test_job_runs_are_recorded_and_the_last_of_each_shown(store: Store) -> None:
+    first = store.start_job_run("embed", "host:1")
+    store.finish_job_run(first, "failed", {"embedded": 0}, "the model could not be loaded")
+    second = store.start_job_run("embed", "host:1")
+    other = store.start_job_run("refresh-index", "host:2")
+    last = store.last_job_runs()
+    assert set(last) == {"embed", "refresh-index"}
+    assert last["embed"].id == second and last["embed"].outcome == "running" and last["embed"].finished is None
+    store.finish_job_run(second, "ok", {"embedded": 256}, None)
+    done = store.last_job_runs()["embed"]
+    assert done.outcome == "ok" and done.counts == {"embedded": 256} and done.finished is not None
+    assert done.finished >= done.started
+    assert [r.id for r in store.last_failures()] == [first]
+    assert store.last_failures()[0].error == "the model could not be loaded"
+    assert store.abandon_job_runs("host:2") == 1
+    assert store.last_job_runs()["refresh-index"].outcome == "abandoned"
+    assert store.last_job_runs()["refresh-index"].id == other
+
+
+def test_old_job_runs_are_pruned(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    from paperwire.store import sql
+
+    monkeypatch.setattr(sql, "JOB_RUNS_KEPT", 3)
+    ids = []
+    for _ in range(6):
+        ids.append(store.start_job_run("embed", "r"))
+        store.finish_job_run(ids[-1], "ok", {}, None)
+    keep = store.start_job_run("other", "r")
+    store.finish_job_run(keep, "ok", {}, None)
+    assert store.last_job_runs()["embed"].id == ids[-1]
+    assert store.last_job_runs()["other"].id == keep  # another job's runs are not touched
+
+
+_WRITER = """
+import sys
+from paperwire.models import Paper
+from paperwire.store import open_url
+s = open_url(sys.argv[1])
+start = int(sys.argv[2])
+for i in range(start, start + 60):
+    s.upsert_papers([Paper(id=f"2501.{i:05d}", title=f"paper {i}", abstract="a")])
+s.close()
+"""
+
+
+def test_two_processes_write_at_once_without_errors(store: Store, store_url: str) -> None:
+    procs = [subprocess.Popen([sys.executable, "-c", _WRITER, store_url, str(k * 1000)]) for k in range(2)]
+    assert [p.wait(timeout=120) for p in procs] == [0, 0]
+    assert store.count_papers() == 120
+    assert len({seq for seq, _ in store.iter_papers()}) == 120  # every commit its own sequence
+
+
+def test_the_change_feed_misses_nothing_while_writers_commit_concurrently(store: Store, store_url: str) -> None:
+    """S4: a reader tailing iter_papers(after_seq) while four threads write sees every final state.
+
+    Each writer's batch sleeps inside its transaction (a slow batch) so commits overlap; a feed that handed
+    out sequences without ordering commits would let the reader pass a sequence whose commit came later.
+    """
+    import threading
+    import time
+
+    from paperwire.models import Paper
+
+    stop = threading.Event()
+    seen: dict[str, tuple[int, int]] = {}  # id -> (seq, version) last read
+    errors: list[BaseException] = []
+
+    def writer(k: int) -> None:
+        try:
+            w = open_url(store_url)
+            for n in range(12):
+                batch = [
+                    Paper(id=f"2501.{k * 100 + i:05d}", version=n + 1, title=f"w{k} n{n} i{i}", abstract="a")
+                    for i in range(5)
+                ]
+                w.upsert_papers(batch)
+                time.sleep(0.003)
+            w.close()
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    def reader() -> None:
+        r = open_url(store_url)
+        mark = 0
+        while True:
+            done = stop.is_set()
+            for seq, p in r.iter_papers(after_seq=mark, batch=7):
+                assert seq > mark or seq == mark
+                seen[p.id] = (seq, p.version)
+                mark = max(mark, seq)
+            if done:
+                break
+        r.close()
+
+    t_read = threading.Thread(target=reader)
+    t_read.start()
+    writers = [threading.Thread(target=writer, args=(k,)) for k in range(4)]
+    for t in writers:
+        t.start()
+    for t in writers:
+        t.join()
+    stop.set()
+    t_read.join()
+    assert not errors
+    final = {p.id: (seq, p.version) for seq, p in store.iter_papers()}
+    assert len(final) == 20 and all(v == 12 for _, v in final.values())
+    assert seen == final  # the reader ends exactly where the store is

@@ -1,0 +1,73 @@
+"""What only the PostgreSQL backend has: pgvector columns, lock waits and lost servers as StoreBusyError,
+passwords kept out of what it shows."""
+
+from __future__ import annotations
+
+import contextlib
+
+import numpy as np
+import psycopg
+import pytest
+
+from paperwire.errors import StoreBusyError
+from paperwire.store import open_url
+from paperwire.store.postgres import PostgresStore, redact
+from tests import pg
+from tests.conftest import database, make_paper
+
+
+@pytest.fixture
+def url() -> object:
+    with database("postgresql") as u:
+        yield u
+
+
+def test_vectors_live_in_a_pgvector_column(url: str) -> None:
+    store = open_url(url)
+    p = make_paper()
+    store.upsert_papers([p])
+    store.save_embeddings("m", [(p.id, p.text_hash)], np.array([[0.6, 0.8, 0.0]], np.float32))
+    with psycopg.connect(url) as c:
+        kind, text = c.execute("SELECT pg_typeof(vector)::text, vector::text FROM embeddings").fetchone()
+    assert kind == "vector" and text == "[0.6,0.8,0]"
+    store.close()
+
+
+def test_a_lock_held_too_long_is_a_transient_error(url: str) -> None:
+    store = PostgresStore(url, lock_timeout=0.3)
+    store.upsert_papers([make_paper()])
+    with psycopg.connect(url) as other:  # another writer sits on the paper's row
+        other.execute("UPDATE papers SET title = 'held' WHERE id = '2501.00001'")
+        with pytest.raises(StoreBusyError, match="busy or unreachable") as info:
+            store.upsert_papers([make_paper(version=2, title="mine")])
+        assert info.value.http_status == 503 and info.value.exit_code == 75
+        other.rollback()
+    store.upsert_papers([make_paper(version=2, title="mine")])  # free again: it works
+    got = store.get_paper("2501.00001")
+    assert got is not None and got.title == "mine"
+    store.close()
+
+
+def test_an_unreachable_server_is_a_transient_error(tmp_path: object) -> None:
+    with pytest.raises(StoreBusyError, match="cannot reach") as info:
+        open_url(f"postgresql://nobody@/paperwire?host={tmp_path}&connect_timeout=2")
+    assert info.value.retry_after
+
+
+def test_a_dropped_connection_is_reopened(url: str) -> None:
+    store = open_url(url)
+    store.upsert_papers([make_paper()])
+    with psycopg.connect(pg.admin_url(), autocommit=True) as admin:
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            (url.rsplit("/", 1)[1].split("?")[0],),
+        )
+    with contextlib.suppress(StoreBusyError):  # this query may find the connection gone: transient
+        assert store.count_papers() == 1  # or psycopg noticed the loss before sending
+    assert store.count_papers() == 1  # the next one reconnects
+    store.close()
+
+
+def test_passwords_never_show() -> None:
+    assert redact("postgresql://pw:s3cret@db.example.org:5432/paperwire") == "postgresql://pw:***@db.example.org:5432/paperwire"
+    assert redact("postgresql://pw@db/paperwire") == "postgresql://pw@db/paperwire"
