@@ -446,10 +446,19 @@ def serve(
         str | None, typer.Option(help="Listen address (default from settings: 127.0.0.1).")
     ] = None,
     port: Annotated[int | None, typer.Option(help="Port (default from settings: 8000).")] = None,
+    jobs: Annotated[
+        bool | None,
+        typer.Option(
+            "--jobs/--no-jobs",
+            help="Run the shared background jobs (embedding new papers) in this process; --no-jobs when "
+            "`paperwire worker` runs them (default from settings: PAPERWIRE_JOBS_IN_PROCESS, on).",
+        ),
+    ] = None,
 ) -> None:
     """Serve the web app, feeds and JSON API (loads the demo sample on first run).
 
-    In the background it embeds new papers and picks up what other processes wrote (a cron ingest).
+    In the background it keeps its indexes up to what any process wrote (a cron ingest, a worker) and,
+    unless --no-jobs, runs the shared jobs such as embedding new papers.
     """
     import uvicorn
 
@@ -459,6 +468,8 @@ def serve(
     s = settings()
     if host or port:
         s = s.model_copy(update={k: v for k, v in (("host", host), ("port", port)) if v})
+    if jobs is not None:
+        s = s.model_copy(update={"jobs_in_process": jobs})
     from paperwire.keys import check_serving_key
 
     check_serving_key(s)  # before anything listens: a weak key never guards a reachable server
@@ -471,18 +482,69 @@ def serve(
     uvicorn.run(create_app(s), **uvicorn_options(s))
 
 
+@app.command("worker")
+def worker_cmd(
+    once: Annotated[
+        bool, typer.Option("--once", help="Run every job until it has no more work, then exit (for cron).")
+    ] = False,
+) -> None:
+    """Run the shared background jobs (embedding new papers) without a web server, until stopped.
+
+    Run any number of workers beside `paperwire serve --no-jobs`, on this machine or others sharing a
+    PostgreSQL database: work is claimed, so each batch is done once. Every run is recorded (paperwire status).
+    """
+    import signal
+    import threading
+
+    from paperwire.jobs import Runner, runner_name
+    from paperwire.jobs.builtin import shared_jobs
+    from paperwire.store import open_store
+
+    s = settings()
+    store = open_store(s)
+    name = runner_name()
+    runner = Runner(store, shared_jobs(s, store, name), name=name)
+    try:
+        if once:
+            runner.run_until_idle()
+            runner.close()
+        else:
+            stop = threading.Event()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                signal.signal(sig, lambda *_: stop.set())
+            err.print(f"paperwire worker {name}: jobs {', '.join(j.name for j in runner.jobs)} on {store.url}")
+            runner.run_forever(stop)
+    finally:
+        store.close()
+    err.print("worker stopped")
+
+
 @app.command("status")
 def status_cmd(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
-    """What the store holds: papers, embeddings, newest paper, harvest checkpoints."""
+    """What the store holds (papers, embeddings, newest paper, checkpoints) and each background job's last run.
+
+    Exits 1 when a job needs attention (its last run failed, was abandoned, or it is late).
+    """
     from paperwire.serialize import status_json
 
     pw = _open(first_run=False)
     st = status_json(pw)
+    warnings = [j for j in st["jobs"] if j["warning"]]
     if as_json:
         sys.stdout.write(json.dumps(st) + "\n")
-        return
-    for k, v in st.items():
-        out.print(f"{k:<22} {escape(str(v))}")
+    else:
+        for k, v in st.items():
+            if k != "jobs":
+                out.print(f"{k:<22} {escape(str(v))}")
+        for j in st["jobs"]:
+            when = j["last_started"] or "never run"
+            counts = ", ".join(f"{k} {v}" for k, v in j["last_counts"].items())
+            line = f"job {j['job']:<18} {j['last_outcome'] or '-':<9} {when}" + (f"  ({counts})" if counts else "")
+            out.print(escape(line))
+            if j["warning"]:
+                err.print(f"[yellow]warning:[/] job {escape(j['job'])}: {escape(j['warning'])}")
+    if warnings:
+        raise typer.Exit(1)
 
 
 @app.command("settings")

@@ -155,9 +155,15 @@ class Settings(BaseSettings):
     refresh_interval: float = Field(
         30.0,
         ge=0,
-        description="Seconds between the server's checks for papers and vectors that other processes "
-        "(paperwire ingest, embed) wrote: it embeds what has no vector and brings its indexes up to date. "
-        "0: only once, at start.",
+        description="Seconds between the background jobs' turns: embedding papers that have no vector, "
+        "and bringing a server's indexes up to what other processes (paperwire ingest, worker) wrote. "
+        "0: one turn, at start.",
+    )
+
+    jobs_in_process: bool = Field(
+        True,
+        description="`paperwire serve` also runs the shared background jobs (embedding new papers). Turn off "
+        "when `paperwire worker` processes run them; a server always keeps its own indexes up to date.",
     )
 
     @field_validator("secret_key", mode="before")

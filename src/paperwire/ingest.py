@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import json
 from collections.abc import Callable
+from contextlib import suppress
 from dataclasses import dataclass, field
 from datetime import date
 from importlib import resources
@@ -129,29 +130,41 @@ def embed_pending(
     chunk: int = 512,
     limit: int | None = None,
     on_progress: Progress | None = None,
+    holder: str | None = None,
+    lease_s: float = 900.0,
 ) -> int:
     """Embed every paper whose vector is missing or stale for this model; returns how many were embedded.
 
-    Works in chunks, each saved in its own transaction: killing it loses at most one chunk of work.
+    Works in chunks, each claimed first (J3: another process embedding at the same time takes other papers)
+    and saved in its own transaction: killing it loses at most one chunk of work, whose claim runs out
+    after ``lease_s`` seconds.
     """
+    from paperwire.jobs.runner import runner_name
+
+    holder = holder or runner_name()
     done = 0
     dim = store.embedding_dim(embedder.name)
     if dim is not None and dim != embedder.dim:
         raise IngestError(
             f"{embedder.name} vectors in the store have {dim} dimensions but the model gives {embedder.dim}"
         )
-    while limit is None or done < limit:
-        n = chunk if limit is None else min(chunk, limit - done)
-        tasks = store.pending_embeddings(embedder.name, n)
-        if not tasks:
-            break
-        # similar lengths together: less padding per batch, same vectors
-        tasks.sort(key=lambda t: len(t.text))
-        vecs = embedder.embed_batch([t.text for t in tasks])
-        store.save_embeddings(embedder.name, [(t.paper_id, t.text_hash) for t in tasks], vecs)
-        done += len(tasks)
-        if on_progress is not None:
-            on_progress(len(tasks))
+    try:
+        while limit is None or done < limit:
+            n = chunk if limit is None else min(chunk, limit - done)
+            tasks = store.claim_embeddings(embedder.name, n, holder, lease_s)
+            if not tasks:
+                break
+            # similar lengths together: less padding per batch, same vectors
+            tasks.sort(key=lambda t: len(t.text))
+            vecs = embedder.embed_batch([t.text for t in tasks])
+            store.save_embeddings(embedder.name, [(t.paper_id, t.text_hash) for t in tasks], vecs)
+            store.release_claims(holder)
+            done += len(tasks)
+            if on_progress is not None:
+                on_progress(len(tasks))
+    finally:
+        with suppress(Exception):  # the store went away: the lease runs out by itself
+            store.release_claims(holder)
     return done
 
 

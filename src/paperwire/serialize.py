@@ -119,7 +119,9 @@ def day_json(d: Day, category: str | None, limit: int) -> dict[str, Any]:
 
 
 def status_json(pw: Paperwire) -> dict[str, Any]:
-    """What the store holds."""
+    """What the store holds, and each background job's last run (J1, J2)."""
+    from paperwire.jobs.status import job_states
+
     store = pw.store
     model = pw.engine.model_name
     newest = store.latest_announced()
@@ -133,4 +135,6 @@ def status_json(pw: Paperwire) -> dict[str, Any]:
         "keyword_indexed": pw.engine.keyword.num_docs(),
         "vector_indexed": len(pw.engine.vectors),
         "last_harvest": store.get_checkpoint("oai:last-harvest"),
+        "database": store.url,
+        "jobs": [j.as_json() for j in job_states(store, pw.settings)],
     }

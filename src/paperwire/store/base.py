@@ -130,6 +130,12 @@ class EmbeddingStore(Protocol):
     def count_embeddings(self, model: str) -> int:
         """How many papers have an embedding for ``model``."""
 
+    def vectors_stamp(self, model: str) -> str | None:
+        """A value that changes whenever vectors of ``model`` are saved (cheap to poll)."""
+
+    def embedding_models(self) -> list[str]:
+        """The models that have vectors stored."""
+
     def iter_embeddings(
         self, model: str, after_id: str = "", batch: int = 2000
     ) -> list[tuple[str, str, np.ndarray]]:

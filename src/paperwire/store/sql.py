@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager
@@ -288,6 +289,12 @@ class SQLStore(ABC):
                 ),
                 [(pid, model, dim, th, self._vector_param(vecs[i])) for i, (pid, th) in enumerate(items)],
             )
+            # a stamp that changes with every save: re-embedded rows keep the count the same
+            self._set_checkpoint(c, f"vectors:{model}", uuid.uuid4().hex)
+
+    def vectors_stamp(self, model: str) -> str | None:
+        """A value that changes whenever vectors of ``model`` are saved (cheap to poll)."""
+        return self.get_checkpoint(f"vectors:{model}")
 
     def load_embeddings(self, model: str) -> tuple[list[str], np.ndarray]:
         """All current ids and vectors of ``model`` (stale ones excluded), in id order."""

@@ -17,7 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from paperwire import __version__
 from paperwire.app_context import Paperwire, open_paperwire
 from paperwire.config import Settings
-from paperwire.embed import Embedder, get_embedder
+from paperwire.embed import Embedder
 from paperwire.errors import PaperwireError
 from paperwire.web.admission import AdmissionMiddleware
 from paperwire.web.error_pages import error_response, internal_error
@@ -29,46 +29,22 @@ from paperwire.web.site import STATIC, Site
 log = logging.getLogger("paperwire.web")
 
 
-def _maintain(settings: Settings, pw: Paperwire, embedder: Embedder | None, stop: threading.Event) -> None:
-    """The server's background work, with a store connection of its own.
+def _background(settings: Settings, pw: Paperwire, embedder: Embedder | None, stop: threading.Event) -> None:
+    """The server's background jobs, on a store connection of their own (paperwire/jobs).
 
-    Embeds papers that have no vector yet (a batch at a time, so a stop is quick), and brings the
-    search indexes up to date whenever the store changed: also when another process (a cron
-    `paperwire ingest`, `paperwire embed`) wrote to it. Checks every ``refresh_interval`` seconds.
+    Always: bring this server's indexes up to what any process wrote. With ``jobs_in_process`` (the
+    default) also the shared jobs, such as embedding new papers; turn that off when workers run them.
     """
-    from paperwire.ingest import embed_pending
+    from paperwire.jobs import Runner, runner_name
+    from paperwire.jobs.builtin import RefreshIndexJob, shared_jobs
     from paperwire.store import open_store
 
     store = open_store(settings)
-    model = pw.engine.model_name
-    emb = embedder
-    # counting what waits for a vector scans the store (0.2 s at 75k papers): only when it may have
-    # changed, i.e. papers or vectors changed, or some were waiting at the last count
-    pending, counted_at = 0, None
-    indexed: tuple[int, int, int] | None = None  # the state the indexes were last brought up to
+    name = runner_name()
+    jobs = shared_jobs(settings, store, name, embedder) if settings.jobs_in_process else []
+    jobs.append(RefreshIndexJob(pw.engine, settings.refresh_interval))
     try:
-        while not stop.is_set():
-            busy = False
-            try:
-                sig = (store.max_seq(), store.count_embeddings(model))
-                if sig != counted_at or pending:
-                    pending, counted_at = store.count_pending_embeddings(model), sig
-                if pending:
-                    emb = emb or get_embedder(settings)
-                    busy = bool(embed_pending(store, emb, limit=256))
-                    sig = (store.max_seq(), store.count_embeddings(model))
-                state = (*sig, pending)
-                if indexed is None and pw.engine.synced == sig and not busy:
-                    indexed = state  # open_paperwire has just brought them up to here
-                if state != indexed:
-                    pw.engine.refresh()
-                    indexed = state
-            except PaperwireError as exc:  # the site still answers; try again at the next check
-                log.warning("background indexing: %s", exc)
-            except Exception:  # a locked database, a full disk: say so, keep the thread, retry
-                log.exception("background indexing failed; retrying at the next check")
-            if not busy and (settings.refresh_interval <= 0 or stop.wait(settings.refresh_interval)):
-                return
+        Runner(store, jobs, name=name).run_forever(stop)
     finally:
         store.close()
 
@@ -76,7 +52,11 @@ def _maintain(settings: Settings, pw: Paperwire, embedder: Embedder | None, stop
 def create_app(
     settings: Settings, embedder: Embedder | None = None, background_embed: bool = True
 ) -> FastAPI:
-    """The site for one paperwire home; opens the store (and the demo sample on first run) at startup."""
+    """The site for one paperwire home; opens the store (and the demo sample on first run) at startup.
+
+    ``background_embed``: run the background jobs in a thread (_background); tests that want a still
+    store turn it off.
+    """
     site = Site(settings)
 
     @asynccontextmanager
@@ -87,7 +67,7 @@ def create_app(
         worker = None
         if background_embed:
             worker = threading.Thread(
-                target=_maintain, args=(settings, pw, embedder, stop), daemon=True, name="paperwire-maintain"
+                target=_background, args=(settings, pw, embedder, stop), daemon=True, name="paperwire-jobs"
             )
             worker.start()
         yield
