@@ -97,7 +97,11 @@ def test_stopping_a_runner_abandons_its_open_runs(store: Store) -> None:
             raise KeyboardInterrupt  # the process is being stopped mid-run
 
     runner = Runner(store, [Slow()], name="r-slow")
-    t = threading.Thread(target=lambda: pytest.raises(KeyboardInterrupt, runner.run_forever, threading.Event()))
+    def run() -> None:
+        with pytest.raises(KeyboardInterrupt):
+            runner.run_forever(threading.Event())
+
+    t = threading.Thread(target=run)
     t.start()
     assert started.wait(10)
     assert store.last_job_runs()["slow"].outcome == "running"
