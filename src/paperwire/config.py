@@ -38,7 +38,9 @@ class Settings(BaseSettings):
 
     home: Path = Field(default_factory=default_home, description="Data directory: database, indexes, logs.")
     database_url: str | None = Field(
-        None, description="Database URL; default is the SQLite file paperwire.db in the home directory."
+        None,
+        description="Database URL: sqlite:///PATH or postgresql://USER:PASSWORD@HOST:PORT/DB (pgvector needed); "
+        "default is the SQLite file paperwire.db in the home directory.",
     )
     load_sample: bool = Field(
         True, description="Load the bundled demo sample (with its vectors) into an empty store on first run."
