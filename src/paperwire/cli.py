@@ -20,6 +20,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
+from paperwire.cli_db import db_app
 from paperwire.config import Settings
 from paperwire.errors import PaperwireError, QueryError
 from paperwire.models import SearchHit
@@ -38,6 +39,7 @@ ingest_app = typer.Typer(help="Bring papers in: from files, or from arXiv itself
 eval_app = typer.Typer(help="Measure search quality.", no_args_is_help=True)
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(eval_app, name="eval")
+app.add_typer(db_app, name="db")
 
 out = Console(soft_wrap=True)  # never break ids, paths or messages across lines
 err = Console(stderr=True, soft_wrap=True)
