@@ -34,7 +34,7 @@ def _require() -> Any:
 def redact(url: str) -> str:
     """A database URL without its password (what logs, errors and status may show)."""
     parts = urlsplit(url)
-    if parts.password is None:
+    if not parts.password:
         return url
     host = parts.hostname or ""
     if parts.port:
