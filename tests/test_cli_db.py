@@ -128,3 +128,6 @@ def test_help_names_the_options(tmp_path: Path) -> None:
         assert option in r.stdout
     r = run(tmp_path, "db", "migrate", "--help")
     assert r.returncode == 0 and "--dry-run" in r.stdout and "--url" in r.stdout
+    readme = (Path(__file__).parent.parent / "README.md").read_text()
+    assert "`paperwire db migrate [--url URL] [--dry-run]`" in readme
+    assert "`paperwire db copy --to URL [--from URL] [--batch N] [--restart]`" in readme
