@@ -46,13 +46,18 @@ def pg_url() -> Iterator[str]:
     pg.drop_database(url)
 
 
+def with_password(url: str) -> str:
+    """``url`` with a password (the test server trusts local connections, so any will do)."""
+    return url.replace("postgres:@", "postgres:s3cret@")
+
+
 def test_migrate_shows_what_is_pending_and_applies_it(tmp_path: Path, pg_url: str) -> None:
-    r = run(tmp_path, "db", "migrate", "--url", pg_url, "--dry-run")
+    r = run(tmp_path, "db", "migrate", "--url", with_password(pg_url), "--dry-run")
     assert r.returncode == 0, r.stderr
     assert f"schema     version 0, latest {LATEST}" in r.stdout
     assert "pending    1  papers, embeddings, signals, checkpoints" in r.stdout
     assert "nothing applied" in r.stdout
-    assert ":***@" in r.stdout  # the URL is shown without its password
+    assert "postgres:***@" in r.stdout and "s3cret" not in r.stdout + r.stderr  # never the password
     bare = open_url(pg_url, migrate=False)
     assert schema_status(bare).version == 0  # a look migrates nothing
     bare.close()
@@ -93,9 +98,12 @@ def test_copy_to_postgresql_and_back(home: Path, pg_url: str, tmp_path: Path) ->
     assert r.stdout.count(" 0 copied") == 4 and "verified" in r.stdout
     # and back, from PostgreSQL into a new SQLite file
     back = tmp_path / "back.db"
-    r = run(home, "db", "copy", "--from", pg_url, "--to", f"sqlite:///{back}")
+    r = run(home, "db", "copy", "--from", with_password(pg_url), "--to", f"sqlite:///{back}")
     assert r.returncode == 0, r.stderr
     assert "4,451 copied" in r.stdout and "verified" in r.stdout
+    assert (
+        "s3cret" not in r.stdout + r.stderr and b"s3cret" not in back.read_bytes()
+    )  # nor in its checkpoints
     # a difference in the target: named, and a failure
     target = open_url(pg_url)
     p = target.get_paper(target.paper_digests("", 1)[0][0])
