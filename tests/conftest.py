@@ -30,6 +30,8 @@ SAMPLE = sample_dir() / "sample-papers.jsonl.gz"
 BACKEND = os.environ.get("PAPERWIRE_TEST_BACKEND", "sqlite")
 if BACKEND not in ("sqlite", "postgresql"):
     raise RuntimeError(f"PAPERWIRE_TEST_BACKEND={BACKEND!r}: use sqlite or postgresql")
+# each test names its own database (settings, database_env); one from the shell must not leak into them
+os.environ.pop("PAPERWIRE_DATABASE_URL", None)
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -59,6 +61,12 @@ def database(backend: str = BACKEND) -> Iterator[str | None]:
         yield url
     finally:
         pg.drop_database(url)
+
+
+def database_env(url: str | None) -> dict[str, str]:
+    """What a `paperwire` subprocess's environment needs to use the database ``url`` (None: nothing, the
+    home's own SQLite file)."""
+    return {"PAPERWIRE_DATABASE_URL": url} if url else {}
 
 
 @pytest.fixture

@@ -30,13 +30,16 @@ def running_server(
     home: Path,
     *,
     args: tuple[str, ...] = ("serve",),
+    database_url: str | None = None,
     env: Mapping[str, str | None] | None = None,
     timeout: float = 120.0,
     log_name: str = "serve.log",
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """Run ``python -m paperwire ARGS`` over ``home`` until /api/status answers; yields (base URL, process).
 
-    ``env`` adds settings (a value of None removes the variable). Output goes to ``home/log_name``.
+    ``database_url``: the database it serves (PAPERWIRE_DATABASE_URL; None: whatever the environment
+    names, by default the home's own SQLite file). ``env`` adds settings (a value of None removes the
+    variable). Output goes to ``home/log_name``.
     """
     port = free_port()
     full = {
@@ -45,6 +48,8 @@ def running_server(
         "PAPERWIRE_HOST": "127.0.0.1",
         "PAPERWIRE_PORT": str(port),
     }
+    if database_url:
+        full["PAPERWIRE_DATABASE_URL"] = database_url
     for key, value in (env or {}).items():
         if value is None:
             full.pop(key, None)
