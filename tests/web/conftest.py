@@ -14,9 +14,9 @@ from fastapi.testclient import TestClient
 from paperwire.config import Settings
 from paperwire.ingest import embed_pending
 from paperwire.models import Paper, Signal
-from paperwire.store.sqlite import SQLiteStore
+from paperwire.store import open_store
 from paperwire.web.app import create_app
-from tests.conftest import make_paper
+from tests.conftest import database, make_paper
 from tests.embedders import HashEmbedder
 
 XSS_TITLE = "<img src=x onerror=alert(1)> Graph networks for $x^2$ molecules"
@@ -55,9 +55,10 @@ HOSTILE = [
 ]
 
 
-def fill(home: Path, papers: list[Paper]) -> None:
-    """Write ``papers`` into a real store at ``home`` and embed them with the test embedder."""
-    store = SQLiteStore(home / "paperwire.db")
+def fill(home: Path, papers: list[Paper], database_url: str | None = None) -> None:
+    """Write ``papers`` into a real store (``database_url``, or the SQLite file in ``home``) and embed them
+    with the test embedder."""
+    store = open_store(Settings(home=home, database_url=database_url, load_sample=False))
     store.upsert_papers(papers)
     embed_pending(store, HashEmbedder())
     store.close()
@@ -67,19 +68,20 @@ def fill(home: Path, papers: list[Paper]) -> None:
 def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     """The whole site over the hostile papers (rate limit off: these tests make many requests)."""
     home = tmp_path_factory.mktemp("web")
-    fill(home, HOSTILE)
-    store = SQLiteStore(home / "paperwire.db")
-    store.upsert_signals(  # 2501.00002 was on Hugging Face's daily papers twice; the latest count shows
-        [
-            Signal("2501.00002", "hf-daily", date(2025, 1, 3), upvotes=3),
-            Signal("2501.00002", "hf-daily", date(2025, 1, 4), upvotes=42),
-        ]
-    )
-    store.close()
-    settings = Settings(home=home, load_sample=False, rate_limit_per_minute=0)
-    app = create_app(settings, embedder=HashEmbedder(), background_embed=False)
-    with TestClient(app, base_url="http://localhost") as c:  # a loopback name: allowed by default
-        yield c
+    with database() as url:
+        settings = Settings(home=home, database_url=url, load_sample=False, rate_limit_per_minute=0)
+        fill(home, HOSTILE, url)
+        store = open_store(settings)
+        store.upsert_signals(  # 2501.00002 was on Hugging Face's daily papers twice; the latest count shows
+            [
+                Signal("2501.00002", "hf-daily", date(2025, 1, 3), upvotes=3),
+                Signal("2501.00002", "hf-daily", date(2025, 1, 4), upvotes=42),
+            ]
+        )
+        store.close()
+        app = create_app(settings, embedder=HashEmbedder(), background_embed=False)
+        with TestClient(app, base_url="http://localhost") as c:  # a loopback name: allowed by default
+            yield c
 
 
 class PageAudit(HTMLParser):

@@ -9,17 +9,15 @@ import pytest
 from fastapi.testclient import TestClient
 
 from paperwire.config import Settings
+from paperwire.store import Store
 from paperwire.web.app import create_app
-from tests.conftest import make_paper
+from tests.conftest import database_env, make_paper
 from tests.embedders import HashEmbedder
 
 
 @pytest.fixture
-def client(settings: Settings) -> Iterator[TestClient]:
-    from paperwire.store.sqlite import SQLiteStore
-
-    s = SQLiteStore(settings.home / "paperwire.db")
-    s.upsert_papers(
+def client(settings: Settings, store: Store) -> Iterator[TestClient]:
+    store.upsert_papers(
         [
             make_paper(
                 "2501.00001", title="<img src=x onerror=alert(1)> Graph networks", abstract="</script> graphs"
@@ -27,7 +25,6 @@ def client(settings: Settings) -> Iterator[TestClient]:
             make_paper("2501.00002", title="Diffusion models for video", categories=("cs.CV",)),
         ]
     )
-    s.close()
     app = create_app(settings.model_copy(update={"load_sample": False}), embedder=HashEmbedder())
     with TestClient(app, base_url="http://localhost") as c:  # a loopback name: allowed by default
         yield c
@@ -70,7 +67,12 @@ def test_papers_another_process_ingests_become_searchable_while_serving(settings
     live = settings.model_copy(update={"load_sample": False, "refresh_interval": 0.2})
     with TestClient(create_app(live, embedder=HashEmbedder()), base_url="http://localhost") as c:
         assert c.get("/api/status").json()["papers"] == 0
-        env = {**os.environ, "PAPERWIRE_HOME": str(settings.home), "PAPERWIRE_LOAD_SAMPLE": "0"}
+        env = {
+            **os.environ,
+            **database_env(settings.database_url),
+            "PAPERWIRE_HOME": str(settings.home),
+            "PAPERWIRE_LOAD_SAMPLE": "0",
+        }
         r = subprocess.run(
             [sys.executable, "-m", "paperwire", "ingest", "file", str(fixture), "--no-embed"],
             env=env,

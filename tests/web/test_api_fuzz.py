@@ -10,32 +10,47 @@ from typing import Any
 
 import pytest
 import schemathesis
+from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
 
 from paperwire.config import Settings
 from paperwire.web.app import create_app
+from tests.conftest import database
 from tests.embedders import HashEmbedder
 from tests.web.conftest import HOSTILE, fill
 
-# The schema is read at collection time (create_app touches no file until its lifespan starts); the fixture
-# below fills the home and runs the lifespan around the calls.
 HOME = Path(tempfile.mkdtemp(prefix="paperwire-fuzz-"))
-APP = create_app(
-    # schemathesis's client asks for Host: testserver
-    Settings(home=HOME, load_sample=False, rate_limit_per_minute=0, allowed_hosts="testserver"),
-    embedder=HashEmbedder(),
-    background_embed=False,
-)
-schema = schemathesis.openapi.from_asgi("/openapi.json", APP)
 
 
-@pytest.fixture(scope="module", autouse=True)
-def started() -> Iterator[None]:
-    fill(HOME, HOSTILE)
+def make_app(database_url: str | None) -> FastAPI:
+    return create_app(
+        # schemathesis's client asks for Host: testserver
+        Settings(
+            home=HOME,
+            database_url=database_url,
+            load_sample=False,
+            rate_limit_per_minute=0,
+            allowed_hosts="testserver",
+        ),
+        embedder=HashEmbedder(),
+        background_embed=False,
+    )
+
+
+# The schema is read at collection time from an app that opens nothing (create_app touches no file until its
+# lifespan starts); the calls go to the fixture's app, over the module's own database (made only if it runs).
+schema = schemathesis.openapi.from_asgi("/openapi.json", make_app(None))
+
+
+@pytest.fixture(scope="module")
+def app() -> Iterator[FastAPI]:
     try:
-        with TestClient(APP):  # the lifespan opens the store; schemathesis's own client calls the same app
-            yield
+        with database() as url:
+            fill(HOME, HOSTILE, url)
+            served = make_app(url)
+            with TestClient(served):  # the lifespan opens the store; schemathesis's own client calls the app
+                yield served
     finally:
         shutil.rmtree(HOME, ignore_errors=True)
 
@@ -44,8 +59,8 @@ def started() -> Iterator[None]:
 @settings(
     max_examples=40, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck)
 )
-def test_api_never_answers_5xx(case: Any) -> None:
-    response = case.call()
+def test_api_never_answers_5xx(case: Any, app: FastAPI) -> None:
+    response = case.call(app=app)
     assert response.status_code < 500, (case.path, case.query, response.text)
     if response.status_code >= 400:
         body = response.json()

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 
 from paperwire.config import Settings
 from paperwire.web.app import create_app
-from tests.conftest import make_paper
+from tests.conftest import database, make_paper
 from tests.embedders import HashEmbedder
 from tests.web.conftest import fill
 
@@ -35,14 +35,15 @@ PAPER = make_paper(
 @pytest.fixture(scope="module")
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     home = tmp_path_factory.mktemp("bidi")
-    fill(home, [PAPER])
-    app = create_app(
-        Settings(home=home, load_sample=False, rate_limit_per_minute=0),
-        embedder=HashEmbedder(),
-        background_embed=False,
-    )
-    with TestClient(app, base_url="http://localhost") as c:
-        yield c
+    with database() as url:
+        fill(home, [PAPER], url)
+        app = create_app(
+            Settings(home=home, database_url=url, load_sample=False, rate_limit_per_minute=0),
+            embedder=HashEmbedder(),
+            background_embed=False,
+        )
+        with TestClient(app, base_url="http://localhost") as c:
+            yield c
 
 
 class BidiAudit(HTMLParser):

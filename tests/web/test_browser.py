@@ -14,9 +14,10 @@ from pathlib import Path
 import feedparser
 import pytest
 
+from paperwire.config import Settings
 from paperwire.ingest import load_sample
-from paperwire.store.sqlite import SQLiteStore
-from tests.conftest import make_paper
+from paperwire.store import open_store
+from tests.conftest import database, make_paper
 from tests.serving import running_server
 from tests.web.conftest import XSS_ABSTRACT, XSS_AUTHOR, XSS_TITLE
 
@@ -38,22 +39,23 @@ from playwright.sync_api import Browser, ConsoleMessage, Page, expect, sync_play
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """A real server process over the demo sample plus one hostile paper (embedded in the background)."""
     home = tmp_path_factory.mktemp("browser")
-    store = SQLiteStore(home / "paperwire.db")
-    load_sample(store)
-    store.upsert_papers(
-        [
-            make_paper(
-                HOSTILE_ID,
-                title=XSS_TITLE,
-                abstract=XSS_ABSTRACT,
-                authors=(XSS_AUTHOR, "Ada Lovelace"),
-                announced=date(2025, 1, 3),
-            )
-        ]
-    )
-    store.close()
-    with running_server(home) as (base, _):
-        yield base
+    with database() as url:
+        store = open_store(Settings(home=home, database_url=url, load_sample=False))
+        load_sample(store)
+        store.upsert_papers(
+            [
+                make_paper(
+                    HOSTILE_ID,
+                    title=XSS_TITLE,
+                    abstract=XSS_ABSTRACT,
+                    authors=(XSS_AUTHOR, "Ada Lovelace"),
+                    announced=date(2025, 1, 3),
+                )
+            ]
+        )
+        store.close()
+        with running_server(home, database_url=url) as (base, _):
+            yield base
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,7 @@ from fastapi.testclient import TestClient
 
 from paperwire.config import Settings
 from paperwire.web.app import create_app
+from tests.conftest import database
 from tests.embedders import HashEmbedder
 from tests.web.conftest import HOSTILE, assert_safe_html, fill
 
@@ -75,20 +76,21 @@ def test_boundary_dates_in_searches_are_fine(web: TestClient, url: str) -> None:
 def boom(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     """The site plus two routes that fail as a bug would, with the server's exceptions not re-raised."""
     home = tmp_path_factory.mktemp("boom")
-    fill(home, HOSTILE)
-    app = create_app(
-        Settings(home=home, load_sample=False, rate_limit_per_minute=0),
-        embedder=HashEmbedder(),
-        background_embed=False,
-    )
+    with database() as url:
+        fill(home, HOSTILE, url)
+        app = create_app(
+            Settings(home=home, database_url=url, load_sample=False, rate_limit_per_minute=0),
+            embedder=HashEmbedder(),
+            background_embed=False,
+        )
 
-    def fail() -> None:
-        raise RuntimeError("secret detail /etc/passwd")
+        def fail() -> None:
+            raise RuntimeError("secret detail /etc/passwd")
 
-    app.add_api_route("/boom", fail, include_in_schema=False)
-    app.add_api_route("/api/boom", fail, include_in_schema=False)
-    with TestClient(app, base_url="http://localhost", raise_server_exceptions=False) as c:
-        yield c
+        app.add_api_route("/boom", fail, include_in_schema=False)
+        app.add_api_route("/api/boom", fail, include_in_schema=False)
+        with TestClient(app, base_url="http://localhost", raise_server_exceptions=False) as c:
+            yield c
 
 
 def test_an_unexpected_error_is_our_500_page_with_the_headers(boom: TestClient) -> None:
@@ -154,9 +156,15 @@ def test_405_says_which_methods_are_allowed(web: TestClient) -> None:
     assert web.post("/about").headers["allow"] == "GET, HEAD"
 
 
-def test_429_is_our_page_with_the_headers(tmp_path: Path) -> None:
-    fill(tmp_path, HOSTILE)
-    settings = Settings(home=tmp_path, load_sample=False, rate_limit_per_minute=1, rate_limit_burst=1)
+def test_429_is_our_page_with_the_headers(tmp_path: Path, database_url: str | None) -> None:
+    fill(tmp_path, HOSTILE, database_url)
+    settings = Settings(
+        home=tmp_path,
+        database_url=database_url,
+        load_sample=False,
+        rate_limit_per_minute=1,
+        rate_limit_burst=1,
+    )
     app = create_app(settings, embedder=HashEmbedder(), background_embed=False)
     with TestClient(app, base_url="http://localhost") as c:
         assert c.get("/search?q=graph").status_code == 200
@@ -170,12 +178,12 @@ def test_429_is_our_page_with_the_headers(tmp_path: Path) -> None:
         assert_security_headers(api.headers)
 
 
-def test_a_busy_index_or_store_is_a_503_with_retry_after(tmp_path: Path) -> None:
+def test_a_busy_index_or_store_is_a_503_with_retry_after(tmp_path: Path, database_url: str | None) -> None:
     from paperwire.errors import IndexBusyError, StoreBusyError
 
-    fill(tmp_path, HOSTILE)
+    fill(tmp_path, HOSTILE, database_url)
     app = create_app(
-        Settings(home=tmp_path, load_sample=False, rate_limit_per_minute=0),
+        Settings(home=tmp_path, database_url=database_url, load_sample=False, rate_limit_per_minute=0),
         embedder=HashEmbedder(),
         background_embed=False,
     )

@@ -79,10 +79,14 @@ def _links(feed: bytes) -> list[str]:
     return [el.text or "" for el in root.iter("link")] + [el.get("href", "") for el in root.iter(atom)]
 
 
-def test_feed_links_use_base_url(tmp_path: Path) -> None:
-    fill(tmp_path, HOSTILE)
+def test_feed_links_use_base_url(tmp_path: Path, database_url: str | None) -> None:
+    fill(tmp_path, HOSTILE, database_url)
     settings = Settings(
-        home=tmp_path, load_sample=False, rate_limit_per_minute=0, base_url="https://papers.example.org/pw/"
+        home=tmp_path,
+        database_url=database_url,
+        load_sample=False,
+        rate_limit_per_minute=0,
+        base_url="https://papers.example.org/pw/",
     )
     app = create_app(settings, embedder=HashEmbedder(), background_embed=False)
     with TestClient(app, base_url="http://localhost") as c:
@@ -98,10 +102,14 @@ def test_feed_links_use_base_url(tmp_path: Path) -> None:
         assert c.get("/feed.xml", headers={"Host": "evil.example"}).status_code == 400
 
 
-def test_allowed_hosts_setting(tmp_path: Path) -> None:
-    fill(tmp_path, HOSTILE)
+def test_allowed_hosts_setting(tmp_path: Path, database_url: str | None) -> None:
+    fill(tmp_path, HOSTILE, database_url)
     settings = Settings(
-        home=tmp_path, load_sample=False, rate_limit_per_minute=0, allowed_hosts="papers.example.org, *.lan"
+        home=tmp_path,
+        database_url=database_url,
+        load_sample=False,
+        rate_limit_per_minute=0,
+        allowed_hosts="papers.example.org, *.lan",
     )
     app = create_app(settings, embedder=HashEmbedder(), background_embed=False)
     with TestClient(app, base_url="http://papers.example.org") as c:

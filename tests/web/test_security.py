@@ -68,9 +68,15 @@ def test_static_files_are_not_limited(path: str) -> None:
     assert not is_limited_path(path)
 
 
-def test_rate_limit_answers_429_with_retry_after(tmp_path: Path) -> None:
-    fill(tmp_path, HOSTILE)
-    settings = Settings(home=tmp_path, load_sample=False, rate_limit_per_minute=1, rate_limit_burst=3)
+def test_rate_limit_answers_429_with_retry_after(tmp_path: Path, database_url: str | None) -> None:
+    fill(tmp_path, HOSTILE, database_url)
+    settings = Settings(
+        home=tmp_path,
+        database_url=database_url,
+        load_sample=False,
+        rate_limit_per_minute=1,
+        rate_limit_burst=3,
+    )
     app = create_app(settings, embedder=HashEmbedder(), background_embed=False)
     with TestClient(app, base_url="http://localhost") as c:
         for _ in range(3):
@@ -87,13 +93,17 @@ def test_rate_limit_answers_429_with_retry_after(tmp_path: Path) -> None:
         assert c.get("/static/style.css").status_code == 200  # static files are outside the limit
 
 
-def test_the_server_runs_at_most_web_threads_searches_at_once_and_nothing_else_waits(tmp_path: Path) -> None:
+def test_the_server_runs_at_most_web_threads_searches_at_once_and_nothing_else_waits(
+    tmp_path: Path, database_url: str | None
+) -> None:
     import threading
     import time
     from concurrent.futures import ThreadPoolExecutor
 
-    fill(tmp_path, HOSTILE)
-    settings = Settings(home=tmp_path, load_sample=False, rate_limit_per_minute=0, web_threads=2)
+    fill(tmp_path, HOSTILE, database_url)
+    settings = Settings(
+        home=tmp_path, database_url=database_url, load_sample=False, rate_limit_per_minute=0, web_threads=2
+    )
     assert Settings(home=tmp_path).web_threads_in_force >= 4
     app = create_app(settings, embedder=HashEmbedder(), background_embed=False)
     with TestClient(app, base_url="http://localhost") as c:

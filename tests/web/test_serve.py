@@ -9,9 +9,10 @@ import httpx
 from tests.serving import running_server
 
 
-def test_first_run_loads_sample_and_serves(tmp_path: Path) -> None:
+def test_first_run_loads_sample_and_serves(tmp_path: Path, database_url: str | None) -> None:
     # `paperwire` alone serves; the sample setting is left to its default (on)
-    with running_server(tmp_path, args=(), env={"PAPERWIRE_LOAD_SAMPLE": None}) as (base, _):
+    env = {"PAPERWIRE_LOAD_SAMPLE": None}
+    with running_server(tmp_path, args=(), database_url=database_url, env=env) as (base, _):
         status = httpx.get(f"{base}/api/status", timeout=10).json()
         assert status["papers"] > 1000 and status["embedded"] == status["papers"]
         r = httpx.get(f"{base}/api/search", params={"q": "depth estimation from a single image"}, timeout=30)

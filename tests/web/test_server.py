@@ -28,9 +28,11 @@ def _codes(base: str, url: str | list[str], forwarded: list[str]) -> list[int]:
         ]
 
 
-def test_rotating_x_forwarded_for_does_not_escape_the_rate_limit(tmp_path: Path) -> None:
-    fill(tmp_path, HOSTILE)
-    with running_server(tmp_path, env=LIMITED) as (base, _):
+def test_rotating_x_forwarded_for_does_not_escape_the_rate_limit(
+    tmp_path: Path, database_url: str | None
+) -> None:
+    fill(tmp_path, HOSTILE, database_url)
+    with running_server(tmp_path, database_url=database_url, env=LIMITED) as (base, _):
         # the start-up check spent one or two of the 4; then each "client" is really this one, on any page
         urls = ["/api/papers/2501.00001", "/paper/2501.00001", "/author/Ada%20Lovelace"]
         urls += ["/feed/cs.LG.xml", "/", "/api/search?q=graph"]
@@ -42,10 +44,10 @@ def test_rotating_x_forwarded_for_does_not_escape_the_rate_limit(tmp_path: Path)
             assert c.get("/favicon.ico").status_code == 200
 
 
-def test_a_trusted_proxy_names_the_client(tmp_path: Path) -> None:
-    fill(tmp_path, HOSTILE)
+def test_a_trusted_proxy_names_the_client(tmp_path: Path, database_url: str | None) -> None:
+    fill(tmp_path, HOSTILE, database_url)
     env = {**LIMITED, "PAPERWIRE_TRUSTED_PROXIES": "127.0.0.1"}
-    with running_server(tmp_path, env=env) as (base, _):
+    with running_server(tmp_path, database_url=database_url, env=env) as (base, _):
         # behind a trusted proxy each client has its own bucket...
         assert _codes(base, "/", [f"203.0.113.{i}" for i in range(1, 9)]) == [200] * 8
         # ...and one client is limited like any other
@@ -79,10 +81,12 @@ def _status_and_body(answer: bytes) -> tuple[int, dict[str, str], str]:
     return int(lines[0].split()[1]), headers, body.decode()
 
 
-def test_over_long_requests_get_paperwire_answers_from_a_real_server(tmp_path: Path) -> None:
-    fill(tmp_path, HOSTILE)
+def test_over_long_requests_get_paperwire_answers_from_a_real_server(
+    tmp_path: Path, database_url: str | None
+) -> None:
+    fill(tmp_path, HOSTILE, database_url)
     env = {"PAPERWIRE_LOAD_SAMPLE": "0", "PAPERWIRE_RATE_LIMIT_PER_MINUTE": "0"}  # (many requests below)
-    with running_server(tmp_path, env=env) as (base, proc):
+    with running_server(tmp_path, database_url=database_url, env=env) as (base, proc):
         # up to 64 KiB the app sees the request and refuses it with its full page (over 8 KiB)
         for n in (9_000, 60_000):
             r = httpx.get(f"{base}/search", params={"q": "a" * n}, timeout=30)
