@@ -6,30 +6,54 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import database, database_env
+
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
-def run(home: Path, *args: str, sample: bool = False) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PAPERWIRE_HOME": str(home), "PAPERWIRE_LOAD_SAMPLE": "1" if sample else "0"}
+@dataclass(frozen=True)
+class Home:
+    """A home directory and the database its commands use (None: the home's own SQLite file)."""
+
+    path: Path
+    database_url: str | None
+
+
+def run(home: Home, *args: str, sample: bool = False) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        **database_env(home.database_url),
+        "PAPERWIRE_HOME": str(home.path),
+        "PAPERWIRE_LOAD_SAMPLE": "1" if sample else "0",
+    }
     return subprocess.run(
         [sys.executable, "-m", "paperwire", *args], env=env, capture_output=True, text=True, timeout=300
     )
 
 
 @pytest.fixture(scope="module")
-def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    h = tmp_path_factory.mktemp("cli")
-    r = run(h, "ingest", "file", str(FIXTURES / "kaggle-snapshot-sample.jsonl"), "--no-embed")
-    assert r.returncode == 0, r.stderr
-    assert "200 records read: 200 new" in r.stdout
-    return h
+def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Home]:
+    with database() as url:
+        h = Home(tmp_path_factory.mktemp("cli"), url)
+        r = run(h, "ingest", "file", str(FIXTURES / "kaggle-snapshot-sample.jsonl"), "--no-embed")
+        assert r.returncode == 0, r.stderr
+        assert "200 records read: 200 new" in r.stdout
+        yield h
 
 
-def test_keyword_search_works_before_embeddings(home: Path) -> None:
+@pytest.fixture
+def fresh(tmp_path: Path, database_url: str | None) -> Home:
+    """An empty home of the test's own."""
+    return Home(tmp_path / "h", database_url)
+
+
+def test_keyword_search_works_before_embeddings(home: Home) -> None:
     r = run(home, "search", "diphoton production cross sections", "--json")
     assert r.returncode == 0, r.stderr
     out = json.loads(r.stdout)
@@ -37,20 +61,20 @@ def test_keyword_search_works_before_embeddings(home: Path) -> None:
     assert out["mode"] == "keyword" and out["notes"]  # says why it fell back
 
 
-def test_search_filters_and_explain(home: Path) -> None:
+def test_search_filters_and_explain(home: Home) -> None:
     r = run(home, "search", "graph", "--category", "math.CO", "--explain", "--mode", "keyword")
     assert r.returncode == 0, r.stderr
     assert "keyword rank 1" in r.stdout and "math.CO" in r.stdout
 
 
-def test_bad_query_is_one_line_not_a_traceback(home: Path) -> None:
+def test_bad_query_is_one_line_not_a_traceback(home: Home) -> None:
     r = run(home, "search", 'after:2026-13-40 "x')
     assert r.returncode == 2
     assert "Traceback" not in r.stderr and "error:" in r.stderr
     assert len(r.stderr.strip().splitlines()) == 1
 
 
-def test_a_page_far_past_the_end_is_one_line_not_a_crash(home: Path) -> None:
+def test_a_page_far_past_the_end_is_one_line_not_a_crash(home: Home) -> None:
     # tantivy used to abort the process allocating 16 bytes for every skipped result (160 GB here)
     for args in (["--page", "1000000000"], ["--page", "1000000000", "--json"], ["--page", "10" * 20]):
         r = run(home, "search", "gaussian", *args)
@@ -64,26 +88,26 @@ def test_a_page_far_past_the_end_is_one_line_not_a_crash(home: Path) -> None:
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1
 
 
-def test_unknown_paper_exit_code(home: Path) -> None:
+def test_unknown_paper_exit_code(home: Home) -> None:
     r = run(home, "similar", "2101.99999")
     assert r.returncode == 3 and "not in this paperwire" in r.stderr
 
 
-def test_bad_records_are_reported_and_the_rest_goes_in(tmp_path: Path) -> None:
+def test_bad_records_are_reported_and_the_rest_goes_in(tmp_path: Path, fresh: Home) -> None:
     f = tmp_path / "mixed.jsonl"
     good = (FIXTURES / "kaggle-snapshot-sample.jsonl").read_text().splitlines()[:3]
     f.write_text("\n".join([good[0], "{oops", good[1], '{"id": "x"}', good[2]]) + "\n")
     listed = tmp_path / "bad.jsonl"
-    r = run(tmp_path / "h", "ingest", "file", str(f), "--no-embed", "--bad-records", str(listed))
+    r = run(fresh, "ingest", "file", str(f), "--no-embed", "--bad-records", str(listed))
     assert r.returncode == 4, r.stderr  # done, but some records were skipped
     assert "3 new" in r.stdout and "2 skipped as bad" in r.stdout
     assert "line 2" in r.stderr and "line 4" in r.stderr
     rows = [json.loads(x) for x in listed.read_text().splitlines()]
     assert [x["line"] for x in rows] == [2, 4] and rows[0]["reason"].startswith("not JSON")
-    again = run(tmp_path / "h", "ingest", "file", str(f), "--no-embed", "--bad-records", str(listed))
+    again = run(fresh, "ingest", "file", str(f), "--no-embed", "--bad-records", str(listed))
     assert again.returncode == 0 and "0 records read (resumed after line 5)" in again.stdout
     assert len(listed.read_text().splitlines()) == 2  # a resumed run adds to the list, never empties it
-    nowhere = run(tmp_path / "h", "ingest", "file", str(f), "--bad-records", str(tmp_path / "no" / "dir" / "x"))
+    nowhere = run(fresh, "ingest", "file", str(f), "--bad-records", str(tmp_path / "no" / "dir" / "x"))
     assert nowhere.returncode == 1 and "Traceback" not in nowhere.stderr and "cannot write" in nowhere.stderr
 
 
@@ -96,12 +120,12 @@ def test_bad_settings_are_one_line_each(tmp_path: Path) -> None:
     assert r.stderr.startswith("error: invalid setting: PAPERWIRE_REQUEST_INTERVAL=0.5 s is below the 3 s")
 
 
-def test_missing_file(tmp_path: Path) -> None:
-    r = run(tmp_path, "ingest", "file", str(tmp_path / "nope.jsonl"))
+def test_missing_file(tmp_path: Path, fresh: Home) -> None:
+    r = run(fresh, "ingest", "file", str(tmp_path / "nope.jsonl"))
     assert r.returncode == 1 and "no such file" in r.stderr
 
 
-def test_status_and_settings(home: Path) -> None:
+def test_status_and_settings(home: Home) -> None:
     st = json.loads(run(home, "status", "--json").stdout)
     assert st["papers"] == 200 and st["keyword_indexed"] == 200
     r = run(home, "settings")
@@ -117,21 +141,21 @@ def test_every_setting_is_documented_in_the_readme() -> None:
 
 
 @pytest.mark.slow
-def test_eval_beir_scores_empty_queries_as_misses(tmp_path: Path) -> None:
+def test_eval_beir_scores_empty_queries_as_misses(tmp_path: Path, fresh: Home) -> None:
     from tests.test_evaluate import write_dataset
 
     dataset = write_dataset(tmp_path / "tiny")
-    r = run(tmp_path / "h", "eval", "beir", str(dataset), "--mode", "keyword", "--json")
+    r = run(fresh, "eval", "beir", str(dataset), "--mode", "keyword", "--json")
     assert r.returncode == 0, r.stderr
     scores = json.loads(r.stdout)
     assert scores["mode"] == "keyword" and scores["queries"] == 5 and scores["empty_queries"] == 3
     assert scores["ndcg@10"] == 0.4
-    r = run(tmp_path / "h", "eval", "beir", str(dataset), "--mode", "keyword")
+    r = run(fresh, "eval", "beir", str(dataset), "--mode", "keyword")
     assert r.returncode == 0, r.stderr
     assert "(5 queries, test; 3 empty after removing query syntax, scored 0)" in r.stdout
 
 
-def test_daily_lists_a_day_as_the_home_page_does(home: Path) -> None:
+def test_daily_lists_a_day_as_the_home_page_does(home: Home) -> None:
     r = run(home, "daily", "-n", "2", "--json")
     assert r.returncode == 0, r.stderr
     d = json.loads(r.stdout)
@@ -147,6 +171,6 @@ def test_daily_lists_a_day_as_the_home_page_does(home: Path) -> None:
         y, m, dd = (int(x) for x in d["previous"].split("-"))
         assert json.loads(run(home, "daily", "--day", f"{y}-{m}-{dd}", "--json").stdout)["day"] == d["previous"]
     assert json.loads(run(home, "daily", "-c", "", "--json").stdout)["category"] is None
-    assert run(home, "eval", "beir", str(home), "--mode", "bogus").returncode == 2
+    assert run(home, "eval", "beir", str(home.path), "--mode", "bogus").returncode == 2
     bad = run(home, "daily", "--day", "2026-07")
     assert bad.returncode == 2 and "YYYY-MM-DD" in bad.stderr and "Traceback" not in bad.stderr

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -21,11 +23,12 @@ def test_default_model_loads_offline_and_embeds(model: SentenceTransformerEmbedd
     assert float(v[0] @ q) > float(v[1] @ q) + 0.2  # meaning, not shared words
 
 
-def test_semantic_search_finds_papers_that_share_no_words(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_semantic_search_finds_papers_that_share_no_words(tmp_path: Path, database_url: str | None) -> None:
     from paperwire.app_context import open_paperwire
     from paperwire.config import Settings
 
-    pw = open_paperwire(Settings(home=tmp_path, load_sample=True))  # the shipped sample with its vectors
+    # the shipped sample with its vectors
+    pw = open_paperwire(Settings(home=tmp_path, database_url=database_url, load_sample=True))
     res = pw.engine.search("depth estimation from a single image", mode="semantic", limit=10)
     assert res.hits and res.mode == "semantic"
     assert any("depth" in (h.paper.title + h.paper.abstract).lower() for h in res.hits[:3])

@@ -13,7 +13,7 @@ from paperwire.config import Settings
 from paperwire.errors import UpstreamHTTPError
 from paperwire.harvest import fetch_by_ids, harvest_set
 from paperwire.sources.http import reset_pacing
-from paperwire.store.sqlite import SQLiteStore
+from paperwire.store import Store
 
 OAI = Path(__file__).parent / "fixtures" / "arxiv" / "oai"
 API = Path(__file__).parent / "fixtures" / "arxiv" / "api"
@@ -45,7 +45,7 @@ class Arxiv:
         return httpx.Response(200, content=PAGE1)
 
 
-def test_harvest_commits_pages_resumes_and_goes_incremental(settings: Settings, store: SQLiteStore) -> None:
+def test_harvest_commits_pages_resumes_and_goes_incremental(settings: Settings, store: Store) -> None:
     s = settings.model_copy(update={"http_max_retries": 0})
     arxiv = Arxiv(fail_page2=True)
     with pytest.raises(UpstreamHTTPError):
@@ -66,14 +66,14 @@ def test_harvest_commits_pages_resumes_and_goes_incremental(settings: Settings, 
     assert store.count_papers() == 8  # the same pages again change nothing
 
 
-def test_first_harvest_needs_a_start(settings: Settings, store: SQLiteStore) -> None:
+def test_first_harvest_needs_a_start(settings: Settings, store: Store) -> None:
     from paperwire.errors import PaperwireError
 
     with pytest.raises(PaperwireError, match="--from"):
         harvest_set(store, settings, "cs", transport=httpx.MockTransport(Arxiv()))
 
 
-def test_fetch_by_ids_stores_papers_and_reports_missing(settings: Settings, store: SQLiteStore) -> None:
+def test_fetch_by_ids_stores_papers_and_reports_missing(settings: Settings, store: Store) -> None:
     recorded = json.loads((API / "id_0808.05394_1707.08567_s0_m100_42e5aa0ec3af.json").read_text())
 
     def handler(request: httpx.Request) -> httpx.Response:
@@ -90,7 +90,7 @@ def test_fetch_by_ids_stores_papers_and_reports_missing(settings: Settings, stor
     assert p is not None and p.title and p.sources == ("arxiv-api",)
 
 
-def test_a_bad_record_from_the_api_is_refused_not_reported_missing(settings: Settings, store: SQLiteStore) -> None:
+def test_a_bad_record_from_the_api_is_refused_not_reported_missing(settings: Settings, store: Store) -> None:
     recorded = json.loads((API / "id_1707.08567_s0_m100_6a1afebfc6a3.json").read_text())
     body = recorded["body"].encode("latin-1")
     start = body.index(b"<summary>") + len(b"<summary>")

@@ -16,7 +16,9 @@ import pytest
 
 from paperwire.config import Settings
 from paperwire.ingest import embed_pending, ingest_file, load_sample, sample_dir
+from paperwire.store import Store, open_store, open_url
 from paperwire.store.sqlite import SQLiteStore
+from tests.conftest import database_env
 from tests.embedders import HashEmbedder
 
 SAMPLE = sample_dir() / "sample-papers.jsonl.gz"
@@ -40,7 +42,7 @@ def _write(path: Path, n: int, start: int = 1, version: int = 1) -> None:
             )
 
 
-def test_ingest_file_counts_and_is_idempotent(store: SQLiteStore, tmp_path: Path) -> None:
+def test_ingest_file_counts_and_is_idempotent(store: Store, tmp_path: Path) -> None:
     f = tmp_path / "p.jsonl.gz"
     _write(f, 25)
     r = ingest_file(store, f, batch_size=10)
@@ -50,7 +52,7 @@ def test_ingest_file_counts_and_is_idempotent(store: SQLiteStore, tmp_path: Path
     assert store.count_papers() == 25
 
 
-def test_rerun_resumes_after_the_last_committed_batch(store: SQLiteStore, tmp_path: Path) -> None:
+def test_rerun_resumes_after_the_last_committed_batch(store: Store, tmp_path: Path) -> None:
     f = tmp_path / "p.jsonl.gz"
     _write(f, 30)
     from paperwire.ingest import _file_checkpoint
@@ -60,10 +62,14 @@ def test_rerun_resumes_after_the_last_committed_batch(store: SQLiteStore, tmp_pa
     assert r.resumed_from == 20 and r.read == 10
 
 
-def test_kill_mid_ingest_loses_nothing_committed(tmp_path: Path) -> None:
+def test_kill_mid_ingest_loses_nothing_committed(settings: Settings) -> None:
     """kill -9 a real ingest process mid-file; the database is consistent and a rerun finishes the job."""
-    home = tmp_path / "home"
-    env = {**os.environ, "PAPERWIRE_LOAD_SAMPLE": "0", "PAPERWIRE_HOME": str(home)}
+    env = {
+        **os.environ,
+        **database_env(settings.database_url),
+        "PAPERWIRE_LOAD_SAMPLE": "0",
+        "PAPERWIRE_HOME": str(settings.home),
+    }
     cmd = [
         sys.executable,
         "-m",
@@ -76,12 +82,13 @@ def test_kill_mid_ingest_loses_nothing_committed(tmp_path: Path) -> None:
         "100",
     ]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    db = home / "paperwire.db"
+    sqlite_file = None if settings.database_url else settings.home / "paperwire.db"
     deadline = time.time() + 60
     while time.time() < deadline:
-        if db.exists():
+        if sqlite_file is None or sqlite_file.exists():  # (opening it first would make it, with no schema)
             try:
-                s = SQLiteStore(db)
+                # no migration: the ingest migrates; this only reads, as another process would
+                s = open_url(settings.db_url, migrate=False)
                 n = s.count_papers()
                 s.close()
                 if n >= 300:
@@ -91,14 +98,15 @@ def test_kill_mid_ingest_loses_nothing_committed(tmp_path: Path) -> None:
         time.sleep(0.05)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    s = SQLiteStore(db)
-    assert s.integrity_ok()
+    s = open_store(settings)
+    if isinstance(s, SQLiteStore):  # the file itself survived the kill (PostgreSQL keeps its own files)
+        assert s.integrity_ok()
     partial = s.count_papers()
     assert partial % 100 == 0 or partial == _lines(SAMPLE)  # whole batches only
     s.close()
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
-    s = SQLiteStore(db)
+    s = open_store(settings)
     assert s.count_papers() == _lines(SAMPLE)
     s.close()
 
@@ -108,7 +116,7 @@ def _lines(p: Path) -> int:
         return sum(1 for _ in fh)
 
 
-def test_embed_pending_only_embeds_what_changed(store: SQLiteStore, tmp_path: Path) -> None:
+def test_embed_pending_only_embeds_what_changed(store: Store, tmp_path: Path) -> None:
     class Counting(HashEmbedder):
         calls = 0
 
@@ -128,17 +136,15 @@ def test_embed_pending_only_embeds_what_changed(store: SQLiteStore, tmp_path: Pa
     assert embed_pending(store, emb) == 0
 
 
-def test_load_sample_ships_vectors_and_upvotes(settings: Settings) -> None:
-    s = SQLiteStore(settings.home / "paperwire.db")
-    report = load_sample(s, "all-MiniLM-L6-v2")
-    n = s.count_papers()
+def test_load_sample_ships_vectors_and_upvotes(store: Store) -> None:
+    report = load_sample(store, "all-MiniLM-L6-v2")
+    n = store.count_papers()
     assert report.read == n > 1000
-    assert s.count_signals() > 100
-    assert s.count_embeddings("all-MiniLM-L6-v2") == n  # every sample paper comes with its vector
-    _ids, vecs = s.load_embeddings("all-MiniLM-L6-v2")
+    assert store.count_signals() > 100
+    assert store.count_embeddings("all-MiniLM-L6-v2") == n  # every sample paper comes with its vector
+    _ids, vecs = store.load_embeddings("all-MiniLM-L6-v2")
     assert vecs.shape == (n, 384)
     assert np.allclose(np.linalg.norm(vecs, axis=1), 1.0, atol=1e-2)
-    s.close()
 
 
 def _good_line(i: int) -> bytes:
@@ -158,7 +164,7 @@ def _good_line(i: int) -> bytes:
     ],
     ids=["surrogate", "huge-version", "versions-int", "deep-nesting", "long-number", "not-utf8"],
 )
-def test_one_bad_record_never_stops_the_rest(store: SQLiteStore, tmp_path: Path, bad: bytes) -> None:
+def test_one_bad_record_never_stops_the_rest(store: Store, tmp_path: Path, bad: bytes) -> None:
     """4,500 good lines, a bad one at line 4,501, 499 good after it: one run stores all 4,999 good ones."""
     f = tmp_path / "p.jsonl"
     lines = [_good_line(i) for i in range(1, 4501)] + [bad] + [_good_line(i) for i in range(4501, 5000)]
@@ -171,7 +177,7 @@ def test_one_bad_record_never_stops_the_rest(store: SQLiteStore, tmp_path: Path,
     assert (again.read, again.skipped, store.count_papers()) == (0, 0, 4999)
 
 
-def test_a_record_the_store_refuses_is_skipped_and_its_batch_kept(store: SQLiteStore) -> None:
+def test_a_record_the_store_refuses_is_skipped_and_its_batch_kept(store: Store) -> None:
     """The last line of defence: papers built past the checks (a bug in a source) cost one record, not a batch."""
     from paperwire.errors import RecordError
     from paperwire.ingest import IngestReport, _commit
@@ -188,7 +194,7 @@ def test_a_record_the_store_refuses_is_skipped_and_its_batch_kept(store: SQLiteS
     assert store.get_checkpoint("file:x") == "3"
 
 
-def test_a_truncated_gzip_keeps_every_record_before_the_damage(store: SQLiteStore, tmp_path: Path) -> None:
+def test_a_truncated_gzip_keeps_every_record_before_the_damage(store: Store, tmp_path: Path) -> None:
     from paperwire.errors import IngestError
 
     f = tmp_path / "cut.jsonl.gz"

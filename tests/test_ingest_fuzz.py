@@ -2,7 +2,8 @@
 
 Mutations work at two levels: the bytes of a line (flips, insertions, cuts: invalid UTF-8, broken JSON) and
 the JSON record (a field set to a hostile value: lone surrogates, control characters, huge numbers, deep
-nesting, wrong types, out-of-range dates and versions). The parser and a real SQLite store see them all.
+nesting, wrong types, out-of-range dates and versions). The parser and a real store (SQLite or PostgreSQL,
+as the run asks) see them all.
 """
 
 from __future__ import annotations
@@ -16,11 +17,13 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from paperwire.config import Settings
 from paperwire.errors import RecordError
 from paperwire.ingest import ingest_file, sample_dir
 from paperwire.records import check_paper
 from paperwire.sources.snapshot import parse_line
-from paperwire.store.sqlite import SQLiteStore
+from paperwire.store import open_store
+from tests.conftest import database
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -90,10 +93,10 @@ def test_every_mutated_line_is_stored_or_reported_and_skipped(lines: list[bytes]
         json.dumps({"id": f"2599.{i:05d}", "title": f"Sentinel {i}", "summary": "S."}).encode() for i in (1, 2)
     ]
     all_lines = [sentinel[0], *lines, sentinel[1]]
-    with tempfile.TemporaryDirectory() as d:
+    with tempfile.TemporaryDirectory() as d, database() as url:  # a fresh store for every example
         f = Path(d) / "fuzz.jsonl"
         f.write_bytes(b"\n".join(all_lines) + b"\n")
-        store = SQLiteStore(Path(d) / "paperwire.db")
+        store = open_store(Settings(home=Path(d), database_url=url, load_sample=False))
         try:
             report = ingest_file(store, f, batch_size=4)
             expected = {i + 1: parse_line(b, i + 1) for i, b in enumerate(all_lines)}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
@@ -12,7 +11,7 @@ from paperwire.config import Settings
 from paperwire.search.hybrid import SearchEngine
 from paperwire.search.keyword import KeywordIndex
 from paperwire.search.query import parse_query
-from paperwire.store.sqlite import SQLiteStore
+from paperwire.store import Store
 from tests.conftest import engine_over, make_paper
 from tests.embedders import HashEmbedder
 
@@ -89,11 +88,8 @@ def test_title_boost_still_counts_with_the_title_analyzer(engine: SearchEngine) 
     assert all(scores[p] > unboosted[p] for p in ("2501.00001", "2501.00002", "2501.00003"))
 
 
-def test_index_of_an_older_schema_is_rebuilt_from_the_store(tmp_path: Path) -> None:
-    home = tmp_path / "home"
-    store = SQLiteStore(home / "paperwire.db")
+def test_index_of_an_older_schema_is_rebuilt_from_the_store(settings: Settings, store: Store) -> None:
     store.upsert_papers(PAPERS)
-    settings = Settings(home=home, load_sample=False)
     SearchEngine(settings, store, HashEmbedder()).refresh()
     meta = settings.index_dir / "keyword" / "paperwire.json"
     meta.write_text(json.dumps({**json.loads(meta.read_text()), "schema": 3}))  # as the old layout left it
@@ -101,4 +97,3 @@ def test_index_of_an_older_schema_is_rebuilt_from_the_store(tmp_path: Path) -> N
     assert again.keyword.num_docs() == 0  # dropped: a stale layout is never searched
     assert again.refresh()[0] == len(PAPERS)
     assert ids(again, '"Regularization of Gaussian Splatting"') == {"2501.00001", "2501.00004"}
-    store.close()

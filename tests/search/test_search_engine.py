@@ -13,44 +13,33 @@ from paperwire.errors import NotFoundError, QueryError
 from paperwire.ingest import embed_pending
 from paperwire.search.fusion import rrf_fuse
 from paperwire.search.hybrid import SearchEngine
-from paperwire.store.sqlite import SQLiteStore
-from tests.conftest import make_paper, real_papers
+from paperwire.store import Store
+from tests.conftest import engine_over, make_paper, real_papers
 from tests.embedders import HashEmbedder
 
 
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SearchEngine]:
-    home = tmp_path_factory.mktemp("search")
-    settings = Settings(home=home, load_sample=False)
-    store = SQLiteStore(home / "paperwire.db")
-    papers = real_papers(800)
-    store.upsert_papers(papers)
-    store.upsert_papers(
-        [
-            make_paper(
-                "2501.90001",
-                title="Masked autoencoders are scalable vision learners",
-                abstract="We show that masked autoencoders (MAE) are scalable self-supervised learners.",
-                authors=("Kaiming He", "Xinlei Chen"),
-                categories=("cs.CV",),
-                announced=date(2025, 7, 1),
-            ),
-            make_paper(
-                "2501.90002",
-                title="Video masked autoencoders",
-                abstract="Masked autoencoder pretraining for video.",
-                authors=("Kaiming He",),
-                categories=("cs.CV",),
-                announced=date(2025, 7, 2),
-            ),
-        ]
-    )
-    emb = HashEmbedder()
-    embed_pending(store, emb)
-    eng = SearchEngine(settings, store, emb)
-    eng.refresh()
-    yield eng
-    store.close()
+    mae = [
+        make_paper(
+            "2501.90001",
+            title="Masked autoencoders are scalable vision learners",
+            abstract="We show that masked autoencoders (MAE) are scalable self-supervised learners.",
+            authors=("Kaiming He", "Xinlei Chen"),
+            categories=("cs.CV",),
+            announced=date(2025, 7, 1),
+        ),
+        make_paper(
+            "2501.90002",
+            title="Video masked autoencoders",
+            abstract="Masked autoencoder pretraining for video.",
+            authors=("Kaiming He",),
+            categories=("cs.CV",),
+            announced=date(2025, 7, 2),
+        ),
+    ]
+    with engine_over(tmp_path_factory.mktemp("search"), [*real_papers(800), *mae]) as eng:
+        yield eng
 
 
 def test_keyword_ranks_title_matches(engine: SearchEngine) -> None:
@@ -154,9 +143,7 @@ def test_rrf_fuse() -> None:
     assert np.isclose(fused[0][1], 1 / 61 + 1 / 62)
 
 
-def test_vectors_that_went_stale_while_closed_are_not_served(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    settings = Settings(home=tmp_path, load_sample=False)
-    store = SQLiteStore(tmp_path / "paperwire.db")
+def test_vectors_that_went_stale_while_closed_are_not_served(settings: Settings, store: Store) -> None:
     emb = HashEmbedder()
     store.upsert_papers(
         [
@@ -172,7 +159,6 @@ def test_vectors_that_went_stale_while_closed_are_not_served(tmp_path) -> None: 
     engine.refresh()
     ids = [h.paper.id for h in engine.search("quokka hop", mode="semantic", limit=5).hits]
     assert ids == ["2501.00002"]
-    store.close()
 
 
 def test_convex_fuse() -> None:
@@ -185,12 +171,10 @@ def test_convex_fuse() -> None:
     assert np.isclose(scores["d"], 0.0) and dict((p, r) for p, _, r in fused)["c"] == [3, 1]
 
 
-def test_concurrent_searches_while_papers_arrive(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_concurrent_searches_while_papers_arrive(settings: Settings, store: Store) -> None:
     """Readers on many threads (a connection each) while a writer adds papers and refreshes the indexes."""
     import threading
 
-    settings = Settings(home=tmp_path, load_sample=False)
-    store = SQLiteStore(tmp_path / "paperwire.db")
     emb = HashEmbedder()
     store.upsert_papers(real_papers(300))
     embed_pending(store, emb)
@@ -220,7 +204,6 @@ def test_concurrent_searches_while_papers_arrive(tmp_path) -> None:  # type: ign
         t.join(30)
     assert not errors, errors[0]
     assert engine.search("thing", mode="keyword", limit=10).total == 5
-    store.close()
 
 
 def test_keyword_hits_resolve_to_ids_with_or_without_memory(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
