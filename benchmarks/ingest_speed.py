@@ -30,12 +30,12 @@ def main() -> int:
     from paperwire.embed import get_embedder
     from paperwire.ingest import embed_pending, ingest_file
     from paperwire.search.hybrid import SearchEngine
-    from paperwire.store.sqlite import SQLiteStore
+    from paperwire.store import open_store
 
     home = Path(tempfile.mkdtemp(prefix="pw-ingest-bench-"))
     try:
-        settings = Settings(home=home, load_sample=False)
-        store = SQLiteStore(home / "paperwire.db")
+        settings = Settings(home=home, database_url=None, load_sample=False)  # the temp home's SQLite file
+        store = open_store(settings)
         t = time.perf_counter()
         rep = ingest_file(store, args.papers)
         t_store = time.perf_counter() - t

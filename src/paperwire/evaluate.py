@@ -16,7 +16,7 @@ from paperwire.ingest import embed_pending
 from paperwire.models import Paper
 from paperwire.search.hybrid import Mode, SearchEngine
 from paperwire.search.query import parse_query
-from paperwire.store.sqlite import SQLiteStore
+from paperwire.store import open_store
 
 
 @dataclass
@@ -97,8 +97,9 @@ def open_dataset(
     if not corpus.exists():
         raise IngestError(f"{dataset} is not a BEIR dataset: no corpus.jsonl")
     home = settings.home / "eval" / dataset.resolve().name
+    # its own SQLite file under the home, whatever database the settings name
     eval_settings = settings.model_copy(update={"home": home, "database_url": None})
-    store = SQLiteStore(home / "paperwire.db")
+    store = open_store(eval_settings)
     papers = [
         Paper(
             id=str(o["_id"]),
