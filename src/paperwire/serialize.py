@@ -125,16 +125,17 @@ def status_json(pw: Paperwire) -> dict[str, Any]:
     store = pw.store
     model = pw.engine.model_name
     newest = store.latest_announced()
+    pending = store.count_pending_embeddings(model)
     return {
         "home": str(pw.settings.home),
         "papers": store.count_papers(),
         "newest_announced": newest.isoformat() if newest else None,
         "embedding_model": model,
         "embedded": store.count_embeddings(model),
-        "pending_embeddings": store.count_pending_embeddings(model),
+        "pending_embeddings": pending,
         "keyword_indexed": pw.engine.keyword.num_docs(),
         "vector_indexed": len(pw.engine.vectors),
         "last_harvest": store.get_checkpoint("oai:last-harvest"),
         "database": store.url,
-        "jobs": [j.as_json() for j in job_states(store, pw.settings)],
+        "jobs": [j.as_json() for j in job_states(store, pw.settings, waiting={"embed": pending})],
     }

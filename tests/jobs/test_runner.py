@@ -68,7 +68,9 @@ def test_the_status_warns_about_failed_abandoned_and_late_jobs(store: Store, set
     from datetime import UTC, datetime, timedelta
 
     states = {s.name: s for s in job_states(store, settings)}
-    assert states["embed"].last is None and states["embed"].warning is None  # never ran: no alarm
+    assert states["embed"].last is None and states["embed"].warning is None  # never ran, nothing waits
+    waiting = {s.name: s for s in job_states(store, settings, waiting={"embed": 1200})}
+    assert "never run, and 1,200 items wait for it" in (waiting["embed"].warning or "")
     bad = Counting("embed")
     bad.fail = True
     Runner(store, [bad], name="r").tick()

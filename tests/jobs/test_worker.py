@@ -67,6 +67,8 @@ def test_a_worker_beside_a_server_without_jobs_makes_another_process_ingest_sear
         time.sleep(3)  # three turns of the server's jobs: with --no-jobs it embeds nothing
         status = httpx.get(f"{base}/api/status", timeout=10).json()
         assert status["pending_embeddings"] == 1
+        embed = next(j for j in status["jobs"] if j["job"] == "embed")
+        assert embed["last_outcome"] is None and "is a `paperwire worker` running" in embed["warning"]
         assert not _found(base, "estimating the number of birds in aerial photos", "semantic")
 
         worker = subprocess.Popen(

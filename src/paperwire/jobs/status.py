@@ -33,9 +33,12 @@ class JobState:
         }
 
 
-def job_states(store: JobStore, settings: Settings, now: datetime | None = None) -> list[JobState]:
-    """Each job's last run and whether it needs attention: its last run failed or was abandoned, or it has
-    not run for three of its intervals (plus a minute) although it ran before."""
+def job_states(
+    store: JobStore, settings: Settings, now: datetime | None = None, waiting: dict[str, int] | None = None
+) -> list[JobState]:
+    """Each job's last run and whether it needs attention: its last run failed or was abandoned, it has not
+    run for three of its intervals (plus a minute) although it ran before, or it never ran while work waits
+    for it (``waiting``: job name -> how much)."""
     now = now or datetime.now(UTC)
     last = store.last_job_runs()
     late_after = 3 * settings.refresh_interval + 60
@@ -43,6 +46,11 @@ def job_states(store: JobStore, settings: Settings, now: datetime | None = None)
     for name in sorted(set(JOBS) | set(last)):
         run = last.get(name)
         warning = None
+        if run is None and (waiting or {}).get(name):
+            warning = (
+                f"never run, and {(waiting or {})[name]:,} items wait for it: is a `paperwire worker` running "
+                "(or a server without --no-jobs)?"
+            )
         if run is not None:
             age = (now - run.started).total_seconds()
             if run.outcome == "failed":
