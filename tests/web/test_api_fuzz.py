@@ -38,9 +38,9 @@ def make_app(database_url: str | None) -> FastAPI:
     )
 
 
-# The schema is read at collection time from an app that opens nothing (create_app touches no file until its
-# lifespan starts); the calls go to the fixture's app, over the module's own database (made only if it runs).
-schema = schemathesis.openapi.from_asgi("/openapi.json", make_app(None))
+# The schema is read at collection time, without running an app (from_asgi would run its lifespan, which opens
+# a store); the calls go to the fixture's app, over the module's own database (made only if the tests run).
+schema = schemathesis.openapi.from_dict(make_app(None).openapi())
 
 
 @pytest.fixture(scope="module")
