@@ -97,7 +97,9 @@ class SQLStore(ABC):
 
     def _migrate(self, target: int | None = None) -> list[int]:
         """Apply the migrations not yet applied (up to ``target``); returns the versions applied."""
-        with self._write() as c:
+        # under the migration lock: processes that start together on a bare PostgreSQL database would
+        # otherwise race in CREATE TABLE IF NOT EXISTS (a duplicate key in pg_type for all but one)
+        with self._write(changes_papers=True) as c:
             c.execute(
                 "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, "
                 "description TEXT NOT NULL, applied_at TEXT NOT NULL)"
