@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import date
 from pathlib import Path
 
 import numpy as np
@@ -134,6 +135,24 @@ def test_embed_pending_only_embeds_what_changed(store: Store, tmp_path: Path) ->
     _write(f, 1, start=3, version=2)  # same text, newer version: no re-embedding
     ingest_file(store, f, restart=True)
     assert embed_pending(store, emb) == 0
+
+
+def test_embed_pending_embeds_the_newest_first_and_undated_papers_last(store: Store) -> None:
+    from tests.conftest import make_paper
+
+    order: list[str] = []
+
+    class Recording(HashEmbedder):
+        def embed_batch(self, texts):  # type: ignore[no-untyped-def]
+            order.extend(t.split(".")[0] for t in texts)
+            return super().embed_batch(texts)
+
+    days = {"Old": date(2025, 1, 1), "Undated": None, "New": date(2025, 3, 1), "Middle": date(2025, 2, 1)}
+    store.upsert_papers(
+        [make_paper(f"2501.{i:05d}", title=t, announced=d) for i, (t, d) in enumerate(days.items(), 1)]
+    )
+    assert embed_pending(store, Recording(), chunk=1) == 4
+    assert order == ["New", "Middle", "Old", "Undated"]  # (PostgreSQL sorts NULL first in DESC)
 
 
 def test_load_sample_ships_vectors_and_upvotes(store: Store) -> None:

@@ -45,6 +45,9 @@ _PENDING = (
     "FROM papers p LEFT JOIN embeddings e ON e.paper_id = p.id AND e.model = ? "
     "WHERE (e.paper_id IS NULL OR e.text_hash <> p.text_hash)"
 )
+# NULLs sort last in DESC on SQLite but first on PostgreSQL: undated papers are put last explicitly (NULLS
+# LAST would need SQLite 3.30)
+_NEWEST_FIRST = "ORDER BY p.announced IS NULL, p.announced DESC, p.id"
 JOB_RUNS_KEPT = 200  # runs kept per job; older ones are pruned as new ones finish
 
 
@@ -232,9 +235,9 @@ class SQLStore(ABC):
     # -- embeddings ---------------------------------------------------------------------------
 
     def pending_embeddings(self, model: str, limit: int) -> list[EmbeddingTask]:
-        """Papers with no embedding for ``model`` or one of stale text, newest first."""
+        """Papers with no embedding for ``model`` or one of stale text, newest first (undated ones last)."""
         rows = self._all(
-            f"SELECT p.id, p.title, p.abstract, p.text_hash {_PENDING} ORDER BY p.announced DESC, p.id LIMIT ?",
+            f"SELECT p.id, p.title, p.abstract, p.text_hash {_PENDING} {_NEWEST_FIRST} LIMIT ?",
             (model, limit),
         )
         return [EmbeddingTask(r[0], f"{r[1]}. {r[2]}", r[3]) for r in rows]
@@ -249,7 +252,7 @@ class SQLStore(ABC):
                 self._q(
                     f"SELECT p.id, p.title, p.abstract, p.text_hash {_PENDING} AND NOT EXISTS "
                     "(SELECT 1 FROM claims k WHERE k.scope = ? AND k.key = p.id) "
-                    "ORDER BY p.announced DESC, p.id LIMIT ?"
+                    f"{_NEWEST_FIRST} LIMIT ?"
                 ),
                 (model, scope, limit),
             )
