@@ -42,6 +42,13 @@ class Settings(BaseSettings):
         description="Database URL: sqlite:///PATH or postgresql://USER:PASSWORD@HOST:PORT/DB (pgvector needed); "
         "default is the SQLite file paperwire.db in the home directory.",
     )
+    database_pool_size: int = Field(
+        10,
+        ge=1,
+        le=1000,
+        description="PostgreSQL only: connections each paperwire process keeps at most (its threads share "
+        "them; one more waits up to 30 s, then gets 503). Mind the server's max_connections across processes.",
+    )
     load_sample: bool = Field(
         True, description="Load the bundled demo sample (with its vectors) into an empty store on first run."
     )

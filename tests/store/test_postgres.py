@@ -60,7 +60,7 @@ def test_a_dropped_connection_is_reopened(url: str) -> None:
     with psycopg.connect(pg.admin_url(), autocommit=True) as admin:
         admin.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
-            (url.rsplit("/", 1)[1].split("?")[0],),
+            (_dbname(url),),
         )
     with contextlib.suppress(StoreBusyError):  # this query may find the connection gone: transient
         assert store.count_papers() == 1  # or psycopg noticed the loss before sending
@@ -68,6 +68,71 @@ def test_a_dropped_connection_is_reopened(url: str) -> None:
     store.close()
 
 
+def _dbname(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    return urlsplit(url).path.lstrip("/")
+
+
 def test_passwords_never_show() -> None:
     assert redact("postgresql://pw:s3cret@db.example.org:5432/paperwire") == "postgresql://pw:***@db.example.org:5432/paperwire"
     assert redact("postgresql://pw@db/paperwire") == "postgresql://pw@db/paperwire"
+
+
+_OPEN = """
+import sys
+from paperwire.store import open_url
+s = open_url(sys.argv[1])
+assert s.schema_version() > 0
+s.close()
+"""
+
+
+def test_processes_starting_together_on_a_bare_database_all_open_it() -> None:
+    """Four processes opening one empty database at once: one migrates, the others wait for it."""
+    import subprocess
+    import sys
+
+    url = pg.create_database(empty=True)
+    try:
+        procs = [
+            subprocess.Popen([sys.executable, "-c", _OPEN, url], stderr=subprocess.PIPE, text=True) for _ in range(4)
+        ]
+        results = [(p.communicate(timeout=120)[1], p.returncode) for p in procs]
+        assert [rc for _, rc in results] == [0, 0, 0, 0], results
+        with psycopg.connect(url) as c:
+            assert c.execute("SELECT COUNT(*) FROM schema_version").fetchone()[0] == len(
+                __import__("paperwire.store.migrations", fromlist=["MIGRATIONS"]).MIGRATIONS
+            )
+    finally:
+        pg.drop_database(url)
+
+
+def test_many_threads_share_a_bounded_pool_of_connections(url: str) -> None:
+    import threading
+
+    store = PostgresStore(url, pool_size=3)
+    store.upsert_papers([make_paper()])
+    name = _dbname(url)
+    peak = 0
+    errors: list[BaseException] = []
+
+    def reader() -> None:
+        try:
+            for _ in range(300):
+                assert store.get_paper("2501.00001") is not None
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=reader) for _ in range(16)]
+    for t in threads:
+        t.start()
+    with psycopg.connect(pg.admin_url(), autocommit=True) as admin:
+        while any(t.is_alive() for t in threads):
+            n = admin.execute("SELECT COUNT(*) FROM pg_stat_activity WHERE datname = %s", (name,)).fetchone()[0]
+            peak = max(peak, n)
+    for t in threads:
+        t.join()
+    assert not errors
+    assert 1 <= peak <= 3  # 16 threads, never more than the pool's 3 connections
+    store.close()

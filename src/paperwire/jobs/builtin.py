@@ -24,7 +24,7 @@ class EmbedJob:
         store: Store,
         holder: str,
         embedder: Embedder | None = None,
-        batch: int = 256,
+        batch: int = 64,  # a turn of the real model takes a few seconds: a stop never waits long
         lease_s: float = 900.0,
     ) -> None:
         self.settings = settings

@@ -22,7 +22,7 @@ from paperwire.store.base import (
 SCHEMES = ("sqlite:///PATH", "postgresql://USER:PASSWORD@HOST:PORT/DATABASE")
 
 
-def open_url(url: str, *, migrate: bool = True, busy_timeout: float = 30.0) -> Store:
+def open_url(url: str, *, migrate: bool = True, busy_timeout: float = 30.0, pool_size: int = 10) -> Store:
     """Open the store at ``url``; ``migrate``: bring its schema up to date first (the default)."""
     if url.startswith("sqlite:///"):
         from paperwire.store.sqlite import SQLiteStore
@@ -31,13 +31,13 @@ def open_url(url: str, *, migrate: bool = True, busy_timeout: float = 30.0) -> S
     if url.startswith(("postgresql://", "postgres://")):
         from paperwire.store.postgres import PostgresStore
 
-        return PostgresStore(url, lock_timeout=busy_timeout, migrate=migrate)
+        return PostgresStore(url, lock_timeout=busy_timeout, migrate=migrate, pool_size=pool_size)
     raise ConfigError(f"unsupported database URL {url.split(':', 1)[0]!r}: use {' or '.join(SCHEMES)}")
 
 
 def open_store(settings: Settings, *, migrate: bool = True) -> Store:
     """Open (and, unless told not to, migrate) the store named by the settings' database URL."""
-    return open_url(settings.db_url, migrate=migrate)
+    return open_url(settings.db_url, migrate=migrate, pool_size=settings.database_pool_size)
 
 
 __all__ = [

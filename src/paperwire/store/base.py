@@ -167,6 +167,9 @@ class CheckpointStore(Protocol):
     def set_checkpoint(self, name: str, value: str | None) -> None:
         """Save (or clear, with None) a checkpoint."""
 
+    def checkpoints(self) -> dict[str, str]:
+        """Every saved checkpoint by name."""
+
 
 class JobStore(Protocol):
     """The record of background job runs (docs/reliability.md J1-J4)."""

@@ -29,7 +29,6 @@ from paperwire.errors import ConfigError, StoreError
 from paperwire.store import Store, open_url
 from paperwire.store.migrations import LATEST
 from paperwire.store.schema import embedding_models, schema_status, sqlite_path
-from paperwire.store.sql import SQLStore
 
 Progress = Callable[[str, int, int], None]
 """Called as (part, rows done, rows in the source) when a part starts and after each committed batch."""
@@ -338,11 +337,8 @@ def _row_hash(key: str, value: bytes) -> int:
 
 
 def _data_checkpoints(store: Store) -> dict[str, str]:
-    """Every checkpoint but the store's own (the CheckpointStore protocol has no lister: read the table)."""
-    if not isinstance(store, SQLStore):
-        raise StoreError(f"cannot list the checkpoints of {store.url}")
-    rows = store._all("SELECT name, value FROM checkpoints WHERE value IS NOT NULL")
-    return {str(n): str(v) for n, v in rows if not str(n).startswith(LOCAL_CHECKPOINTS)}
+    """Every checkpoint but the store's own."""
+    return {n: v for n, v in store.checkpoints().items() if not n.startswith(LOCAL_CHECKPOINTS)}
 
 
 def _canonical(url: str) -> str:

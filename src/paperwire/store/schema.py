@@ -68,8 +68,8 @@ def table_counts(store: Store) -> dict[str, int]:
 
 
 def embedding_models(store: Store) -> list[str]:
-    """The models with vectors stored (the Store protocol has no lister: every SQL backend has one)."""
-    return store.embedding_models() if isinstance(store, SQLStore) else []
+    """The models with vectors stored."""
+    return store.embedding_models()
 
 
 def sqlite_path(url: str) -> Path | None:

@@ -60,8 +60,8 @@ class SQLStore(ABC):
     # -- what a backend supplies --------------------------------------------------------------
 
     @abstractmethod
-    def _cursor(self) -> Any:
-        """A cursor on this thread's connection, outside any transaction (reads)."""
+    def _reading(self) -> AbstractContextManager[Any]:
+        """A cursor for reads outside any transaction (each statement sees what was committed before it)."""
 
     @abstractmethod
     def _write(self, *, changes_papers: bool = False) -> AbstractContextManager[Any]:
@@ -88,9 +88,9 @@ class SQLStore(ABC):
         return sql
 
     def _all(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
-        cur = self._cursor()
-        cur.execute(self._q(sql), params)
-        return list(cur.fetchall())
+        with self._reading() as cur:
+            cur.execute(self._q(sql), params)
+            return list(cur.fetchall())
 
     def _one(self, sql: str, params: Sequence[object] = ()) -> tuple[Any, ...] | None:
         rows = self._all(sql, params)
@@ -186,11 +186,13 @@ class SQLStore(ABC):
 
     def get_paper(self, paper_id: str) -> Paper | None:
         """One paper by base id."""
-        return self._fetch(self._cursor(), [paper_id]).get(paper_id)
+        with self._reading() as c:
+            return self._fetch(c, [paper_id]).get(paper_id)
 
     def get_papers(self, paper_ids: Sequence[str]) -> dict[str, Paper]:
         """Papers by base id (missing ids are absent from the result)."""
-        return self._fetch(self._cursor(), paper_ids)
+        with self._reading() as c:
+            return self._fetch(c, paper_ids)
 
     def count_papers(self) -> int:
         """How many papers the store holds."""
@@ -411,6 +413,10 @@ class SQLStore(ABC):
         """Save (or clear, with None) a checkpoint."""
         with self._write() as c:
             self._set_checkpoint(c, name, value)
+
+    def checkpoints(self) -> dict[str, str]:
+        """Every saved checkpoint by name."""
+        return {str(n): str(v) for n, v in self._all("SELECT name, value FROM checkpoints WHERE value IS NOT NULL")}
 
     def _set_checkpoint(self, c: Any, name: str, value: str | None) -> None:
         if value is None:

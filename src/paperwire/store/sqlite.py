@@ -63,12 +63,10 @@ class SQLiteStore(SQLStore):
 
     # -- what SQLStore asks of a backend --------------------------------------------------------
 
-    def _cursor(self) -> sqlite3.Cursor:
-        return self.conn.cursor()
-
-    def _all(self, sql: str, params: object = ()) -> list[tuple[object, ...]]:
+    @contextmanager
+    def _reading(self) -> Iterator[sqlite3.Cursor]:
         try:
-            return super()._all(sql, params)  # type: ignore[arg-type]
+            yield self.conn.cursor()
         except sqlite3.OperationalError as exc:
             raise self._error(exc) from exc
 
@@ -111,8 +109,8 @@ class SQLiteStore(SQLStore):
         )
         if not rows:
             return [], np.zeros((0, 0), dtype=np.float32)
-        dim = int(rows[0][2])  # type: ignore[call-overload]
-        buf = b"".join(r[1] for r in rows)  # type: ignore[misc]
+        dim = int(rows[0][2])
+        buf = b"".join(r[1] for r in rows)
         return [str(r[0]) for r in rows], np.frombuffer(buf, dtype=np.float32).reshape(len(rows), dim).copy()
 
     # -- plumbing -----------------------------------------------------------------------------
