@@ -133,13 +133,7 @@ class SearchEngine:
             )
         q = parse_query(text, categories=categories, authors=authors, after=after, before=before)
         if q.paper_id:
-            paper = self.store.get_paper(q.paper_id)
-            if paper is None:
-                raise NotFoundError(
-                    f"arXiv {q.paper_id} is not in this paperwire (try: paperwire ingest arxiv --id {q.paper_id})"
-                )
-            ups = self.store.latest_upvotes([paper.id]).get(paper.id)
-            return SearchResults(q, mode, [SearchHit(paper, 1.0, upvotes=ups)], 1, 0, limit, ["exact arXiv id"])
+            return SearchResults(q, mode, [self.paper(q.paper_id)], 1, 0, limit, ["exact arXiv id"])
         notes: list[str] = []
         if not q.has_text and not q.has_constraints:
             raise QueryError('empty query: type some words, a "phrase", author:, cat: or a date filter')
@@ -290,6 +284,23 @@ class SearchEngine:
             kept.append(h)
         res.hits = kept
         return res
+
+    def paper(self, paper_id: str) -> SearchHit:
+        """One paper as every surface shows it, its signals attached (NotFoundError when it is not here)."""
+        from paperwire.sources.arxiv_ids import parse_arxiv_ref
+
+        pid = parse_arxiv_ref(paper_id)[0]
+        found = self.find_paper(pid)
+        if found is None:
+            raise NotFoundError(f"arXiv {pid} is not in this paperwire (try: paperwire ingest arxiv --id {pid})")
+        return found
+
+    def find_paper(self, pid: str) -> SearchHit | None:
+        """One paper by its base id with its signals attached, or None."""
+        paper = self.store.get_paper(pid)
+        if paper is None:
+            return None
+        return SearchHit(paper, 1.0, upvotes=self.store.latest_upvotes([pid]).get(pid))
 
     def similar(self, paper_id: str, limit: int = 10) -> list[SearchHit]:
         """Nearest papers to ``paper_id`` by embedding."""

@@ -312,10 +312,14 @@ class SQLStore(ABC):
         )
         if not rows:
             return [], np.zeros((0, 0), dtype=np.float32)
-        out = np.empty((len(rows), int(rows[0][2])), dtype=np.float32)
-        for i, r in enumerate(rows):
-            out[i] = self._vector_value(r[1])
-        return [str(r[0]) for r in rows], out
+        return [str(r[0]) for r in rows], self._stack_vectors([r[1] for r in rows], int(rows[0][2]))
+
+    def _stack_vectors(self, stored: list[Any], dim: int) -> np.ndarray:
+        """Stored vectors as the rows of one float32 matrix."""
+        out = np.empty((len(stored), dim), dtype=np.float32)
+        for i, v in enumerate(stored):
+            out[i] = self._vector_value(v)
+        return out
 
     def iter_embeddings(
         self, model: str, after_id: str = "", batch: int = 2000

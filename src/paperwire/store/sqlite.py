@@ -11,6 +11,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -100,18 +101,9 @@ class SQLiteStore(SQLStore):
     def _vector_value(self, v: object) -> np.ndarray:
         return np.frombuffer(v, dtype=np.float32).copy()  # type: ignore[call-overload,no-any-return]
 
-    def load_embeddings(self, model: str) -> tuple[list[str], np.ndarray]:
-        """All current ids and vectors of ``model`` (stale ones excluded), in id order: one buffer copy."""
-        rows = self._all(
-            "SELECT e.paper_id, e.vector, e.dim FROM embeddings e JOIN papers p ON p.id = e.paper_id "
-            "WHERE e.model = ? AND e.text_hash = p.text_hash ORDER BY e.paper_id",
-            (model,),
-        )
-        if not rows:
-            return [], np.zeros((0, 0), dtype=np.float32)
-        dim = int(rows[0][2])
-        buf = b"".join(r[1] for r in rows)
-        return [str(r[0]) for r in rows], np.frombuffer(buf, dtype=np.float32).reshape(len(rows), dim).copy()
+    def _stack_vectors(self, stored: list[Any], dim: int) -> np.ndarray:
+        """float32 bytes as one matrix: a single copy of one joined buffer."""
+        return np.frombuffer(b"".join(stored), dtype=np.float32).reshape(len(stored), dim).copy()
 
     # -- plumbing -----------------------------------------------------------------------------
 

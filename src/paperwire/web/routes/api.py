@@ -8,7 +8,6 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
-from paperwire.errors import NotFoundError
 from paperwire.listing import daily
 from paperwire.serialize import day_json, paper_json, results_json, similar_json, status_json
 from paperwire.web.site import SiteDep
@@ -65,13 +64,8 @@ def similar(site: SiteDep, paper_id: str, limit: Annotated[int, Query(ge=1, le=1
 
 @router.get("/api/papers/{paper_id:path}", summary="One paper by arXiv id")
 def paper(site: SiteDep, paper_id: str) -> dict[str, Any]:
-    from paperwire.sources.arxiv_ids import parse_arxiv_ref
-
-    pid = parse_arxiv_ref(paper_id)[0]
-    p = site.pw.store.get_paper(pid)
-    if p is None:
-        raise NotFoundError(f"arXiv {pid} is not in this paperwire")
-    return paper_json(p, site.pw.store.latest_upvotes([pid]).get(pid))
+    hit = site.pw.engine.paper(paper_id)
+    return paper_json(hit.paper, hit.upvotes)
 
 
 @router.get("/api/daily", summary="The papers of one announcement day (default: the latest)")

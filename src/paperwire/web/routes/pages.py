@@ -212,7 +212,8 @@ def paper(request: Request, site: SiteDep, paper_id: str) -> Response:
         return error_page(site, request, 400, "Not an arXiv id", str(exc))
     if pid != paper_id:
         return RedirectResponse(f"/paper/{pid}", status_code=301)
-    p = site.pw.store.get_paper(pid)
+    hit = site.pw.engine.find_paper(pid)
+    p = hit.paper if hit else None
     similar: list[SearchHit] = []
     cards: list[Card] = []
     embedded = False
@@ -243,7 +244,7 @@ def paper(request: Request, site: SiteDep, paper_id: str) -> Response:
         pdf_url=safe_url(p.pdf_url),
         doi_url=doi_url(p.doi),
         comment=linkify(p.comment) if p.comment else None,
-        upvotes=site.pw.store.latest_upvotes([p.id]).get(p.id),
+        upvotes=hit.upvotes if hit else None,
     )
 
 
