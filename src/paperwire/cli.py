@@ -530,7 +530,7 @@ def status_cmd(as_json: Annotated[bool, typer.Option("--json")] = False) -> None
     from paperwire.serialize import status_json
 
     pw = _open(first_run=False)
-    st = status_json(pw)
+    st = status_json(pw, private=True)
     warnings = [j for j in st["jobs"] if j["warning"]]
     if as_json:
         sys.stdout.write(json.dumps(st) + "\n")

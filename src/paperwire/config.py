@@ -46,8 +46,9 @@ class Settings(BaseSettings):
         10,
         ge=1,
         le=1000,
-        description="PostgreSQL only: connections each paperwire process keeps at most (its threads share "
-        "them; one more waits up to 30 s, then gets 503). Mind the server's max_connections across processes.",
+        description="PostgreSQL only: connections each open store keeps at most (its threads share them; one "
+        "more waits up to 30 s, then gets 503). A server opens two (its pages', its background jobs'), a worker "
+        "one: mind the database's max_connections across processes.",
     )
     load_sample: bool = Field(
         True, description="Load the bundled demo sample (with its vectors) into an empty store on first run."

@@ -118,7 +118,7 @@ def day_json(d: Day, category: str | None, limit: int) -> dict[str, Any]:
     }
 
 
-def status_json(pw: Paperwire) -> dict[str, Any]:
+def status_json(pw: Paperwire, private: bool = False) -> dict[str, Any]:
     """What the store holds, and each background job's last run (J1, J2)."""
     from paperwire.jobs.status import job_states
 
@@ -136,6 +136,5 @@ def status_json(pw: Paperwire) -> dict[str, Any]:
         "keyword_indexed": pw.engine.keyword.num_docs(),
         "vector_indexed": len(pw.engine.vectors),
         "last_harvest": store.get_checkpoint("oai:last-harvest"),
-        "database": store.url,
         "jobs": [j.as_json() for j in job_states(store, pw.settings, waiting={"embed": pending})],
-    }
+    } | ({"database": store.url} if private else {})  # where the data lives is the operator's business

@@ -162,3 +162,18 @@ def test_the_refresh_job_picks_up_what_another_process_wrote(store: Store, setti
     EmbedJob(settings, other, "w", emb).run()
     assert job.run().counts["vectors"] == 1
     other.close()
+
+
+def test_a_starting_runner_closes_the_runs_of_dead_runners_on_its_host(store: Store) -> None:
+    import socket
+    import subprocess
+    import sys
+
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    gone = f"{socket.gethostname()}:{int(dead.stdout)}:abc123"  # a worker killed mid-run (its pid is gone)
+    store.start_job_run("embed", gone)
+    elsewhere = "another-host:1:abc123"  # can't tell from here: left alone
+    store.start_job_run("harvest", elsewhere)
+    Runner(store, [Counting("other")], name="r-new").run_until_idle()
+    last = store.last_job_runs()
+    assert last["embed"].outcome == "abandoned" and last["harvest"].outcome == "running"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -250,3 +251,26 @@ def test_deep_offsets_are_refused_or_empty_never_a_crash(engine: SearchEngine, m
         assert past.total == everything.total == first.total
     by_date = engine.search("model", mode=mode, sort="date", offset=first.total - 1, limit=1)  # type: ignore[arg-type]
     assert len(by_date.hits) == 1  # the last one, as the daily list's "next day" asks for
+
+
+def test_an_index_built_from_another_database_is_rebuilt(tmp_path: Path) -> None:
+    """A home pointed at a copy of its database: the copy's sequence numbers mean nothing to the old index."""
+    from paperwire.store import open_url
+    from tests.conftest import make_paper
+
+    home = tmp_path / "home"
+    first = open_url(f"sqlite:///{tmp_path / 'a.db'}")
+    first.upsert_papers([make_paper(f"2501.{i:05d}", title=f"alpha {i}") for i in range(1, 6)])
+    for i in range(6, 11):  # many commits: the index's mark runs ahead of a fresh copy's
+        first.upsert_papers([make_paper(f"2501.{i:05d}", title=f"alpha {i}")])
+    settings = Settings(home=home, load_sample=False)
+    SearchEngine(settings, first, HashEmbedder()).refresh()
+    first.close()
+    copy = open_url(f"sqlite:///{tmp_path / 'b.db'}")  # the "copy": another database, one commit
+    copy.upsert_papers([make_paper(f"2501.{i:05d}", title=f"alpha {i}") for i in range(1, 11)])
+    copy.upsert_papers([make_paper("2502.00001", title="beta arrives after the switch")])
+    eng = SearchEngine(settings, copy, HashEmbedder())
+    eng.refresh()
+    assert [h.paper.id for h in eng.search("beta", mode="keyword").hits] == ["2502.00001"]
+    assert eng.keyword.store_id == copy.store_id()
+    copy.close()

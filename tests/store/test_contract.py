@@ -224,47 +224,60 @@ def test_two_processes_write_at_once_without_errors(store: Store, store_url: str
     assert len({seq for seq, _ in store.iter_papers()}) == 120  # every commit its own sequence
 
 
-def test_the_change_feed_misses_nothing_while_writers_commit_concurrently(store: Store, store_url: str) -> None:
-    """S4: a reader tailing iter_papers(after_seq) while four threads write sees every final state.
+def test_the_change_feed_misses_nothing_while_writers_commit_concurrently(
+    store: Store, store_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """S4: a reader tailing iter_papers(after_seq) while four threads write sees every commit.
 
-    Each writer's batch sleeps inside its transaction (a slow batch) so commits overlap; a feed that handed
-    out sequences without ordering commits would let the reader pass a sequence whose commit came later.
+    Every batch is new papers (so a missed commit stays missed) and sleeps *inside* its transaction, after
+    its rows are planned, so commits overlap: a feed that handed out sequences without ordering commits
+    would let the reader pass a sequence whose commit came later.
     """
     import threading
     import time
 
     from paperwire.models import Paper
+    from paperwire.store import sql
 
+    plan = sql.plan_upsert
+
+    def slow_plan(*args: object, **kw: object) -> object:
+        out = plan(*args, **kw)  # type: ignore[arg-type]
+        time.sleep(0.004)
+        return out
+
+    monkeypatch.setattr(sql, "plan_upsert", slow_plan)
     stop = threading.Event()
-    seen: dict[str, tuple[int, int]] = {}  # id -> (seq, version) last read
+    seen: dict[str, int] = {}
     errors: list[BaseException] = []
 
     def writer(k: int) -> None:
         try:
             w = open_url(store_url)
-            for n in range(12):
-                batch = [
-                    Paper(id=f"2501.{k * 100 + i:05d}", version=n + 1, title=f"w{k} n{n} i{i}", abstract="a")
-                    for i in range(5)
-                ]
-                w.upsert_papers(batch)
-                time.sleep(0.003)
+            for n in range(15):
+                w.upsert_papers(
+                    [Paper(id=f"25{k:02d}.{n * 10 + i:05d}", title=f"w{k} n{n} i{i}", abstract="a") for i in range(3)]
+                )
             w.close()
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
     def reader() -> None:
-        r = open_url(store_url)
-        mark = 0
-        while True:
-            done = stop.is_set()
-            for seq, p in r.iter_papers(after_seq=mark, batch=7):
-                assert seq > mark or seq == mark
-                seen[p.id] = (seq, p.version)
-                mark = max(mark, seq)
-            if done:
-                break
-        r.close()
+        try:
+            r = open_url(store_url)
+            mark = 0
+            while True:
+                done = stop.is_set()
+                for seq, p in r.iter_papers(after_seq=mark, batch=7):
+                    if seq < mark:  # one commit's papers share a sequence; a later one never goes back
+                        raise AssertionError(f"seq {seq} after {mark}")
+                    seen[p.id] = seq
+                    mark = seq
+                if done:
+                    break
+            r.close()
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
 
     t_read = threading.Thread(target=reader)
     t_read.start()
@@ -275,7 +288,7 @@ def test_the_change_feed_misses_nothing_while_writers_commit_concurrently(store:
         t.join()
     stop.set()
     t_read.join()
-    assert not errors
-    final = {p.id: (seq, p.version) for seq, p in store.iter_papers()}
-    assert len(final) == 20 and all(v == 12 for _, v in final.values())
-    assert seen == final  # the reader ends exactly where the store is
+    assert not errors, errors
+    final = {p.id: seq for seq, p in store.iter_papers()}
+    assert len(final) == 4 * 15 * 3
+    assert seen == final  # every commit reached the tailing reader, at its own sequence

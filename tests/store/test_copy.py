@@ -274,3 +274,40 @@ def test_schema_status_of_a_bare_database_and_migrating_it(pg_url: str) -> None:
         bare.close()
     after = apply_migrations(pg_url)
     assert (after.version, after.pending) == (LATEST, [])
+
+
+def test_the_check_sees_a_difference_in_sources_alone(source_url: str, pg_url: str) -> None:
+    """The content hash leaves sources out; the check compares every field as read back."""
+    source, target = open_for_copy(source_url, pg_url)
+    try:
+        copy_store(source, target, batch=BATCH)
+        pid = source.paper_digests("", 1)[0][0]
+        p = target.get_paper(pid)
+        assert p is not None
+        target.upsert_papers([replace(p, sources=(*p.sources, "somewhere-else"))])
+        checks = {c.name: c for c in verify_copy(source, target)}
+        assert checks["papers"].examples == (f"{pid} differs",)
+    finally:
+        source.close()
+        target.close()
+
+
+def test_a_resumed_copy_of_signals_misses_none_the_source_gained_meanwhile(source_url: str, pg_url: str) -> None:
+    source, target = open_for_copy(source_url, pg_url)
+
+    def die_in_signals(p: str, done: int, total: int) -> None:
+        if p == "signals" and done == BATCH:
+            raise Killed
+
+    try:
+        with pytest.raises(Killed):
+            copy_store(source, target, batch=BATCH, on_progress=die_in_signals)
+        # a signal that sorts before the saved position arrives at the source
+        first = source.paper_digests("", 1)[0][0]
+        source.upsert_signals([Signal(first, "a-new-source", date(2020, 1, 1), upvotes=5)])
+        copy_store(source, target, batch=BATCH)
+        assert sorted(target.iter_signals(), key=repr) == sorted(source.iter_signals(), key=repr)
+        assert all(c.ok for c in verify_copy(source, target))
+    finally:
+        source.close()
+        target.close()

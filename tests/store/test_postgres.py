@@ -136,3 +136,32 @@ def test_many_threads_share_a_bounded_pool_of_connections(url: str) -> None:
     assert not errors
     assert 1 <= peak <= 3  # 16 threads, never more than the pool's 3 connections
     store.close()
+
+
+def test_a_password_in_the_query_never_shows() -> None:
+    shown = redact("postgresql://pw@db/paperwire?sslmode=require&password=s3cret&host=db2")
+    assert "s3cret" not in shown and "password=***" in shown and "sslmode=require" in shown
+
+
+def test_an_app_role_without_create_rights_opens_a_migrated_database(url: str) -> None:
+    """Migrations need rights an app role may lack; opening an up-to-date database only reads."""
+    with psycopg.connect(url, autocommit=True) as admin:
+        admin.execute("DROP ROLE IF EXISTS pw_app")
+        admin.execute("CREATE ROLE pw_app LOGIN")
+        admin.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")
+        admin.execute("GRANT USAGE ON SCHEMA public TO pw_app")
+        admin.execute("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO pw_app")
+        admin.execute("GRANT USAGE ON ALL SEQUENCES IN SCHEMA public TO pw_app")
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    app_url = urlunsplit((parts.scheme, "pw_app@" + parts.netloc.split("@", 1)[-1], parts.path, parts.query, ""))
+    try:
+        store = open_url(app_url)
+        store.upsert_papers([make_paper()])
+        assert store.count_papers() == 1 and store.schema_version() > 0
+        store.close()
+    finally:
+        with psycopg.connect(url, autocommit=True) as admin:
+            admin.execute("DROP OWNED BY pw_app")
+            admin.execute("DROP ROLE pw_app")

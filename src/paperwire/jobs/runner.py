@@ -43,6 +43,21 @@ class Runner:
         self._next: dict[str, float] = {job.name: 0.0 for job in self.jobs}  # all due at start
         self._done_once: set[str] = set()
 
+    def reap(self) -> int:
+        """Mark abandoned the open runs of runners on this host whose process is gone (killed, out of
+        memory): they would otherwise show as running for ever. Returns how many runs it closed."""
+        host = socket.gethostname()
+        closed = 0
+        try:
+            for runner in {r.runner for r in self.store.running_job_runs()}:
+                r_host, _, rest = runner.partition(":")
+                pid = rest.partition(":")[0]
+                if r_host == host and pid.isdigit() and runner != self.name and not _alive(int(pid)):
+                    closed += self.store.abandon_job_runs(runner)
+        except Exception as exc:  # the store is down: the next start tries again
+            log.warning("runner %s: looking for dead runners: %s", self.name, exc)
+        return closed
+
     def due(self) -> list[Job]:
         """The jobs whose turn has come, in the order they were given."""
         now = self.clock()
@@ -90,6 +105,7 @@ class Runner:
 
     def run_until_idle(self, max_turns: int = 10_000) -> None:
         """Turn the jobs until none has more work right now (``paperwire worker --once``)."""
+        self.reap()
         for job in self.jobs:
             for _ in range(max_turns):
                 out = self.run_job(job)
@@ -98,6 +114,7 @@ class Runner:
 
     def run_forever(self, stop: threading.Event) -> None:
         """Turn the jobs until ``stop`` is set."""
+        self.reap()
         try:
             while not stop.is_set():
                 self.tick()
@@ -119,6 +136,16 @@ class Runner:
                 give_back(self.name)
             except Exception as exc:
                 log.warning("runner %s: cleaning up: %s", self.name, exc)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # somebody else's process
+    return True
 
 
 def _release(store: JobStore) -> Callable[[str], object]:

@@ -57,6 +57,11 @@ def job_states(
                 warning = f"the last run failed: {run.error}"
             elif run.outcome == "abandoned":
                 warning = "the last run was abandoned: its process stopped before the run ended"
+            elif run.outcome == "running" and settings.refresh_interval > 0 and age > late_after:
+                warning = (
+                    f"still running after {_ago(age)}: its process may have died (a runner starting on "
+                    "its host marks it abandoned)"
+                )
             elif settings.refresh_interval > 0 and age > late_after:
                 warning = f"late: no run for {_ago(age)} (due every {settings.refresh_interval:g} s)"
         out.append(JobState(name, run, warning))

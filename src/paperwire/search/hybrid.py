@@ -83,6 +83,14 @@ class SearchEngine:
         with self._refresh_lock:
             # read first: whatever arrives while this runs is caught by the next refresh
             synced = (self.store.max_seq(), self.store.count_embeddings(self.model_name))
+            sid = self.store.store_id()
+            follows = self.keyword.store_id
+            if (follows is not None and follows != sid) or synced[0] < self.keyword.seq:
+                # built from another database (a home pointed at a copy): its sequence numbers mean
+                # nothing here
+                self.keyword.clear()
+            if follows != sid:
+                self.keyword.follow(sid)
             n = 0
             if synced[0] > self.keyword.seq:
                 n = self.keyword.add(self.store.iter_papers(after_seq=self.keyword.seq))

@@ -140,15 +140,30 @@ class KeywordIndex:
 
     # -- state --------------------------------------------------------------------------------
 
+    def _meta(self) -> dict[str, Any]:
+        return dict(json.loads((self.path / "paperwire.json").read_text()))
+
     @property
     def seq(self) -> int:
         """The store change-sequence this index is up to date with."""
-        return int(json.loads((self.path / "paperwire.json").read_text()).get("seq", 0))
+        return int(self._meta().get("seq", 0))
 
-    def _set_seq(self, seq: int) -> None:
+    @property
+    def store_id(self) -> str | None:
+        """The database this index follows (None: not yet known, an index made before ids existed)."""
+        sid = self._meta().get("store")
+        return str(sid) if sid else None
+
+    def _set_seq(self, seq: int, store_id: str | None = None) -> None:
+        meta = {"schema": _SCHEMA_VERSION, "seq": seq, "store": store_id or self.store_id}
         tmp = self.path / "paperwire.json.tmp"
-        tmp.write_text(json.dumps({"schema": _SCHEMA_VERSION, "seq": seq}))
+        tmp.write_text(json.dumps(meta))
         tmp.replace(self.path / "paperwire.json")
+
+    def follow(self, store_id: str) -> None:
+        """Record that this index follows the database ``store_id`` (its sequence numbers mean nothing
+        elsewhere)."""
+        self._set_seq(self.seq, store_id)
 
     def reload(self) -> None:
         """See what other processes committed (tantivy also notices by itself, a little later)."""
@@ -215,7 +230,7 @@ class KeywordIndex:
             writer.delete_all_documents()
             writer.commit()
             writer.wait_merging_threads()
-            self._set_seq(0)
+            self._set_seq(0, "")
         self.index.reload()
 
     # -- queries ------------------------------------------------------------------------------

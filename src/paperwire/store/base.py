@@ -170,6 +170,9 @@ class CheckpointStore(Protocol):
     def checkpoints(self) -> dict[str, str]:
         """Every saved checkpoint by name."""
 
+    def store_id(self) -> str:
+        """This database's identity (derived indexes remember which database they follow)."""
+
 
 class JobStore(Protocol):
     """The record of background job runs (docs/reliability.md J1-J4)."""
@@ -185,6 +188,9 @@ class JobStore(Protocol):
 
     def last_failures(self, limit: int = 10) -> list[JobRun]:
         """The latest failed runs, newest first."""
+
+    def running_job_runs(self) -> list[JobRun]:
+        """Runs recorded as started and not ended."""
 
     def abandon_job_runs(self, runner: str) -> int:
         """Mark ``runner``'s runs still open as abandoned (its process died); returns how many."""

@@ -15,7 +15,9 @@ does not depend on order (the two databases may sort ids differently).
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+import json
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -26,6 +28,7 @@ from urllib.parse import urlsplit
 import numpy as np
 
 from paperwire.errors import ConfigError, StoreError
+from paperwire.models import Signal
 from paperwire.store import Store, open_url
 from paperwire.store.migrations import LATEST
 from paperwire.store.schema import embedding_models, schema_status, sqlite_path
@@ -34,8 +37,9 @@ Progress = Callable[[str, int, int], None]
 """Called as (part, rows done, rows in the source) when a part starts and after each committed batch."""
 
 SHOWN_DIFFERENCES = 5  # rows named per table when the copy differs
-# checkpoints that describe a store's own writes, not the data: copies' positions, the vectors' change stamps
-LOCAL_CHECKPOINTS = ("copy:", "vectors:")
+# checkpoints that describe a store's own writes, not the data: copies' positions, the vectors' change
+# stamps, the database's identity
+LOCAL_CHECKPOINTS = ("copy:", "vectors:", "store:")
 
 
 @dataclass
@@ -225,17 +229,26 @@ def _copy_embeddings(source: Store, target: Store, model: str, name: str, batch:
 
 def _copy_signals(source: Store, target: Store, name: str, batch: int, note: Progress) -> Part:
     part, t0 = Part("signals"), time.perf_counter()
-    signals = list(source.iter_signals())  # in (paper, source, day) order: the position is a row count
-    done = min(int(target.get_checkpoint(name) or 0), len(signals))
+    signals = list(source.iter_signals())  # in (paper, source, day) order
+    # the position: how many were copied, and the key of the last one; if the source gained or lost rows
+    # before it since, the count no longer lands on that key and the copy starts over (upserts are idempotent)
+    saved = json.loads(target.get_checkpoint(name) or '{"n": 0, "last": null}')
+    done = int(saved.get("n", 0)) if isinstance(saved, dict) else 0
+    if not 0 < done <= len(signals) or _signal_key(signals[done - 1]) != saved.get("last"):
+        done = 0
     note(part.name, done, len(signals))
     for i in range(done, len(signals), batch):
         chunk = signals[i : i + batch]
         target.upsert_signals(chunk)
-        target.set_checkpoint(name, str(i + len(chunk)))
+        target.set_checkpoint(name, json.dumps({"n": i + len(chunk), "last": _signal_key(chunk[-1])}))
         part.rows += len(chunk)
         note(part.name, i + len(chunk), len(signals))
     part.seconds = time.perf_counter() - t0
     return part
+
+
+def _signal_key(s: Signal) -> str:
+    return f"{s.paper_id}\t{s.source}\t{s.observed_on.isoformat()}"
 
 
 def _copy_checkpoints(source: Store, target: Store, note: Progress) -> Part:
@@ -272,10 +285,14 @@ def verify_copy(source: Store, target: Store, batch: int = 5000) -> list[Check]:
     """Each table compared on both sides: row counts and a digest over every row's content."""
 
     def papers(s: Store) -> Iterator[tuple[str, bytes]]:
+        # every field as read back, sources as a set: not only the hashes computed when it was written
         pos = ""
         while rows := s.paper_digests(pos, batch):
-            for pid, content_hash, version in rows:
-                yield pid, f"{content_hash} v{version}".encode()
+            got = s.get_papers([pid for pid, _, _ in rows])
+            for pid, _, _ in rows:
+                fields = dataclasses.asdict(got[pid]) if pid in got else {}
+                fields["sources"] = sorted(fields.get("sources", ()))
+                yield pid, json.dumps(fields, sort_keys=True, default=str).encode()
             pos = rows[-1][0]
 
     def embeddings(model: str) -> Rows:
@@ -349,7 +366,9 @@ def _canonical(url: str) -> str:
     parts = urlsplit(url)
     scheme = "postgresql" if parts.scheme == "postgres" else parts.scheme
     port = f":{parts.port}" if parts.port else ""
-    query = f"?{parts.query}" if parts.query else ""
+    # the socket directory (host=...) names the server; no other parameter does, and a password never shows
+    host = next((v for k, _, v in (p.partition("=") for p in parts.query.split("&")) if k == "host"), "")
+    query = f"?host={host}" if host else ""
     return f"{scheme}://{parts.hostname or ''}{port}{parts.path}{query}"
 
 

@@ -67,10 +67,10 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
                 paper_id TEXT NOT NULL,
                 source TEXT NOT NULL,
                 observed_on TEXT NOT NULL,
-                upvotes INTEGER NOT NULL DEFAULT 0,
-                comments INTEGER NOT NULL DEFAULT 0,
+                upvotes {BIGINT} NOT NULL DEFAULT 0,
+                comments {BIGINT} NOT NULL DEFAULT 0,
                 github_repo TEXT,
-                github_stars INTEGER,
+                github_stars {BIGINT},
                 PRIMARY KEY (paper_id, source, observed_on)
             )""",
             """CREATE TABLE checkpoints (

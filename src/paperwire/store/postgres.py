@@ -35,22 +35,31 @@ _TRANSIENT = (
 )
 
 
+_SECRET_PARAMS = ("password", "sslpassword", "passfile")
+
+
 def redact(url: str) -> str:
-    """A database URL without its password (what logs, errors and status may show)."""
+    """A database URL without its password, in the user part or the query (what logs and status may show)."""
     parts = urlsplit(url)
-    if not parts.password:
-        return url
-    host = parts.hostname or ""
-    if parts.port:
-        host = f"{host}:{parts.port}"
-    user = f"{parts.username}:***@" if parts.username else ""
-    return urlunsplit((parts.scheme, user + host, parts.path, parts.query, parts.fragment))
+    query = "&".join(
+        f"{k}=***" if k.lower() in _SECRET_PARAMS else (f"{k}={v}" if sep else k)
+        for k, sep, v in (p.partition("=") for p in parts.query.split("&") if p)
+    )
+    netloc = parts.netloc
+    if parts.password:
+        host = parts.hostname or ""
+        if parts.port:
+            host = f"{host}:{parts.port}"
+        netloc = (f"{parts.username}:***@" if parts.username else ":***@") + host
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
 class PostgresStore(SQLStore):
     """Store backed by a PostgreSQL database with the pgvector extension."""
 
     dialect: Dialect = "postgresql"
+    _SCHEMA_TABLE_EXISTS = "SELECT to_regclass('schema_version') IS NOT NULL"
+    _NOW = "SELECT EXTRACT(EPOCH FROM clock_timestamp())"
 
     def __init__(self, url: str, lock_timeout: float = 30.0, migrate: bool = True, pool_size: int = 10) -> None:
         self.url = redact(url)
@@ -63,7 +72,8 @@ class PostgresStore(SQLStore):
         }
         try:  # one plain connection first: an unreachable server is a clear error at once, not a pool timeout
             with psycopg.connect(url, **options) as first:  # type: ignore[arg-type]
-                if migrate:
+                present = first.execute("SELECT 1 FROM pg_extension WHERE extname = 'vector'").fetchone()
+                if migrate and not present:  # creating it needs rights an app role may lack: only once
                     with first.transaction():
                         first.execute("SELECT pg_advisory_xact_lock(%s)", (_SEQ_LOCK,))
                         first.execute("CREATE EXTENSION IF NOT EXISTS vector")
@@ -84,7 +94,11 @@ class PostgresStore(SQLStore):
         )
         self._pool.open(wait=False)
         if migrate:
-            self._migrate()
+            try:
+                self._migrate()
+            except BaseException:
+                self._pool.close()
+                raise
 
     # -- what SQLStore asks of a backend --------------------------------------------------------
 

@@ -8,7 +8,6 @@ placeholders; a backend whose driver wants another style rewrites them in :meth:
 from __future__ import annotations
 
 import json
-import time
 import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
@@ -22,7 +21,7 @@ from paperwire.errors import MigrationError, StoreBusyError, StoreError
 from paperwire.models import Paper, Signal
 from paperwire.store.base import EmbeddingTask, JobRun, UpsertResult
 from paperwire.store.merge import dedupe, plan_upsert
-from paperwire.store.migrations import MIGRATIONS, Dialect, statements
+from paperwire.store.migrations import LATEST, MIGRATIONS, Dialect, statements
 
 _COLUMNS = (
     "id, version, title, abstract, authors, categories, published, updated, announced, "
@@ -48,6 +47,7 @@ _PENDING = (
 # NULLs sort last in DESC on SQLite but first on PostgreSQL: undated papers are put last explicitly (NULLS
 # LAST would need SQLite 3.30)
 _NEWEST_FIRST = "ORDER BY p.announced IS NULL, p.announced DESC, p.id"
+STORE_ID = "store:id"  # the checkpoint that names this database (store_id)
 JOB_RUNS_KEPT = 200  # runs kept per job; older ones are pruned as new ones finish
 
 
@@ -56,6 +56,8 @@ class SQLStore(ABC):
 
     dialect: Dialect
     url: str
+    _SCHEMA_TABLE_EXISTS: str  # a query answering one row: whether the schema_version table exists
+    _NOW: str  # a query answering the database's clock in Unix seconds (leases)
 
     # -- what a backend supplies --------------------------------------------------------------
 
@@ -99,7 +101,12 @@ class SQLStore(ABC):
     # -- schema -------------------------------------------------------------------------------
 
     def _migrate(self, target: int | None = None) -> list[int]:
-        """Apply the migrations not yet applied (up to ``target``); returns the versions applied."""
+        """Apply the migrations not yet applied (up to ``target``); returns the versions applied.
+
+        A database already up to date is only read: an app role without CREATE rights opens it.
+        """
+        if self.schema_version() >= (LATEST if target is None else min(target, LATEST)):
+            return []
         # under the migration lock: processes that start together on a bare PostgreSQL database would
         # otherwise race in CREATE TABLE IF NOT EXISTS (a duplicate key in pg_type for all but one)
         with self._write(changes_papers=True) as c:
@@ -131,7 +138,9 @@ class SQLStore(ABC):
         return applied
 
     def schema_version(self) -> int:
-        """The highest migration applied."""
+        """The highest migration applied (0: a database never migrated)."""
+        if not self._one(self._SCHEMA_TABLE_EXISTS)[0]:  # type: ignore[index]
+            return 0
         row = self._one("SELECT MAX(version) FROM schema_version")
         return int(row[0] or 0) if row else 0
 
@@ -247,8 +256,9 @@ class SQLStore(ABC):
     def claim_embeddings(self, model: str, limit: int, holder: str, lease_s: float) -> list[EmbeddingTask]:
         """Pending tasks leased to ``holder``: two claimers never get the same paper (J3)."""
         scope = f"embed:{model}"
-        now = time.time()
         with self._write(changes_papers=True) as c:  # claimers queue behind each other
+            c.execute(self._NOW)  # the database's clock: workers on other machines may disagree
+            now = float(c.fetchone()[0])
             c.execute(self._q("DELETE FROM claims WHERE scope = ? AND expires_at < ?"), (scope, now))
             c.execute(
                 self._q(
@@ -418,6 +428,18 @@ class SQLStore(ABC):
         with self._write() as c:
             self._set_checkpoint(c, name, value)
 
+    def store_id(self) -> str:
+        """This database's identity: a random id made the first time it is asked for, kept (never copied)."""
+        sid = self.get_checkpoint(STORE_ID)
+        if sid is None:
+            with self._write() as c:
+                c.execute(
+                    self._q("INSERT INTO checkpoints (name, value, updated_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"),
+                    (STORE_ID, uuid.uuid4().hex, _now()),
+                )
+            sid = self.get_checkpoint(STORE_ID)
+        return str(sid)
+
     def checkpoints(self) -> dict[str, str]:
         """Every saved checkpoint by name."""
         return {str(n): str(v) for n, v in self._all("SELECT name, value FROM checkpoints WHERE value IS NOT NULL")}
@@ -478,6 +500,14 @@ class SQLStore(ABC):
             "SELECT id, job, runner, started_at, finished_at, outcome, counts, error FROM job_runs "
             "WHERE outcome IN ('failed', 'abandoned') ORDER BY id DESC LIMIT ?",
             (limit,),
+        )
+        return [_job_run(r) for r in rows]
+
+    def running_job_runs(self) -> list[JobRun]:
+        """Runs recorded as started and not ended."""
+        rows = self._all(
+            "SELECT id, job, runner, started_at, finished_at, outcome, counts, error FROM job_runs "
+            "WHERE outcome = 'running' ORDER BY id"
         )
         return [_job_run(r) for r in rows]
 

@@ -24,6 +24,8 @@ class SQLiteStore(SQLStore):
     """Store backed by one SQLite file; safe for several processes at once."""
 
     dialect: Dialect = "sqlite"
+    _SCHEMA_TABLE_EXISTS = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
+    _NOW = "SELECT (julianday('now') - 2440587.5) * 86400.0"
 
     def __init__(self, path: str | Path, busy_timeout: float = 30.0, migrate: bool = True) -> None:
         self.path = str(path)
@@ -82,7 +84,7 @@ class SQLiteStore(SQLStore):
             yield self.conn.cursor()
         except BaseException as exc:
             self._rollback()
-            if isinstance(exc, sqlite3.OperationalError):
+            if isinstance(exc, sqlite3.Error):  # a constraint, a full disk, a lock: ours, never sqlite3's
                 raise self._error(exc) from exc
             raise
         else:
@@ -112,9 +114,9 @@ class SQLiteStore(SQLStore):
         with suppress(sqlite3.Error):
             self.conn.execute("ROLLBACK")
 
-    def _error(self, exc: sqlite3.OperationalError) -> StoreError:
+    def _error(self, exc: sqlite3.Error) -> StoreError:
         """SQLite's error as ours: busy or locked is transient (StoreBusyError), the rest a StoreError."""
-        if _is_busy(exc):
+        if isinstance(exc, sqlite3.OperationalError) and _is_busy(exc):
             return StoreBusyError(
                 f"the database {self.path} stayed locked ({exc}) for the {self.busy_timeout:g} s it waits; "
                 "nothing was changed, try again"
