@@ -233,7 +233,11 @@ def test_refuses_the_source_itself(source_url: str, tmp_path: Path) -> None:
 
 def test_refuses_postgresql_onto_itself_under_another_url(pg_url: str) -> None:
     apply_migrations(pg_url)
-    source, target = open_for_copy(pg_url, pg_url + "&connect_timeout=9")  # the URLs differ, the data not
+    with pytest.raises(ConfigError, match="same database"):  # other parameters do not name another database
+        open_for_copy(pg_url, pg_url + "&connect_timeout=9")
+    other = pg_url.replace("/data", "/data/") if "/data" in pg_url else pg_url + "&port=5432"
+    assert other != pg_url
+    source, target = open_for_copy(pg_url, other)  # the URLs name the server differently, the data is one
     try:
         with pytest.raises(ConfigError, match="same database"):
             copy_store(source, target)
