@@ -1,8 +1,10 @@
-"""Ingest throughput: metadata only (records/s into SQLite + keyword index), then with embeddings (docs/s).
+"""Ingest throughput: metadata only (records/s into the store + keyword index), then with embeddings (docs/s).
 
-    python benchmarks/ingest_speed.py [--papers FILE] [--embed-n 512]
+    python benchmarks/ingest_speed.py [--papers FILE] [--embed-n 512] [--database-url URL]
 
-Both figures come from the same run; compare them as a ratio, the machine is shared.
+The store is a fresh SQLite file in a temp home, or (--database-url) the database at URL, which should be
+empty (a paper already there is counted unchanged, not stored). Both figures come from the same run;
+compare them as a ratio, the machine is shared.
 """
 
 from __future__ import annotations
@@ -22,6 +24,12 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--papers", type=Path, default=PAPERS)
     ap.add_argument("--embed-n", type=int, default=512, help="papers to embed for the embedding figure")
+    ap.add_argument(
+        "--database-url",
+        default=None,
+        help="store into this database (e.g. postgresql://USER:PASSWORD@/DB?host=SOCKETDIR; best a fresh "
+        "empty one) instead of a new SQLite file in the temp home; the keyword index stays in the temp home",
+    )
     args = ap.parse_args()
     if not args.papers.exists():
         print(f"skipped: {args.papers} not found (needs ../shared beside the repo)", file=sys.stderr)
@@ -34,8 +42,10 @@ def main() -> int:
 
     home = Path(tempfile.mkdtemp(prefix="pw-ingest-bench-"))
     try:
-        settings = Settings(home=home, database_url=None, load_sample=False)  # the temp home's SQLite file
+        # default: the temp home's own SQLite file
+        settings = Settings(home=home, database_url=args.database_url, load_sample=False)
         store = open_store(settings)
+        print(f"store: {type(store).__name__}", flush=True)
         t = time.perf_counter()
         rep = ingest_file(store, args.papers)
         t_store = time.perf_counter() - t

@@ -107,8 +107,15 @@ def pct(xs: list[float], p: float) -> float:
 
 
 def corpus_args(ap: argparse.ArgumentParser) -> None:
-    """--home, --papers and --fill, shared with web_load.py."""
+    """--home, --database-url, --papers and --fill, shared with web_load.py."""
     ap.add_argument("--home", type=Path, default=ROOT / "benchmarks" / "out" / "full-home")
+    ap.add_argument(
+        "--database-url",
+        default=None,
+        help="the store to search (e.g. postgresql://USER:PASSWORD@/DB?host=SOCKETDIR, filled with `paperwire "
+        "db copy --to URL`); default: PAPERWIRE_DATABASE_URL, else the home's SQLite file. The indexes "
+        "still live in --home: use a separate home per database",
+    )
     ap.add_argument("--papers", type=Path, default=PAPERS)
     ap.add_argument(
         "--fill",
@@ -119,14 +126,17 @@ def corpus_args(ap: argparse.ArgumentParser) -> None:
     )
 
 
-def prepare(home: Path, papers: Path, fill: str) -> tuple[Any, int]:
+def prepare(home: Path, papers: Path, fill: str, database_url: str | None = None) -> tuple[Any, int]:
     """Ingest ``papers`` into ``home`` (nothing to do when already there), fill missing vectors as asked,
-    bring the indexes up to date; returns the open paperwire and how many vectors were filled."""
+    bring the indexes up to date; returns the open paperwire and how many vectors were filled.
+
+    ``database_url``: the store (None: the settings' own, from PAPERWIRE_DATABASE_URL or the home)."""
     from paperwire.app_context import open_paperwire
     from paperwire.config import Settings
     from paperwire.ingest import ingest_file
 
-    pw = open_paperwire(Settings(home=home, load_sample=False), first_run=False)
+    extra = {"database_url": database_url} if database_url else {}  # a paperwire without the setting runs too
+    pw = open_paperwire(Settings(home=home, load_sample=False, **extra), first_run=False)
     t0 = time.perf_counter()
     rep = ingest_file(pw.store, papers)
     if rep.read:
@@ -154,7 +164,7 @@ def main() -> int:
     if not args.papers.exists():
         print(f"skipped: {args.papers} not found (needs ../shared beside the repo)", file=sys.stderr)
         return 0
-    pw, filled = prepare(args.home, args.papers, args.fill)
+    pw, filled = prepare(args.home, args.papers, args.fill, args.database_url)
     qs = sample_queries(args.papers, args.n)
     emb = pw.engine.embedder
     emb.embed_query("warm up")

@@ -6,7 +6,11 @@ search_latency.py, so the vector engine runs at full size), then this process se
 clients and prints p50/p95/p99 (ms, as the client sees them over loopback), requests/s and errors per level.
 Every level is bounded in requests and seconds. The issue's floor: /api/search p95 <= 150 ms at 8 clients.
 
-    python benchmarks/web_load.py [--home DIR] [--papers FILE] [--fill none|random|titles] [--requests 300] [--seconds 60]
+    python benchmarks/web_load.py [--home DIR] [--database-url URL] [--papers FILE] [--fill none|random|titles]
+                                  [--requests 300] [--seconds 60]
+
+--database-url serves another store (PostgreSQL: fill it first with `paperwire --home HOME db copy --to URL`)
+from its own --home, where the server builds its indexes on first start (minutes at full size).
 """
 
 from __future__ import annotations
@@ -123,7 +127,7 @@ def main() -> int:
     if not args.papers.exists():
         print(f"skipped: {args.papers} not found (needs ../shared beside the repo)", file=sys.stderr)
         return 0
-    prepare(args.home, args.papers, args.fill)[0].close()
+    prepare(args.home, args.papers, args.fill, args.database_url)[0].close()
     levels = [int(x) for x in args.levels.split(",")]
     paths = args.paths.split(",")
     # a distinct query for every request of the run: no level is helped by what an earlier one asked
@@ -133,7 +137,9 @@ def main() -> int:
     if args.embedding_threads:
         env["PAPERWIRE_EMBEDDING_THREADS"] = str(args.embedding_threads)
     try:
-        with running_server(args.home, env=env, timeout=600, log_name="web_load-serve.log") as (base, proc):
+        with running_server(
+            args.home, database_url=args.database_url, env=env, timeout=600, log_name="web_load-serve.log"
+        ) as (base, proc):
             # warm up: the first query loads the embedding model in the server
             httpx.get(f"{base}/api/search", params={"q": "warm up"}, timeout=120).raise_for_status()
             status = httpx.get(f"{base}/api/status", timeout=10).json()
