@@ -39,8 +39,9 @@ def migrate_cmd(
 ) -> None:
     """Show the database's schema version, row counts and pending migrations, then apply them.
 
-    `paperwire serve` and `ingest` migrate an SQLite home by themselves; a shared PostgreSQL database is
-    best migrated here, once, before new versions of the app start on it.
+    `paperwire serve`, `ingest` and `worker` migrate the database they open by themselves (SQLite or
+    PostgreSQL, given the rights); a shared PostgreSQL database is best migrated here, once, by its owner,
+    before new versions of the app start on it.
     """
     from paperwire.store import open_url
     from paperwire.store.migrations import LATEST, MIGRATIONS
