@@ -169,7 +169,9 @@ def test_daily_lists_a_day_as_the_home_page_does(home: Home) -> None:
         assert earlier["day"] == d["previous"] and earlier["next"] == d["day"]
     if d["previous"]:  # a day written without leading zeros is the same day
         y, m, dd = (int(x) for x in d["previous"].split("-"))
-        assert json.loads(run(home, "daily", "--day", f"{y}-{m}-{dd}", "--json").stdout)["day"] == d["previous"]
+        assert (
+            json.loads(run(home, "daily", "--day", f"{y}-{m}-{dd}", "--json").stdout)["day"] == d["previous"]
+        )
     assert json.loads(run(home, "daily", "-c", "", "--json").stdout)["category"] is None
     assert run(home, "eval", "beir", str(home.path), "--mode", "bogus").returncode == 2
     bad = run(home, "daily", "--day", "2026-07")

@@ -97,7 +97,10 @@ def test_a_bad_record_from_the_api_is_refused_not_reported_missing(settings: Set
     body = body[:start] + b"x" * 30_000 + body[body.index(b"</summary>") :]  # past the abstract limit
 
     got = fetch_by_ids(
-        store, settings, ["1707.08567"], transport=httpx.MockTransport(lambda r: httpx.Response(200, content=body))
+        store,
+        settings,
+        ["1707.08567"],
+        transport=httpx.MockTransport(lambda r: httpx.Response(200, content=body)),
     )
     assert got.papers == [] and got.missing == []
     assert len(got.refused) == 1 and got.refused[0].startswith("1707.08567: abstract has 30,000 characters")

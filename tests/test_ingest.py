@@ -205,7 +205,11 @@ def test_a_record_the_store_refuses_is_skipped_and_its_batch_kept(store: Store) 
     with pytest.raises(RecordError, match="the store refused"):
         store.upsert_papers([make_paper("2503.00001", version=2**70)])
     assert store.count_papers() == 0
-    batch = [(1, make_paper("2503.00001")), (2, make_paper("2503.00002", version=2**70)), (3, make_paper("2503.00003"))]
+    batch = [
+        (1, make_paper("2503.00001")),
+        (2, make_paper("2503.00002", version=2**70)),
+        (3, make_paper("2503.00003")),
+    ]
     report = IngestReport()
     _commit(store, batch, "file:x", 3, report)
     assert store.count_papers() == 2 and report.result.inserted == 2

@@ -38,11 +38,37 @@ def _real_lines() -> list[bytes]:
 REAL = _real_lines()
 FIELDS = sorted({k for line in REAL for k in json.loads(line)} | {"versions", "authors_parsed", "unknown"})
 NASTY: list[Any] = [
-    None, True, 0, -1, 10**30, 1e308, float("nan"), "", " ", "\ud800", "a\udfffb", "\x00\x01\x1b[2J", "\u202e",
-    "a" * 30_000, "0001-01-01", "9999-12-31", "2025-13-45", "v99999999999999999999", "2502.00013v99999999999999999999",
-    "cs.LG cs.AI", ["cs.LG", 5], [], {}, [[["deep"]]], [["Key", "Fore", None]], [{"version": "v2", "created": 5}],
-    "<script>alert(1)</script>", "Mon, 2 Apr 2007 19:18:42 GMT", "Mon, 1 Jan 99999999999999999999 00:00:00 GMT",
-    [{"version": "v1", "created": "Mon, 1 Jan 99999999999999999999 00:00:00 GMT"}], [{"version": 10**40}],
+    None,
+    True,
+    0,
+    -1,
+    10**30,
+    1e308,
+    float("nan"),
+    "",
+    " ",
+    "\ud800",
+    "a\udfffb",
+    "\x00\x01\x1b[2J",
+    "\u202e",
+    "a" * 30_000,
+    "0001-01-01",
+    "9999-12-31",
+    "2025-13-45",
+    "v99999999999999999999",
+    "2502.00013v99999999999999999999",
+    "cs.LG cs.AI",
+    ["cs.LG", 5],
+    [],
+    {},
+    [[["deep"]]],
+    [["Key", "Fore", None]],
+    [{"version": "v2", "created": 5}],
+    "<script>alert(1)</script>",
+    "Mon, 2 Apr 2007 19:18:42 GMT",
+    "Mon, 1 Jan 99999999999999999999 00:00:00 GMT",
+    [{"version": "v1", "created": "Mon, 1 Jan 99999999999999999999 00:00:00 GMT"}],
+    [{"version": 10**40}],
 ]
 
 json_values = st.recursive(
@@ -67,7 +93,9 @@ def mutated_line(draw: st.DrawFn) -> bytes:
         data = bytearray(line)
         for _ in range(draw(st.integers(1, 5))):
             at = draw(st.integers(0, len(data)))
-            data[at:at + draw(st.integers(0, 3))] = draw(st.binary(min_size=0, max_size=4).filter(lambda b: b"\n" not in b))
+            data[at : at + draw(st.integers(0, 3))] = draw(
+                st.binary(min_size=0, max_size=4).filter(lambda b: b"\n" not in b)
+            )
         return bytes(data)
     if kind == "cut":
         return line[: draw(st.integers(0, len(line)))]
@@ -90,7 +118,8 @@ def test_the_parser_answers_every_line_with_a_paper_or_a_reason(line: bytes) -> 
 @given(lines=st.lists(mutated_line(), min_size=1, max_size=12))
 def test_every_mutated_line_is_stored_or_reported_and_skipped(lines: list[bytes]) -> None:
     sentinel = [
-        json.dumps({"id": f"2599.{i:05d}", "title": f"Sentinel {i}", "summary": "S."}).encode() for i in (1, 2)
+        json.dumps({"id": f"2599.{i:05d}", "title": f"Sentinel {i}", "summary": "S."}).encode()
+        for i in (1, 2)
     ]
     all_lines = [sentinel[0], *lines, sentinel[1]]
     with tempfile.TemporaryDirectory() as d, database() as url:  # a fresh store for every example

@@ -41,7 +41,12 @@ def test_a_set_key_wins_and_is_never_printed(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(
     ("key", "why"),
-    [("changeme", "placeholder"), ("short-key", "9 characters"), ("ab" * 20, "too few characters"), (STRONG, None)],
+    [
+        ("changeme", "placeholder"),
+        ("short-key", "9 characters"),
+        ("ab" * 20, "too few characters"),
+        (STRONG, None),
+    ],
 )
 def test_weakness(key: str, why: str | None) -> None:
     got = weakness(key)
@@ -58,11 +63,18 @@ def test_a_weak_key_is_refused_only_where_others_can_reach(tmp_path: Path) -> No
         with pytest.raises(ConfigError, match="too weak to serve"):
             check_serving_key(Settings(home=tmp_path, load_sample=False, secret_key=weak, host=host))
     check_serving_key(Settings(home=tmp_path, load_sample=False, host="0.0.0.0"))  # unset: generated, strong
-    check_serving_key(Settings(home=tmp_path, load_sample=False, secret_key=SecretStr(STRONG), host="0.0.0.0"))
+    check_serving_key(
+        Settings(home=tmp_path, load_sample=False, secret_key=SecretStr(STRONG), host="0.0.0.0")
+    )
 
 
 def test_serve_refuses_a_weak_key_before_listening(tmp_path: Path) -> None:
-    env = {**os.environ, "PAPERWIRE_HOME": str(tmp_path), "PAPERWIRE_LOAD_SAMPLE": "0", "PAPERWIRE_SECRET_KEY": "secret"}
+    env = {
+        **os.environ,
+        "PAPERWIRE_HOME": str(tmp_path),
+        "PAPERWIRE_LOAD_SAMPLE": "0",
+        "PAPERWIRE_SECRET_KEY": "secret",
+    }
     r = subprocess.run(
         [sys.executable, "-m", "paperwire", "serve", "--host", "0.0.0.0", "--port", "1"],
         env=env,

@@ -30,7 +30,9 @@ def test_a_lone_surrogate_is_a_record_error(field: str) -> None:
 
 
 def test_sizes_past_the_limits_are_refused_never_cut() -> None:
-    with pytest.raises(RecordError, match=f"abstract has 5,000,000 characters; the limit is {MAX_ABSTRACT:,}"):
+    with pytest.raises(
+        RecordError, match=f"abstract has 5,000,000 characters; the limit is {MAX_ABSTRACT:,}"
+    ):
         check_paper(make_paper(abstract="a" * 5_000_000))
     with pytest.raises(RecordError, match="title has"):
         check_paper(make_paper(title="t" * (MAX_TITLE + 1)))

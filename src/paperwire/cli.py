@@ -514,7 +514,9 @@ def worker_cmd(
             stop = threading.Event()
             for sig in (signal.SIGINT, signal.SIGTERM):
                 signal.signal(sig, lambda *_: stop.set())
-            err.print(f"paperwire worker {name}: jobs {', '.join(j.name for j in runner.jobs)} on {store.url}")
+            err.print(
+                f"paperwire worker {name}: jobs {', '.join(j.name for j in runner.jobs)} on {store.url}"
+            )
             runner.run_forever(stop)
     finally:
         store.close()
@@ -541,7 +543,9 @@ def status_cmd(as_json: Annotated[bool, typer.Option("--json")] = False) -> None
         for j in st["jobs"]:
             when = j["last_started"] or "never run"
             counts = ", ".join(f"{k} {v}" for k, v in j["last_counts"].items())
-            line = f"job {j['job']:<18} {j['last_outcome'] or '-':<9} {when}" + (f"  ({counts})" if counts else "")
+            line = f"job {j['job']:<18} {j['last_outcome'] or '-':<9} {when}" + (
+                f"  ({counts})" if counts else ""
+            )
             out.print(escape(line))
             if j["warning"]:
                 err.print(f"[yellow]warning:[/] job {escape(j['job'])}: {escape(j['warning'])}")

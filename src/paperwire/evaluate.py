@@ -29,7 +29,9 @@ class ModeScores:
     mrr_at_10: float
     queries: int
     empty_queries: int = 0  # nothing left to search once the query syntax was taken out: scored 0
-    refused_queries: int = 0  # refused by the query language (too long) or read as a missing arXiv id: scored 0
+    refused_queries: int = (
+        0  # refused by the query language (too long) or read as a missing arXiv id: scored 0
+    )
 
     def as_json(self) -> dict[str, object]:
         """The JSON object scripts read."""

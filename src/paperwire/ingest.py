@@ -11,9 +11,10 @@ import json
 from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -108,7 +109,9 @@ def ingest_file(
     return report
 
 
-def _commit(store: Store, batch: list[tuple[int, Paper]], cp_name: str, line: int, report: IngestReport) -> None:
+def _commit(
+    store: Store, batch: list[tuple[int, Paper]], cp_name: str, line: int, report: IngestReport
+) -> None:
     """Store a batch with its checkpoint; if the store refuses one record, store the others one by one."""
     try:
         report.result += store.upsert_papers_with_checkpoint([p for _, p in batch], cp_name, str(line))
@@ -186,18 +189,7 @@ def load_sample(store: Store, model_name: str | None = None) -> IngestReport:
     signals = d / "sample-hf-signals.jsonl.gz"
     if signals.exists():
         with gzip.open(signals, "rt", encoding="utf-8") as fh:
-            store.upsert_signals(
-                Signal(
-                    paper_id=o["paper_id"],
-                    source=o["source"],
-                    observed_on=date.fromisoformat(o["observed_on"]),
-                    upvotes=int(o.get("upvotes") or 0),
-                    comments=int(o.get("comments") or 0),
-                    github_repo=o.get("github_repo"),
-                    github_stars=o.get("github_stars"),
-                )
-                for o in map(json.loads, fh)
-            )
+            store.upsert_signals(map(_sample_signal, map(json.loads, fh)))
     vec_file = d / "sample-vectors.npz"
     if vec_file.exists():
         with np.load(vec_file, allow_pickle=False) as z:
@@ -213,3 +205,21 @@ def load_sample(store: Store, model_name: str | None = None) -> IngestReport:
                 ]
                 store.save_embeddings(model, [(ids[i], hashes[i]) for i in keep], vecs[keep])
     return report
+
+
+def _sample_signal(o: dict[str, Any]) -> Signal:
+    """One line of the sample's signals: an observation on the Hugging Face list of its day."""
+    day = date.fromisoformat(o["listed_on"] if o.get("listed_on") else o["observed_on"])
+    observed = o.get("observed_at") or f"{day.isoformat()}T00:00:00+00:00"
+    return Signal(
+        paper_id=o["paper_id"],
+        source=o["source"],
+        observed_at=datetime.fromisoformat(observed),
+        upvotes=int(o.get("upvotes") or 0),
+        comments=int(o.get("comments") or 0),
+        github_repo=o.get("github_repo"),
+        github_stars=o.get("github_stars"),
+        project_page=o.get("project_page"),
+        listed_on=day,
+        listed_at=datetime.fromisoformat(o["listed_at"]) if o.get("listed_at") else None,
+    )

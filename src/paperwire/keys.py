@@ -92,7 +92,11 @@ def check_serving_key(settings: Settings) -> None:
     key = secret_key(settings)
     why = weakness(key)
     if why and not is_loopback(settings.host):
-        where = "PAPERWIRE_SECRET_KEY" if settings.secret_key is not None else f"the key in {settings.home / KEY_FILE}"
+        where = (
+            "PAPERWIRE_SECRET_KEY"
+            if settings.secret_key is not None
+            else f"the key in {settings.home / KEY_FILE}"
+        )
         raise ConfigError(
             f"{where} is too weak to serve on {settings.host}: {why}. Set PAPERWIRE_SECRET_KEY to a long random "
             'one (python -c "import secrets; print(secrets.token_urlsafe(48))"), or unset it and delete '

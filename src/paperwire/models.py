@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field, replace
-from datetime import date
+from datetime import UTC, date, datetime
 
 
 @dataclass(frozen=True)
@@ -93,15 +93,39 @@ class Paper:
 
 @dataclass(frozen=True)
 class Signal:
-    """A popularity observation of a paper (Hugging Face upvotes, GitHub stars) on a day."""
+    """One observation of a paper's popularity at a moment (Hugging Face upvotes, GitHub stars).
+
+    Observations are history: a later snapshot of the same paper is another point, it never overwrites one.
+    """
 
     paper_id: str
     source: str  # "hf-daily"
-    observed_on: date
+    observed_at: datetime  # when it was seen (UTC, aware)
     upvotes: int = 0
     comments: int = 0
-    github_repo: str | None = None
+    github_repo: str | None = None  # an http(s) URL
     github_stars: int | None = None
+    project_page: str | None = None  # an http(s) URL
+    listed_on: date | None = None  # the Hugging Face daily list it was on
+    listed_at: datetime | None = None  # when it was put on that list (ties in upvotes: newest first)
+
+    @property
+    def observed_on(self) -> date:
+        """The UTC day of the observation."""
+        return self.observed_at.astimezone(UTC).date()
+
+
+LOCAL_KINDS = ("view", "upvote", "save")  # this install's own signals; accounts add upvotes and saves
+
+
+@dataclass(frozen=True)
+class LocalCount:
+    """How many of one kind of local signal a paper got on a day (who gave them is never stored)."""
+
+    paper_id: str
+    kind: str  # one of LOCAL_KINDS
+    day: date
+    n: int
 
 
 @dataclass

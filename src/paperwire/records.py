@@ -77,7 +77,9 @@ def check_paper(p: Paper) -> Paper:
     for name in ("published", "updated", "announced"):
         d: date | None = getattr(p, name)
         if d is not None and not EARLIEST <= d <= LATEST:
-            raise RecordError(f"{name} date {d.isoformat()} is out of range ({EARLIEST.year} to {LATEST.year})")
+            raise RecordError(
+                f"{name} date {d.isoformat()} is out of range ({EARLIEST.year} to {LATEST.year})"
+            )
     return replace(
         p,
         title=title,

@@ -99,6 +99,7 @@ def test_stopping_a_runner_abandons_its_open_runs(store: Store) -> None:
             raise KeyboardInterrupt  # the process is being stopped mid-run
 
     runner = Runner(store, [Slow()], name="r-slow")
+
     def run() -> None:
         with pytest.raises(KeyboardInterrupt):
             runner.run_forever(threading.Event())
@@ -129,7 +130,9 @@ def test_two_runners_embed_each_paper_once(store: Store, settings: Settings) -> 
     store.upsert_papers([make_paper(f"2501.{i:05d}", title=f"paper {i}") for i in range(1, 301)])
     emb = CountingEmbedder()
     stores = [store_at(settings) for _ in range(2)]
-    runners = [Runner(s, [EmbedJob(settings, s, f"w{k}", emb, batch=16)], name=f"w{k}") for k, s in enumerate(stores)]
+    runners = [
+        Runner(s, [EmbedJob(settings, s, f"w{k}", emb, batch=16)], name=f"w{k}") for k, s in enumerate(stores)
+    ]
     threads = [threading.Thread(target=r.run_until_idle) for r in runners]
     for t in threads:
         t.start()
@@ -143,7 +146,9 @@ def test_two_runners_embed_each_paper_once(store: Store, settings: Settings) -> 
         s.close()
 
 
-def test_the_refresh_job_picks_up_what_another_process_wrote(store: Store, settings: Settings, tmp_path: object) -> None:
+def test_the_refresh_job_picks_up_what_another_process_wrote(
+    store: Store, settings: Settings, tmp_path: object
+) -> None:
     emb = HashEmbedder()
     engine = SearchEngine(settings, store, emb)
     engine.refresh()
@@ -155,9 +160,13 @@ def test_the_refresh_job_picks_up_what_another_process_wrote(store: Store, setti
     assert [h.paper.id for h in engine.search("hypergraphs", mode="keyword").hits] == ["2501.00042"]
     EmbedJob(settings, other, "w", emb).run()  # a worker embeds it
     assert job.run().counts["vectors"] == 1
-    assert [h.paper.id for h in engine.search("quantum walks hypergraphs", mode="semantic").hits][:1] == ["2501.00042"]
+    assert [h.paper.id for h in engine.search("quantum walks hypergraphs", mode="semantic").hits][:1] == [
+        "2501.00042"
+    ]
     # re-embedding a changed text keeps the count; the refresh still sees it
-    other.upsert_papers([make_paper("2501.00042", version=2, title="Quantum walks on hypergraphs", abstract="New.")])
+    other.upsert_papers(
+        [make_paper("2501.00042", version=2, title="Quantum walks on hypergraphs", abstract="New.")]
+    )
     job.run()
     EmbedJob(settings, other, "w", emb).run()
     assert job.run().counts["vectors"] == 1
@@ -169,7 +178,9 @@ def test_a_starting_runner_closes_the_runs_of_dead_runners_on_its_host(store: St
     import subprocess
     import sys
 
-    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True
+    )
     gone = f"{socket.gethostname()}:{int(dead.stdout)}:abc123"  # a worker killed mid-run (its pid is gone)
     store.start_job_run("embed", gone)
     elsewhere = "another-host:1:abc123"  # can't tell from here: left alone

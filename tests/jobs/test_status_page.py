@@ -10,12 +10,16 @@ from paperwire.web.app import create_app
 from tests.embedders import HashEmbedder
 
 
-def test_about_and_api_status_show_the_last_runs_and_warn_about_a_failure(store: Store, settings: Settings) -> None:
+def test_about_and_api_status_show_the_last_runs_and_warn_about_a_failure(
+    store: Store, settings: Settings
+) -> None:
     ok = store.start_job_run("refresh-index", "web-1")
     store.finish_job_run(ok, "ok", {"papers": 12, "vectors": 3}, None)
     bad = store.start_job_run("embed", "worker-1")
     store.finish_job_run(bad, "failed", {}, "EmbeddingError: <b>model</b> missing")
-    app = create_app(settings.model_copy(update={"rate_limit_per_minute": 0}), HashEmbedder(), background_embed=False)
+    app = create_app(
+        settings.model_copy(update={"rate_limit_per_minute": 0}), HashEmbedder(), background_embed=False
+    )
     with TestClient(app, base_url="http://localhost") as client:
         st = client.get("/api/status").json()
         jobs = {j["job"]: j for j in st["jobs"]}

@@ -60,10 +60,15 @@ def test_a_worker_beside_a_server_without_jobs_makes_another_process_ingest_sear
         f.write_text(json.dumps(NEW) + "\n")
         ingest = subprocess.run(
             [sys.executable, "-m", "paperwire", "ingest", "file", str(f), "--no-embed"],
-            env=env, capture_output=True, text=True, timeout=300,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
         )
         assert ingest.returncode == 0, ingest.stderr
-        assert _wait(lambda: _found(base, "penguins drone", "keyword")), "the server did not pick up the ingest"
+        assert _wait(lambda: _found(base, "penguins drone", "keyword")), (
+            "the server did not pick up the ingest"
+        )
         time.sleep(3)  # three turns of the server's jobs: with --no-jobs it embeds nothing
         status = httpx.get(f"{base}/api/status", timeout=10).json()
         assert status["pending_embeddings"] == 1
@@ -72,12 +77,16 @@ def test_a_worker_beside_a_server_without_jobs_makes_another_process_ingest_sear
         assert not _found(base, "estimating the number of birds in aerial photos", "semantic")
 
         worker = subprocess.Popen(
-            [sys.executable, "-m", "paperwire", "worker"], env=env,
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            [sys.executable, "-m", "paperwire", "worker"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
         try:
             assert _wait(
-                lambda: _found(base, "estimating the number of birds in aerial photos", "semantic"), timeout=180
+                lambda: _found(base, "estimating the number of birds in aerial photos", "semantic"),
+                timeout=180,
             ), "the worker's vectors never reached the server's index"
             status = httpx.get(f"{base}/api/status", timeout=10).json()
             assert status["pending_embeddings"] == 0

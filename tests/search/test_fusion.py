@@ -28,7 +28,9 @@ def test_zscore_fusion_gives_a_missing_paper_its_lists_floor() -> None:
     fused = convex_fuse(kw, sem, 0.5, norm="zscore")
     scores = {p: s for p, s, _ in fused}
     z_kw = {"a": 1.2247, "b": 0.0, "c": -1.2247}
-    assert math.isclose(scores["a"], 0.5 * 1.2247 + 0.5 * -1.0, abs_tol=1e-3)  # a is missing from sem: its floor
+    assert math.isclose(
+        scores["a"], 0.5 * 1.2247 + 0.5 * -1.0, abs_tol=1e-3
+    )  # a is missing from sem: its floor
     assert math.isclose(scores["d"], 0.5 * z_kw["c"] + 0.5 * -1.0, abs_tol=1e-3)
     assert [p for p, *_ in fused] == ["a", "c", "b", "d"]
 
@@ -49,7 +51,9 @@ def test_an_empty_list_leaves_the_other_as_it_is() -> None:
 
 def test_adaptive_alpha_is_bounded_whatever_the_signals() -> None:
     for v in (-1e9, -5.0, 0.0, 5.0, 1e9):
-        s = QuerySignals(terms=int(abs(v)) % 50, idf_mean=v, coverage=v, kw_gap=v, sem_top=v, sem_gap=v, overlap=v)
+        s = QuerySignals(
+            terms=int(abs(v)) % 50, idf_mean=v, coverage=v, kw_gap=v, sem_top=v, sem_gap=v, overlap=v
+        )
         a = adaptive_alpha(s, bias=v, weights=(1.0,) * 7)
         assert ALPHA_MIN <= a <= ALPHA_MAX
     assert math.isclose(adaptive_alpha(QuerySignals(), 0.0, (0.0,) * 7), 0.5)
@@ -65,7 +69,9 @@ def test_list_signals() -> None:
 
 @pytest.fixture(scope="module")
 def engine(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SearchEngine]:
-    quokka = make_paper("2501.90001", title="Quokka locomotion", abstract="Quokkas hop across Rottnest island.")
+    quokka = make_paper(
+        "2501.90001", title="Quokka locomotion", abstract="Quokkas hop across Rottnest island."
+    )
     with engine_over(tmp_path_factory.mktemp("fusion"), [*real_papers(400), quokka]) as eng:
         yield eng
 
@@ -83,7 +89,9 @@ def test_hybrid_reports_its_semantic_share(engine: SearchEngine) -> None:
     res = engine.search("quokka hop", mode="hybrid")
     assert res.hits[0].paper.id == "2501.90001"
     assert res.semantic_share is not None and ALPHA_MIN <= res.semantic_share <= ALPHA_MAX
-    fixed = SearchEngine(engine.settings.model_copy(update={"fusion": "convex"}), engine.store, HashEmbedder())
+    fixed = SearchEngine(
+        engine.settings.model_copy(update={"fusion": "convex"}), engine.store, HashEmbedder()
+    )
     fixed.refresh()
     assert fixed.search("quokka hop").semantic_share == engine.settings.convex_alpha
     assert engine.search("quokka hop", mode="keyword").semantic_share is None

@@ -339,7 +339,9 @@ def test_less_than_three_seconds_is_refused_for_arxiv_hosts() -> None:
         Settings(request_interval=1, oai_endpoint="https://mirror.example.org/oai")
     # a mirror or a local replay of recorded answers may be asked faster
     fast = Settings(
-        request_interval=0, oai_endpoint="https://mirror.example.org/oai", api_endpoint="https://127.0.0.1:8443/api"
+        request_interval=0,
+        oai_endpoint="https://mirror.example.org/oai",
+        api_endpoint="https://127.0.0.1:8443/api",
     )
     assert fast.request_interval == 0
 

@@ -81,19 +81,40 @@ SNAP = json.loads((FIXTURES / "kaggle-snapshot-sample.jsonl").read_text().splitl
 
 BAD_LINES: list[tuple[bytes, str]] = [
     (b'{"id":"2502.00010","title":"bad \\ud800","summary":"S"}', "title holds invalid Unicode"),
-    (json.dumps({**GOOD, "id": "2502.00013v99999999999999999999"}).encode(), "version v999999999999... is out of range"),
+    (
+        json.dumps({**GOOD, "id": "2502.00013v99999999999999999999"}).encode(),
+        "version v999999999999... is out of range",
+    ),
     (json.dumps({**SNAP, "versions": 5}).encode(), "versions must be a list"),
     (b"[" * 100_000, "nested too deeply"),
-    (b'{"id":"2502.00011","title":"T","summary":"S","n":' + b"9" * 5001 + b"}", "not JSON this reader accepts"),
+    (
+        b'{"id":"2502.00011","title":"T","summary":"S","n":' + b"9" * 5001 + b"}",
+        "not JSON this reader accepts",
+    ),
     (b'{"id":"2502.00012","title":"\xff\xfe","summary":"S"}', "not UTF-8 (byte 0xff at byte 29)"),
-    (json.dumps({**GOOD, "id": "2502.00014", "summary": "a" * 5_000_000}).encode(), "longer than 1,048,576 bytes"),
-    (json.dumps({**GOOD, "id": "2502.00018", "summary": "a" * 50_000}).encode(), "abstract has 50,000 characters"),
+    (
+        json.dumps({**GOOD, "id": "2502.00014", "summary": "a" * 5_000_000}).encode(),
+        "longer than 1,048,576 bytes",
+    ),
+    (
+        json.dumps({**GOOD, "id": "2502.00018", "summary": "a" * 50_000}).encode(),
+        "abstract has 50,000 characters",
+    ),
     (json.dumps({**GOOD, "id": "2502.00015", "title": 7}).encode(), "title must be text, not a number"),
     (json.dumps({**GOOD, "id": "2502.00016", "_listing_date": "0001-01-01"}).encode(), "out of range"),
     (json.dumps({**GOOD, "id": "2502.00017", "_listing_date": 20250101}).encode(), "must be a date"),
     (json.dumps({**SNAP, "authors_parsed": None, "authors": ["x"]}).encode(), "authors must be text"),
     # a 20-digit year made parsedate_to_datetime raise OverflowError, out of the parser: the date is unreadable
-    (json.dumps({**SNAP, "versions": [{"version": "v1", "created": "Mon, 1 Jan 99999999999999999999 00:00:00 GMT"}], "update_date": "x"}).encode(), "bad update_date date"),
+    (
+        json.dumps(
+            {
+                **SNAP,
+                "versions": [{"version": "v1", "created": "Mon, 1 Jan 99999999999999999999 00:00:00 GMT"}],
+                "update_date": "x",
+            }
+        ).encode(),
+        "bad update_date date",
+    ),
     (json.dumps({**GOOD, "categories": {"a": 1}}).encode(), "categories must be"),
 ]
 
@@ -125,7 +146,13 @@ def test_a_line_longer_than_the_limit_is_skipped_in_bounded_pieces(tmp_path: Pat
     huge = b'{"id":"2502.00001","title":"T","summary":"' + b"a" * (3 * MAX_LINE_BYTES) + b'"}'
     f = tmp_path / "huge.jsonl.gz"
     with gzip.open(f, "wb") as fh:
-        fh.write(json.dumps(GOOD).encode() + b"\n" + huge + b"\n" + json.dumps({**GOOD, "id": "2502.00002"}).encode())
+        fh.write(
+            json.dumps(GOOD).encode()
+            + b"\n"
+            + huge
+            + b"\n"
+            + json.dumps({**GOOD, "id": "2502.00002"}).encode()
+        )
     out = list(iter_records(f))
     assert [n for n, _ in out] == [1, 2, 3]
     assert isinstance(out[1][1], RecordError) and "longer than 1,048,576 bytes" in str(out[1][1])
@@ -134,6 +161,12 @@ def test_a_line_longer_than_the_limit_is_skipped_in_bounded_pieces(tmp_path: Pat
 
 def test_a_byte_order_mark_and_crlf_line_ends_are_fine(tmp_path: Path) -> None:
     f = tmp_path / "bom.jsonl"
-    f.write_bytes(b"\xef\xbb\xbf" + json.dumps(GOOD).encode() + b"\r\n" + json.dumps({**GOOD, "id": "2502.00002"}).encode() + b"\r\n")
+    f.write_bytes(
+        b"\xef\xbb\xbf"
+        + json.dumps(GOOD).encode()
+        + b"\r\n"
+        + json.dumps({**GOOD, "id": "2502.00002"}).encode()
+        + b"\r\n"
+    )
     out = list(iter_records(f))
     assert [(n, getattr(r, "id", r)) for n, r in out] == [(1, "2502.00001"), (2, "2502.00002")]

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import date
+from datetime import UTC, date, datetime, timedelta, timezone
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from paperwire.models import Signal
+from paperwire.models import LocalCount, Signal
 from paperwire.store import Store, open_url
 from paperwire.store.migrations import MIGRATIONS
 from tests.conftest import make_paper
@@ -93,25 +94,120 @@ def test_checkpoint_moves_with_its_batch(store: Store) -> None:
     assert store.get_checkpoint("cp") is None
 
 
-def test_signals_are_idempotent(store: Store) -> None:
-    s = Signal("2501.00001", "hf-daily", date(2025, 1, 3), upvotes=5)
+def at(day: date, hour: int = 0) -> datetime:
+    """A moment in UTC."""
+    return datetime(day.year, day.month, day.day, hour, tzinfo=UTC)
+
+
+def test_an_observation_at_the_same_moment_replaces_it_a_later_one_adds_history(store: Store) -> None:
+    s = Signal("2501.00001", "hf-daily", at(date(2025, 1, 3), 6), upvotes=5)
     store.upsert_signals([s, s])
-    store.upsert_signals([Signal("2501.00001", "hf-daily", date(2025, 1, 3), upvotes=9)])
+    store.upsert_signals([Signal("2501.00001", "hf-daily", at(date(2025, 1, 3), 6), upvotes=9)])
     assert store.count_signals() == 1
+    later = Signal("2501.00001", "hf-daily", at(date(2025, 1, 3), 18), upvotes=14, github_stars=30)
+    store.upsert_signals([later])
+    history = store.signal_history("2501.00001")
+    assert [(h.observed_at, h.upvotes) for h in history] == [
+        (at(date(2025, 1, 3), 6), 9),
+        (at(date(2025, 1, 3), 18), 14),
+    ]
+    assert history[1] == later  # every field read back as written
+
+
+def test_observation_times_in_other_zones_are_stored_as_the_same_moment(store: Store) -> None:
+    paris = timezone(timedelta(hours=2))
+    store.upsert_signals([Signal("2501.00001", "hf-daily", datetime(2025, 1, 3, 8, tzinfo=paris), upvotes=1)])
+    store.upsert_signals([Signal("2501.00001", "hf-daily", at(date(2025, 1, 3), 6), upvotes=2)])
+    assert [h.upvotes for h in store.signal_history("2501.00001")] == [2]
 
 
 def test_latest_upvotes_per_paper(store: Store) -> None:
     store.upsert_signals(
         [
-            Signal("2501.00001", "hf-daily", date(2025, 1, 3), upvotes=5),
-            Signal("2501.00001", "hf-daily", date(2025, 1, 5), upvotes=17),
-            Signal("2501.00001", "hf-daily", date(2025, 1, 4), upvotes=11),
-            Signal("2501.00002", "github", date(2025, 1, 9), upvotes=99),
+            Signal("2501.00001", "hf-daily", at(date(2025, 1, 3)), upvotes=5),
+            Signal("2501.00001", "hf-daily", at(date(2025, 1, 5)), upvotes=17),
+            Signal("2501.00001", "hf-daily", at(date(2025, 1, 4)), upvotes=11),
+            Signal("2501.00002", "github", at(date(2025, 1, 9)), upvotes=99),
         ]
     )
     assert store.latest_upvotes(["2501.00001", "2501.00002", "2501.09999"]) == {"2501.00001": 17}
     assert store.latest_upvotes(["2501.00002"], source="github") == {"2501.00002": 99}
     assert store.latest_upvotes([]) == {}
+    assert store.latest_signals(["2501.00001"])["2501.00001"].observed_at == at(date(2025, 1, 5))
+
+
+def test_daily_lists_hold_each_listed_paper_once_with_its_latest_observation(store: Store) -> None:
+    d1, d2 = date(2025, 1, 3), date(2025, 1, 4)
+    store.upsert_signals(
+        [
+            Signal("2501.00001", "hf-daily", at(d1, 6), upvotes=5, listed_on=d1),
+            Signal("2501.00001", "hf-daily", at(d1, 20), upvotes=8, listed_on=d1),
+            Signal("2501.00002", "hf-daily", at(d1, 6), upvotes=1, listed_on=d1),
+            Signal("2501.00003", "hf-daily", at(d2, 6), upvotes=4, listed_on=d2),
+        ]
+    )
+    assert sorted((s.paper_id, s.upvotes) for s in store.daily_list(d1)) == [
+        ("2501.00001", 8),
+        ("2501.00002", 1),
+    ]
+    assert [s.paper_id for s in store.daily_list(d2)] == ["2501.00003"]
+    assert store.daily_list(date(2025, 1, 5)) == []
+    assert store.listed_days() == [d1, d2]
+    assert store.listed_days("github") == []
+
+
+def test_signal_rows_hold_the_window_and_one_baseline_before_it(store: Store) -> None:
+    d = date(2025, 1, 10)
+    store.upsert_signals(
+        [Signal("2501.00001", "hf-daily", at(d - timedelta(days=k)), upvotes=10 - k) for k in range(5)]
+        + [Signal("2501.00002", "hf-daily", at(d - timedelta(days=9)), upvotes=3)]
+    )
+    rows = store.signal_rows(since=at(d - timedelta(days=1)))
+    assert [(r.paper_id, r.upvotes) for r in rows] == [
+        ("2501.00001", 8),  # the baseline: the last before the window
+        ("2501.00001", 9),
+        ("2501.00001", 10),
+        ("2501.00002", 3),  # seen only before the window: its baseline
+    ]
+    assert len(store.signal_rows()) == 6
+    assert rows[1].observed_at == "2025-01-09T00:00:00+00:00"
+
+
+def test_observed_papers_missing_from_the_store_are_queued(store: Store) -> None:
+    store.upsert_papers([make_paper("2501.00001")])
+    store.upsert_signals(
+        [
+            Signal("2501.00001", "hf-daily", at(date(2025, 1, 3))),
+            Signal("2501.00009", "hf-daily", at(date(2025, 1, 4))),
+            Signal("2501.00008", "hf-daily", at(date(2025, 1, 5))),
+            Signal("2501.00008", "hf-daily", at(date(2025, 1, 6))),
+        ]
+    )
+    assert store.papers_missing_for_signals() == ["2501.00009", "2501.00008"]
+    store.upsert_papers([make_paper("2501.00009")])
+    assert store.papers_missing_for_signals() == ["2501.00008"]
+
+
+def test_local_counts_add_up_per_paper_kind_and_day_and_bump_the_stamp(store: Store) -> None:
+    d = date(2025, 1, 3)
+    stamp = store.signals_stamp()
+    store.add_local_counts([LocalCount("2501.00001", "view", d, 1), LocalCount("2501.00001", "view", d, 2)])
+    assert store.signals_stamp() != stamp
+    store.add_local_counts([LocalCount("2501.00001", "view", d, 4), LocalCount("2501.00001", "upvote", d, 1)])
+    store.add_local_counts(
+        [LocalCount("2501.00001", "upvote", d, -1), LocalCount("2501.00002", "save", d, 0)]
+    )
+    got = {(c.paper_id, c.kind, c.day): c.n for c in store.local_counts()}
+    assert got == {("2501.00001", "view", d): 7, ("2501.00001", "upvote", d): 0}
+    assert store.local_counts(since=d + timedelta(days=1)) == []
+    store.put_local_counts([LocalCount("2501.00001", "view", d, 3)])
+    assert {c.n for c in store.local_counts() if c.kind == "view"} == {3}
+
+
+def test_the_stamp_changes_with_every_observation_written(store: Store) -> None:
+    before = store.signals_stamp()
+    store.upsert_signals([Signal("2501.00001", "hf-daily", at(date(2025, 1, 3)))])
+    assert store.signals_stamp() not in ("", before)
 
 
 def test_a_record_the_database_cannot_hold_is_a_record_error_and_changes_nothing(store: Store) -> None:
@@ -136,7 +232,7 @@ def test_copies_read_everything_in_id_order(store: Store) -> None:
     assert [g[0] for g in got] == ["2501.00001", "2501.00002"]
     assert np.array_equal(got[0][2], vecs[1]) and got[0][1] == papers[1].text_hash
     assert [g[0] for g in store.iter_embeddings("m", after_id="2501.00002")] == ["2501.00003"]
-    s = Signal("2501.00001", "hf-daily", date(2025, 1, 3), upvotes=5, github_repo="a/b", github_stars=7)
+    s = Signal("2501.00001", "hf-daily", at(date(2025, 1, 3)), upvotes=5, github_repo="a/b", github_stars=7)
     store.upsert_signals([s])
     assert list(store.iter_signals()) == [s]
 
@@ -166,7 +262,9 @@ def test_claims_give_each_paper_to_one_holder_until_the_lease_ends(store: Store)
     assert store.claim_embeddings("m", 3, "runner-c", lease_s=60) == []
     assert store.count_pending_embeddings("m") == 5  # claimed is not done
     store.release_claims("runner-a")
-    assert {t.paper_id for t in store.claim_embeddings("m", 5, "runner-c", lease_s=0.05)} == {t.paper_id for t in a}
+    assert {t.paper_id for t in store.claim_embeddings("m", 5, "runner-c", lease_s=0.05)} == {
+        t.paper_id for t in a
+    }
     time.sleep(0.1)  # runner-c's lease ran out (its process died, say): the work goes to another
     assert len(store.claim_embeddings("m", 5, "runner-d", lease_s=60)) == 3
     assert store.claim_embeddings("other-model", 9, "runner-a", lease_s=60) != []  # per model
@@ -179,7 +277,9 @@ def test_job_runs_are_recorded_and_the_last_of_each_shown(store: Store) -> None:
     other = store.start_job_run("refresh-index", "host:2")
     last = store.last_job_runs()
     assert set(last) == {"embed", "refresh-index"}
-    assert last["embed"].id == second and last["embed"].outcome == "running" and last["embed"].finished is None
+    assert (
+        last["embed"].id == second and last["embed"].outcome == "running" and last["embed"].finished is None
+    )
     store.finish_job_run(second, "ok", {"embedded": 256}, None)
     done = store.last_job_runs()["embed"]
     assert done.outcome == "ok" and done.counts == {"embedded": 256} and done.finished is not None
@@ -207,6 +307,7 @@ def test_old_job_runs_are_pruned(store: Store, monkeypatch: pytest.MonkeyPatch) 
 
 _WRITER = """
 import sys
+from pathlib import Path
 from paperwire.models import Paper
 from paperwire.store import open_url
 s = open_url(sys.argv[1])
@@ -256,7 +357,10 @@ def test_the_change_feed_misses_nothing_while_writers_commit_concurrently(
             w = open_url(store_url)
             for n in range(15):
                 w.upsert_papers(
-                    [Paper(id=f"25{k:02d}.{n * 10 + i:05d}", title=f"w{k} n{n} i{i}", abstract="a") for i in range(3)]
+                    [
+                        Paper(id=f"25{k:02d}.{n * 10 + i:05d}", title=f"w{k} n{n} i{i}", abstract="a")
+                        for i in range(3)
+                    ]
                 )
             w.close()
         except BaseException as exc:  # pragma: no cover - reported below
@@ -292,3 +396,43 @@ def test_the_change_feed_misses_nothing_while_writers_commit_concurrently(
     final = {p.id: seq for seq, p in store.iter_papers()}
     assert len(final) == 4 * 15 * 3
     assert seen == final  # every commit reached the tailing reader, at its own sequence
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_migration_3_keeps_each_days_signal_as_a_point_of_history(backend: str, tmp_path: Path) -> None:
+    from tests import pg
+
+    url = pg.create_database(empty=True) if backend == "postgresql" else f"sqlite:///{tmp_path / 'old.db'}"
+    try:
+        if backend == "postgresql":
+            import psycopg
+
+            with psycopg.connect(url, autocommit=True) as c:
+                c.execute("CREATE EXTENSION IF NOT EXISTS vector")
+        old = open_url(url, migrate=False)
+        old._migrate(target=2)  # type: ignore[attr-defined]  # a database as issue 9 left it
+        with old._write() as c:  # type: ignore[attr-defined]
+            c.execute(
+                "INSERT INTO signals (paper_id, source, observed_on, upvotes, comments, github_repo, github_stars) "
+                "VALUES ('2501.00001', 'hf-daily', '2025-01-03', 7, 2, 'https://github.com/a/b', 40)"
+            )
+        old.close()
+        store = open_url(url)
+        assert store.schema_version() == 3
+        (s,) = store.signal_history("2501.00001")
+        assert s == Signal(
+            "2501.00001",
+            "hf-daily",
+            at(date(2025, 1, 3)),
+            7,
+            2,
+            "https://github.com/a/b",
+            40,
+            None,
+            date(2025, 1, 3),
+        )
+        assert store.daily_list(date(2025, 1, 3)) == [s]
+        store.close()
+    finally:
+        if backend == "postgresql":
+            pg.drop_database(url)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import replace
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from paperwire.errors import ConfigError, StoreError
-from paperwire.models import Signal
+from paperwire.models import LocalCount, Signal
 from paperwire.store import Store, open_url
 from paperwire.store.copy import copy_store, open_for_copy, source_key, verify_copy
 from paperwire.store.migrations import LATEST
@@ -66,9 +66,20 @@ def fill(store: Store) -> None:
         "model-b", [(i, "stale-text") for i in ids[:30]], rng.random((30, 8), dtype=np.float32)
     )
     store.upsert_signals(
-        Signal(pid, "hf-daily", date(2025, 1, 1 + d), upvotes=d * 3, github_repo="a/b" if d else None)
+        Signal(
+            pid,
+            "hf-daily",
+            datetime(2025, 1, 1 + d, tzinfo=UTC),
+            upvotes=d * 3,
+            github_repo="a/b" if d else None,
+        )
         for pid in ids[:25]
         for d in range(3)
+    )
+    store.add_local_counts(
+        LocalCount(pid, kind, date(2025, 1, 1), n)
+        for pid in ids[:10]
+        for kind, n in (("view", 4), ("save", 1))
     )
     store.set_checkpoint("oai:last-harvest", "2025-01-02T00:00:00Z")
 
@@ -85,6 +96,7 @@ def everything(store: Store) -> dict[str, Any]:
         "papers": store.get_papers(ids),
         "embeddings": embeddings,
         "signals": sorted(store.iter_signals(), key=repr),
+        "local counts": store.local_counts(),
         "checkpoints": checkpoints,
     }
 
@@ -108,6 +120,7 @@ def test_sqlite_to_postgresql_and_back_is_exact(source_url: str, pg_url: str, tm
             ("embeddings model-a", 150),
             ("embeddings model-b", 30),
             ("signals", 75),
+            ("local counts", 20),
             ("checkpoints", 1),
         ]
         want = everything(source)
@@ -127,6 +140,7 @@ def test_sqlite_to_postgresql_and_back_is_exact(source_url: str, pg_url: str, tm
             "embeddings model-a",
             "embeddings model-b",
             "signals",
+            "local counts",
             "checkpoints",
         ]
         assert all(c.ok for c in checks)
@@ -196,7 +210,7 @@ def test_the_check_names_what_differs(source_url: str, pg_url: str) -> None:
         assert p is not None
         target.upsert_papers([replace(p, version=p.version + 1, title="Tampered with")])
         target.save_embeddings("model-a", [(ids[5], "x")], np.ones((1, 24), dtype=np.float32))
-        target.upsert_signals([Signal(ids[0], "hf-daily", date(2026, 1, 1), upvotes=1)])
+        target.upsert_signals([Signal(ids[0], "hf-daily", datetime(2026, 1, 1, tzinfo=UTC), upvotes=1)])
         target.set_checkpoint("oai:last-harvest", "2026-01-01T00:00:00Z")
         checks = {c.name: c for c in verify_copy(source, target)}
         assert checks["papers"].source_rows == checks["papers"].target_rows  # same count, other content
@@ -205,7 +219,9 @@ def test_the_check_names_what_differs(source_url: str, pg_url: str) -> None:
             f"{ids[5]} differs",
         )
         assert checks["embeddings model-b"].ok
-        assert checks["signals"].examples == (f"{ids[0]} hf-daily 2026-01-01 only in the target",)
+        assert checks["signals"].examples == (
+            f"{ids[0]} hf-daily 2026-01-01T00:00:00+00:00 only in the target",
+        )
         assert checks["checkpoints"].examples == ("oai:last-harvest differs",)
         assert "1 differ" in checks["papers"].describe() and ids[3] in checks["papers"].describe()
         # the source changed under a finished copy: a rerun's check says so, --restart brings it over
@@ -296,7 +312,9 @@ def test_the_check_sees_a_difference_in_sources_alone(source_url: str, pg_url: s
         target.close()
 
 
-def test_a_resumed_copy_of_signals_misses_none_the_source_gained_meanwhile(source_url: str, pg_url: str) -> None:
+def test_a_resumed_copy_of_signals_misses_none_the_source_gained_meanwhile(
+    source_url: str, pg_url: str
+) -> None:
     source, target = open_for_copy(source_url, pg_url)
 
     def die_in_signals(p: str, done: int, total: int) -> None:
@@ -308,7 +326,7 @@ def test_a_resumed_copy_of_signals_misses_none_the_source_gained_meanwhile(sourc
             copy_store(source, target, batch=BATCH, on_progress=die_in_signals)
         # a signal that sorts before the saved position arrives at the source
         first = source.paper_digests("", 1)[0][0]
-        source.upsert_signals([Signal(first, "a-new-source", date(2020, 1, 1), upvotes=5)])
+        source.upsert_signals([Signal(first, "a-new-source", datetime(2020, 1, 1, tzinfo=UTC), upvotes=5)])
         copy_store(source, target, batch=BATCH)
         assert sorted(target.iter_signals(), key=repr) == sorted(source.iter_signals(), key=repr)
         assert all(c.ok for c in verify_copy(source, target))

@@ -75,7 +75,10 @@ def _dbname(url: str) -> str:
 
 
 def test_passwords_never_show() -> None:
-    assert redact("postgresql://pw:s3cret@db.example.org:5432/paperwire") == "postgresql://pw:***@db.example.org:5432/paperwire"
+    assert (
+        redact("postgresql://pw:s3cret@db.example.org:5432/paperwire")
+        == "postgresql://pw:***@db.example.org:5432/paperwire"
+    )
     assert redact("postgresql://pw@db/paperwire") == "postgresql://pw@db/paperwire"
 
 
@@ -96,7 +99,8 @@ def test_processes_starting_together_on_a_bare_database_all_open_it() -> None:
     url = pg.create_database(empty=True)
     try:
         procs = [
-            subprocess.Popen([sys.executable, "-c", _OPEN, url], stderr=subprocess.PIPE, text=True) for _ in range(4)
+            subprocess.Popen([sys.executable, "-c", _OPEN, url], stderr=subprocess.PIPE, text=True)
+            for _ in range(4)
         ]
         results = [(p.communicate(timeout=120)[1], p.returncode) for p in procs]
         assert [rc for _, rc in results] == [0, 0, 0, 0], results
@@ -129,7 +133,9 @@ def test_many_threads_share_a_bounded_pool_of_connections(url: str) -> None:
         t.start()
     with psycopg.connect(pg.admin_url(), autocommit=True) as admin:
         while any(t.is_alive() for t in threads):
-            n = admin.execute("SELECT COUNT(*) FROM pg_stat_activity WHERE datname = %s", (name,)).fetchone()[0]
+            n = admin.execute("SELECT COUNT(*) FROM pg_stat_activity WHERE datname = %s", (name,)).fetchone()[
+                0
+            ]
             peak = max(peak, n)
     for t in threads:
         t.join()
@@ -155,7 +161,9 @@ def test_an_app_role_without_create_rights_opens_a_migrated_database(url: str) -
     from urllib.parse import urlsplit, urlunsplit
 
     parts = urlsplit(url)
-    app_url = urlunsplit((parts.scheme, "pw_app@" + parts.netloc.split("@", 1)[-1], parts.path, parts.query, ""))
+    app_url = urlunsplit(
+        (parts.scheme, "pw_app@" + parts.netloc.split("@", 1)[-1], parts.path, parts.query, "")
+    )
     try:
         store = open_url(app_url)
         store.upsert_papers([make_paper()])

@@ -47,7 +47,9 @@ def test_failed_migration_rolls_back(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert conn.execute("SELECT MAX(version) FROM schema_version").fetchone()[0] == MIGRATIONS[-1][0]
 
 
-def test_a_store_of_the_first_schema_is_migrated_forward(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_store_of_the_first_schema_is_migrated_forward(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A home made before job runs existed (schema 1) gains the new tables and keeps its papers."""
     from paperwire.store import sql as mod
     from tests.conftest import make_paper

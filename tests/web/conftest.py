@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -74,8 +74,8 @@ def web(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
         store = open_store(settings)
         store.upsert_signals(  # 2501.00002 was on Hugging Face's daily papers twice; the latest count shows
             [
-                Signal("2501.00002", "hf-daily", date(2025, 1, 3), upvotes=3),
-                Signal("2501.00002", "hf-daily", date(2025, 1, 4), upvotes=42),
+                Signal("2501.00002", "hf-daily", datetime(2025, 1, 3, tzinfo=UTC), upvotes=3),
+                Signal("2501.00002", "hf-daily", datetime(2025, 1, 4, tzinfo=UTC), upvotes=42),
             ]
         )
         store.close()

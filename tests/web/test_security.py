@@ -148,7 +148,15 @@ def test_host_policy_reads_configured_hosts_by_name_and_refuses_tricks() -> None
     p = HostPolicy(["localhost", "[2001:db8::1]", "example.org:8443", "*.lab.example"])
     for ok in ("localhost", "localhost:8000", "[2001:db8::1]:80", "example.org", "a.lab.example:443"):
         assert p.allows(ok), ok
-    for bad in ("evil.com\\@localhost", "evil.com@localhost", "localhost/x", "lab.example", "[::1]", "", None):
+    for bad in (
+        "evil.com\\@localhost",
+        "evil.com@localhost",
+        "localhost/x",
+        "lab.example",
+        "[::1]",
+        "",
+        None,
+    ):
         assert not p.allows(bad), bad
     with pytest.raises(ConfigError):
         HostPolicy(["exa mple.org"])

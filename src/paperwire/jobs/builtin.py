@@ -34,14 +34,22 @@ class EmbedJob:
         self.batch = batch
         self.lease_s = lease_s
         self._embedder = embedder
-        self.model = embedder.name if embedder else vector_space(settings.embedding_model, settings.embedding_max_length)
+        self.model = (
+            embedder.name
+            if embedder
+            else vector_space(settings.embedding_model, settings.embedding_max_length)
+        )
         # finding what waits scans the store (0.2 s at 75k papers): only when papers or vectors changed
         # since a turn found nothing, or a lease others held may have run out
         self._idle: tuple[tuple[int, str | None], float] | None = None
 
     def run(self) -> Outcome:
         sig = (self.store.max_seq(), self.store.vectors_stamp(self.model))
-        if self._idle is not None and self._idle[0] == sig and time.monotonic() - self._idle[1] < self.lease_s:
+        if (
+            self._idle is not None
+            and self._idle[0] == sig
+            and time.monotonic() - self._idle[1] < self.lease_s
+        ):
             return Outcome({"embedded": 0})
         if self.store.count_pending_embeddings(self.model) == 0:
             self._idle = (sig, time.monotonic())

@@ -110,9 +110,7 @@ def convex_fuse(
         alpha = 1.0
     elif not semantic:
         alpha = 0.0
-    scores = {
-        pid: alpha * sem.get(pid, sem_floor) + (1 - alpha) * kw.get(pid, kw_floor) for pid in ranks
-    }
+    scores = {pid: alpha * sem.get(pid, sem_floor) + (1 - alpha) * kw.get(pid, kw_floor) for pid in ranks}
     order = sorted(scores, key=lambda p: (-scores[p], p))
     return [(p, scores[p], ranks[p]) for p in order]
 

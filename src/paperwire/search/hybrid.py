@@ -212,9 +212,7 @@ class SearchEngine:
         alpha = adaptive_alpha(self.signals(q, kw_pairs, sem_pairs))
         return convex_fuse(kw_pairs, sem_pairs, alpha, norm="zscore"), alpha
 
-    def signals(
-        self, q: Query, kw: list[tuple[str, float]], sem: list[tuple[str, float]]
-    ) -> QuerySignals:
+    def signals(self, q: Query, kw: list[tuple[str, float]], sem: list[tuple[str, float]]) -> QuerySignals:
         """What the adaptive fusion reads about this query (search/fusion.py)."""
         idf, n_docs = self.keyword.idf(q)
         coverage = 0.0
@@ -300,7 +298,9 @@ class SearchEngine:
         pid = parse_arxiv_ref(paper_id)[0]
         found = self.find_paper(pid)
         if found is None:
-            raise NotFoundError(f"arXiv {pid} is not in this paperwire (try: paperwire ingest arxiv --id {pid})")
+            raise NotFoundError(
+                f"arXiv {pid} is not in this paperwire (try: paperwire ingest arxiv --id {pid})"
+            )
         return found
 
     def find_paper(self, pid: str) -> SearchHit | None:

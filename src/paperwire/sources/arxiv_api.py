@@ -31,7 +31,9 @@ class FetchResult:
 
     papers: list[Paper]
     missing: list[str] = field(default_factory=list)
-    refused: list[str] = field(default_factory=list)  # "id: reason" for records that broke records.check_paper
+    refused: list[str] = field(
+        default_factory=list
+    )  # "id: reason" for records that broke records.check_paper
 
     def raise_for_missing(self) -> None:
         """Raise NotFoundError naming the missing ids, if any."""

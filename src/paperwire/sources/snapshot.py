@@ -102,7 +102,9 @@ def parse_line(line: bytes, lineno: int | None = None) -> Paper | RecordError | 
         return exc
     except RecursionError:
         return RecordError("nested too deeply", lineno)
-    except Exception as exc:  # a case the checks above missed: still one bad record, never the end of the file
+    except (
+        Exception
+    ) as exc:  # a case the checks above missed: still one bad record, never the end of the file
         return RecordError(f"unreadable record ({type(exc).__name__}: {str(exc)[:200]})", lineno)
 
 

@@ -11,11 +11,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import numpy as np
 
-from paperwire.models import Paper, Signal
+from paperwire.models import LocalCount, Paper, Signal
 
 
 @dataclass
@@ -143,19 +143,63 @@ class EmbeddingStore(Protocol):
 
 
 class SignalStore(Protocol):
-    """Popularity observations (Hugging Face upvotes, GitHub stars), one per paper, source and day."""
+    """Popularity: observations from outside (Hugging Face upvotes, GitHub stars), each kept with its time, and
+    this install's own signals (views, upvotes, saves) as daily counts without who gave them."""
 
     def upsert_signals(self, signals: Iterable[Signal]) -> int:
-        """Record popularity observations (idempotent per paper, source and day)."""
+        """Record observations; the same (paper, source, time) again replaces that one point, others add."""
+
+    def latest_signals(self, paper_ids: Sequence[str], source: str = "hf-daily") -> dict[str, Signal]:
+        """Each paper's latest observation from ``source`` (papers never seen are absent)."""
 
     def latest_upvotes(self, paper_ids: Sequence[str], source: str = "hf-daily") -> dict[str, int]:
         """Each paper's upvotes at its latest observation from ``source`` (papers never seen are absent)."""
+
+    def signal_history(self, paper_id: str) -> list[Signal]:
+        """Every observation of one paper, oldest first."""
+
+    def daily_list(self, day: date, source: str = "hf-daily") -> list[Signal]:
+        """The papers on ``source``'s daily list of ``day``, each with its latest observation (any order)."""
+
+    def listed_days(self, source: str = "hf-daily") -> list[date]:
+        """The days with a daily list from ``source``, oldest first."""
+
+    def signal_rows(self, since: datetime | None = None) -> list[SignalRow]:
+        """Observations at or after ``since`` plus, per (paper, source), the last one before it (the baseline
+        gains are measured from), ordered by paper, source, time: what trending reads."""
+
+    def papers_missing_for_signals(self, limit: int = 1000) -> list[str]:
+        """Ids of observed papers that are not in the store (yet): the queue the fetch of missing papers
+        works off."""
+
+    def add_local_counts(self, counts: Iterable[LocalCount]) -> int:
+        """Add to this install's daily counts (n may be negative: an upvote withdrawn)."""
+
+    def put_local_counts(self, counts: Sequence[LocalCount]) -> int:
+        """Set these daily counts to exactly their n (copies: a rerun writes the same values)."""
+
+    def local_counts(self, since: date | None = None) -> list[LocalCount]:
+        """Daily local counts on or after ``since``."""
+
+    def signals_stamp(self) -> str:
+        """Changes whenever an observation or local count is written (caches of trending compare it)."""
 
     def count_signals(self) -> int:
         """How many observations are stored."""
 
     def iter_signals(self) -> Iterator[Signal]:
-        """Every observation (for copies)."""
+        """Every observation in (paper, source, time) order (for copies)."""
+
+
+class SignalRow(NamedTuple):
+    """An observation as trending reads it (plain values, cheap to make a million of)."""
+
+    paper_id: str
+    source: str
+    observed_at: str  # ISO 8601 UTC, e.g. 2026-08-20T06:00:00+00:00
+    upvotes: int
+    github_stars: int | None
+    listed_on: str | None  # ISO day
 
 
 class CheckpointStore(Protocol):

@@ -39,7 +39,7 @@ Progress = Callable[[str, int, int], None]
 SHOWN_DIFFERENCES = 5  # rows named per table when the copy differs
 # checkpoints that describe a store's own writes, not the data: copies' positions, the vectors' change
 # stamps, the database's identity
-LOCAL_CHECKPOINTS = ("copy:", "vectors:", "store:")
+LOCAL_CHECKPOINTS = ("copy:", "vectors:", "store:", "signals:")
 
 
 @dataclass
@@ -181,6 +181,7 @@ def copy_store(
     parts = [_copy_papers(source, target, f"{key}:papers", batch, note)]
     parts += [_copy_embeddings(source, target, m, f"{key}:embeddings:{m}", batch, note) for m in models]
     parts.append(_copy_signals(source, target, f"{key}:signals", batch, note))
+    parts.append(_copy_local_counts(source, target, batch, note))
     parts.append(_copy_checkpoints(source, target, note))
     return CopyReport(source.url, target.url, parts)
 
@@ -229,7 +230,7 @@ def _copy_embeddings(source: Store, target: Store, model: str, name: str, batch:
 
 def _copy_signals(source: Store, target: Store, name: str, batch: int, note: Progress) -> Part:
     part, t0 = Part("signals"), time.perf_counter()
-    signals = list(source.iter_signals())  # in (paper, source, day) order
+    signals = list(source.iter_signals())  # in (paper, source, time) order
     # the position: how many were copied, and the key of the last one; if the source gained or lost rows
     # before it since, the count no longer lands on that key and the copy starts over (upserts are idempotent)
     saved = json.loads(target.get_checkpoint(name) or '{"n": 0, "last": null}')
@@ -248,7 +249,19 @@ def _copy_signals(source: Store, target: Store, name: str, batch: int, note: Pro
 
 
 def _signal_key(s: Signal) -> str:
-    return f"{s.paper_id}\t{s.source}\t{s.observed_on.isoformat()}"
+    return f"{s.paper_id}\t{s.source}\t{s.observed_at.isoformat()}"
+
+
+def _copy_local_counts(source: Store, target: Store, batch: int, note: Progress) -> Part:
+    part, t0 = Part("local counts"), time.perf_counter()
+    have = set(target.local_counts())
+    counts = [c for c in source.local_counts() if c not in have]  # a rerun writes nothing
+    note(part.name, 0, len(counts))
+    for i in range(0, len(counts), batch):  # set, not added: a copy cut short and rerun sets the same values
+        part.rows += target.put_local_counts(counts[i : i + batch])
+        note(part.name, i + len(counts[i : i + batch]), len(counts))
+    part.seconds = time.perf_counter() - t0
+    return part
 
 
 def _copy_checkpoints(source: Store, target: Store, note: Progress) -> Part:
@@ -307,8 +320,21 @@ def verify_copy(source: Store, target: Store, batch: int = 5000) -> list[Check]:
 
     def signals(s: Store) -> Iterator[tuple[str, bytes]]:
         for g in s.iter_signals():
-            key = f"{g.paper_id} {g.source} {g.observed_on.isoformat()}"
-            yield key, repr((g.upvotes, g.comments, g.github_repo, g.github_stars)).encode()
+            key = f"{g.paper_id} {g.source} {g.observed_at.isoformat()}"
+            fields = (
+                g.upvotes,
+                g.comments,
+                g.github_repo,
+                g.github_stars,
+                g.project_page,
+                g.listed_on,
+                g.listed_at,
+            )
+            yield key, repr(fields).encode()
+
+    def local_counts(s: Store) -> Iterator[tuple[str, bytes]]:
+        for lc in s.local_counts():
+            yield f"{lc.paper_id} {lc.kind} {lc.day.isoformat()}", str(lc.n).encode()
 
     def checkpoints(s: Store) -> Iterator[tuple[str, bytes]]:
         for name, value in _data_checkpoints(s).items():
@@ -318,6 +344,7 @@ def verify_copy(source: Store, target: Store, batch: int = 5000) -> list[Check]:
     for model in sorted(set(embedding_models(source)) | set(embedding_models(target))):
         checks.append(_compare(f"embeddings {model}", embeddings(model), source, target))
     checks.append(_compare("signals", signals, source, target))
+    checks.append(_compare("local counts", local_counts, source, target))
     checks.append(_compare("checkpoints", checkpoints, source, target))
     return checks
 

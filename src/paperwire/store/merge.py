@@ -31,7 +31,11 @@ def plan_upsert(
     for pid, new in incoming.items():
         old = existing.get(pid)
         merged = new if old is None else combine(old, new)
-        if old is not None and merged.content_hash == old.content_hash and set(merged.sources) == set(old.sources):
+        if (
+            old is not None
+            and merged.content_hash == old.content_hash
+            and set(merged.sources) == set(old.sources)
+        ):
             result.unchanged += 1
             continue
         if old is None:

@@ -105,6 +105,41 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             "CREATE INDEX claims_holder ON claims (holder)",
         ],
     ),
+    (
+        3,
+        "signals keep each observation's time (history, never overwritten); local daily counts",
+        [
+            """CREATE TABLE signal_history (
+                paper_id TEXT NOT NULL,
+                source TEXT NOT NULL,
+                observed_at TEXT NOT NULL,      -- ISO 8601 UTC
+                upvotes {BIGINT} NOT NULL DEFAULT 0,
+                comments {BIGINT} NOT NULL DEFAULT 0,
+                github_repo TEXT,
+                github_stars {BIGINT},
+                project_page TEXT,
+                listed_on TEXT,                 -- the daily list it was on (ISO day)
+                listed_at TEXT,                 -- when it was put on that list
+                PRIMARY KEY (paper_id, source, observed_at)
+            )""",
+            # a day's observation becomes one at that day's start (UTC) on the list of that day
+            "INSERT INTO signal_history (paper_id, source, observed_at, upvotes, comments, github_repo, "
+            "github_stars, listed_on) SELECT paper_id, source, observed_on || 'T00:00:00+00:00', upvotes, "
+            "comments, github_repo, github_stars, observed_on FROM signals",
+            "DROP TABLE signals",
+            "ALTER TABLE signal_history RENAME TO signals",
+            "CREATE INDEX signals_listed ON signals (source, listed_on)",
+            "CREATE INDEX signals_observed ON signals (observed_at)",
+            """CREATE TABLE local_counts (
+                paper_id TEXT NOT NULL,
+                kind TEXT NOT NULL,             -- view | upvote | save
+                day TEXT NOT NULL,              -- ISO day (UTC)
+                n {BIGINT} NOT NULL,
+                PRIMARY KEY (paper_id, kind, day)
+            )""",
+            "CREATE INDEX local_counts_day ON local_counts (day)",
+        ],
+    ),
 ]
 
 LATEST = MIGRATIONS[-1][0]

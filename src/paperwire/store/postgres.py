@@ -61,7 +61,9 @@ class PostgresStore(SQLStore):
     _SCHEMA_TABLE_EXISTS = "SELECT to_regclass('schema_version') IS NOT NULL"
     _NOW = "SELECT EXTRACT(EPOCH FROM clock_timestamp())"
 
-    def __init__(self, url: str, lock_timeout: float = 30.0, migrate: bool = True, pool_size: int = 10) -> None:
+    def __init__(
+        self, url: str, lock_timeout: float = 30.0, migrate: bool = True, pool_size: int = 10
+    ) -> None:
         self.url = redact(url)
         self.lock_timeout = lock_timeout  # seconds a statement (or a wait for a free connection) may take
         options = {
@@ -127,7 +129,9 @@ class PostgresStore(SQLStore):
             raise self._error(exc) from exc
 
     def _refused(self, exc: Exception) -> bool:
-        return isinstance(exc, psycopg.DataError | psycopg.IntegrityError | psycopg.errors.UntranslatableCharacter)
+        return isinstance(
+            exc, psycopg.DataError | psycopg.IntegrityError | psycopg.errors.UntranslatableCharacter
+        )
 
     def _vector_param(self, v: np.ndarray) -> object:
         from pgvector import Vector
@@ -145,7 +149,9 @@ class PostgresStore(SQLStore):
     def _error(self, exc: Exception, what: str = "database error") -> StoreError:
         """psycopg's error as ours: lock waits, lost connections and shutdowns are transient."""
         if isinstance(exc, _TRANSIENT):
-            return StoreBusyError(f"the database {self.url} is busy or unreachable ({_first_line(exc)}); try again")
+            return StoreBusyError(
+                f"the database {self.url} is busy or unreachable ({_first_line(exc)}); try again"
+            )
         return StoreError(f"{what} in {self.url}: {_first_line(exc)}")
 
     def close(self) -> None:
@@ -157,7 +163,9 @@ class PostgresStore(SQLStore):
 def _register_vector(conn: psycopg.Connection[Any]) -> None:
     from pgvector.psycopg import register_vector
 
-    with suppress(psycopg.ProgrammingError):  # a database not yet migrated has no vector type: no vectors either
+    with suppress(
+        psycopg.ProgrammingError
+    ):  # a database not yet migrated has no vector type: no vectors either
         register_vector(conn)
 
 

@@ -59,11 +59,12 @@ def apply_migrations(url: str) -> SchemaStatus:
 
 
 def table_counts(store: Store) -> dict[str, int]:
-    """Rows per data table: papers, embeddings of each model, signals."""
+    """Rows per data table: papers, embeddings of each model, signals, local counts."""
     counts = {"papers": store.count_papers()}
     for model in embedding_models(store):
         counts[f"embeddings {model}"] = store.count_embeddings(model)
     counts["signals"] = store.count_signals()
+    counts["local counts"] = len(store.local_counts())
     return counts
 
 

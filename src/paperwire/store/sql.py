@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 
 from paperwire.errors import MigrationError, StoreBusyError, StoreError
-from paperwire.models import Paper, Signal
-from paperwire.store.base import EmbeddingTask, JobRun, UpsertResult
+from paperwire.models import LocalCount, Paper, Signal
+from paperwire.store.base import EmbeddingTask, JobRun, SignalRow, UpsertResult
 from paperwire.store.merge import dedupe, plan_upsert
 from paperwire.store.migrations import LATEST, MIGRATIONS, Dialect, statements
 
@@ -47,6 +47,8 @@ _PENDING = (
 # NULLs sort last in DESC on SQLite but first on PostgreSQL: undated papers are put last explicitly (NULLS
 # LAST would need SQLite 3.30)
 _NEWEST_FIRST = "ORDER BY p.announced IS NULL, p.announced DESC, p.id"
+SIGNALS_STAMP = "signals:stamp"  # changes with every write of signals or local counts
+_SIGNAL_COLUMNS = "paper_id, source, observed_at, upvotes, comments, github_repo, github_stars, project_page, listed_on, listed_at"
 STORE_ID = "store:id"  # the checkpoint that names this database (store_id)
 JOB_RUNS_KEPT = 200  # runs kept per job; older ones are pruned as new ones finish
 
@@ -127,7 +129,9 @@ class SQLStore(ABC):
                     for s in statements(self.dialect, sql):
                         c.execute(s)
                     c.execute(
-                        self._q("INSERT INTO schema_version (version, description, applied_at) VALUES (?, ?, ?)"),
+                        self._q(
+                            "INSERT INTO schema_version (version, description, applied_at) VALUES (?, ?, ?)"
+                        ),
                         (version, description, _now()),
                     )
                 applied.append(version)
@@ -228,7 +232,9 @@ class SQLStore(ABC):
 
     def iter_facets(self) -> Iterator[tuple[str, date | None, list[str]]]:
         """(id, filter date, categories) of every paper: what vector search filters on."""
-        for pid, d, cats in self._all("SELECT id, COALESCE(announced, published, updated), categories FROM papers"):
+        for pid, d, cats in self._all(
+            "SELECT id, COALESCE(announced, published, updated), categories FROM papers"
+        ):
             yield str(pid), _date(d), list(json.loads(cats))
 
     def latest_announced(self) -> date | None:
@@ -363,58 +369,167 @@ class SQLStore(ABC):
     # -- signals ------------------------------------------------------------------------------
 
     def upsert_signals(self, signals: Iterable[Signal]) -> int:
-        """Record popularity observations (idempotent per paper, source and day)."""
-        rows = [
-            (s.paper_id, s.source, s.observed_on.isoformat(), s.upvotes, s.comments, s.github_repo, s.github_stars)
+        """Record observations; the same (paper, source, time) again replaces that one point, others add."""
+        rows = {
+            (s.paper_id, s.source, _ts(s.observed_at)): (
+                s.paper_id,
+                s.source,
+                _ts(s.observed_at),
+                s.upvotes,
+                s.comments,
+                s.github_repo,
+                s.github_stars,
+                s.project_page,
+                _iso(s.listed_on),
+                _ts(s.listed_at) if s.listed_at else None,
+            )
             for s in signals
-        ]
+        }  # one row per key: a batch naming a point twice keeps its last
         if not rows:
             return 0
         with self._write() as c:
             c.executemany(
                 self._q(
-                    "INSERT INTO signals (paper_id, source, observed_on, upvotes, comments, github_repo, "
-                    "github_stars) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (paper_id, source, observed_on) "
-                    "DO UPDATE SET upvotes = excluded.upvotes, comments = excluded.comments, "
-                    "github_repo = excluded.github_repo, github_stars = excluded.github_stars"
+                    f"INSERT INTO signals ({_SIGNAL_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
+                    "ON CONFLICT (paper_id, source, observed_at) DO UPDATE SET upvotes = excluded.upvotes, "
+                    "comments = excluded.comments, github_repo = excluded.github_repo, "
+                    "github_stars = excluded.github_stars, project_page = excluded.project_page, "
+                    "listed_on = excluded.listed_on, listed_at = excluded.listed_at"
                 ),
-                rows,
+                list(rows.values()),
             )
+            self._set_checkpoint(c, SIGNALS_STAMP, uuid.uuid4().hex)
         return len(rows)
 
-    def latest_upvotes(self, paper_ids: Sequence[str], source: str = "hf-daily") -> dict[str, int]:
-        """Each paper's upvotes at its latest observation from ``source`` (papers never seen are absent)."""
-        out: dict[str, int] = {}
-        for chunk in _chunks(list(paper_ids), 500):
+    def latest_signals(self, paper_ids: Sequence[str], source: str = "hf-daily") -> dict[str, Signal]:
+        """Each paper's latest observation from ``source`` (papers never seen are absent)."""
+        out: dict[str, Signal] = {}
+        for chunk in _chunks(list(dict.fromkeys(paper_ids)), 500):
             marks = ",".join("?" * len(chunk))
             rows = self._all(
-                f"SELECT paper_id, upvotes FROM signals s WHERE source = ? AND paper_id IN ({marks}) "
-                "AND observed_on = (SELECT MAX(observed_on) FROM signals t "
+                f"SELECT {_SIGNAL_COLUMNS} FROM signals s WHERE source = ? AND paper_id IN ({marks}) "
+                "AND observed_at = (SELECT MAX(observed_at) FROM signals t "
                 "WHERE t.paper_id = s.paper_id AND t.source = s.source)",
                 [source, *chunk],
             )
-            out.update((str(pid), int(n)) for pid, n in rows)
+            out.update((str(r[0]), _signal(r)) for r in rows)
         return out
+
+    def latest_upvotes(self, paper_ids: Sequence[str], source: str = "hf-daily") -> dict[str, int]:
+        """Each paper's upvotes at its latest observation from ``source`` (papers never seen are absent)."""
+        return {pid: s.upvotes for pid, s in self.latest_signals(paper_ids, source).items()}
+
+    def signal_history(self, paper_id: str) -> list[Signal]:
+        """Every observation of one paper, oldest first."""
+        rows = self._all(
+            f"SELECT {_SIGNAL_COLUMNS} FROM signals WHERE paper_id = ? ORDER BY observed_at, source",
+            (paper_id,),
+        )
+        return [_signal(r) for r in rows]
+
+    def daily_list(self, day: date, source: str = "hf-daily") -> list[Signal]:
+        """The papers on ``source``'s daily list of ``day``, each with its latest observation (any order)."""
+        ids = [
+            str(r[0])
+            for r in self._all(
+                "SELECT DISTINCT paper_id FROM signals WHERE source = ? AND listed_on = ?",
+                (source, day.isoformat()),
+            )
+        ]
+        return list(self.latest_signals(ids, source).values())
+
+    def listed_days(self, source: str = "hf-daily") -> list[date]:
+        """The days with a daily list from ``source``, oldest first."""
+        rows = self._all(
+            "SELECT DISTINCT listed_on FROM signals WHERE source = ? AND listed_on IS NOT NULL ORDER BY listed_on",
+            (source,),
+        )
+        return [date.fromisoformat(str(r[0])) for r in rows]
+
+    def signal_rows(self, since: datetime | None = None) -> list[SignalRow]:
+        """Observations at or after ``since`` plus, per (paper, source), the last one before it, ordered by paper,
+        source, time: what trending reads."""
+        cols = "paper_id, source, observed_at, upvotes, github_stars, listed_on"
+        if since is None:
+            rows = self._all(f"SELECT {cols} FROM signals ORDER BY paper_id, source, observed_at")
+        else:
+            t = _ts(since)
+            rows = self._all(
+                f"SELECT {cols} FROM signals WHERE observed_at >= ? UNION ALL "
+                f"SELECT {cols} FROM (SELECT {cols}, ROW_NUMBER() OVER (PARTITION BY paper_id, source "
+                "ORDER BY observed_at DESC) AS rn FROM signals WHERE observed_at < ?) AS before_window "
+                "WHERE rn = 1 ORDER BY paper_id, source, observed_at",
+                (t, t),
+            )
+        return [SignalRow(*r) for r in rows]
+
+    def papers_missing_for_signals(self, limit: int = 1000) -> list[str]:
+        """Ids of observed papers that are not in the store (yet), oldest observation first."""
+        rows = self._all(
+            "SELECT s.paper_id FROM signals s LEFT JOIN papers p ON p.id = s.paper_id WHERE p.id IS NULL "
+            "GROUP BY s.paper_id ORDER BY MIN(s.observed_at), s.paper_id LIMIT ?",
+            (limit,),
+        )
+        return [str(r[0]) for r in rows]
+
+    def add_local_counts(self, counts: Iterable[LocalCount]) -> int:
+        """Add to this install's daily counts (n may be negative: an upvote withdrawn)."""
+        merged: dict[tuple[str, str, str], int] = {}
+        for lc in counts:
+            key = (lc.paper_id, lc.kind, lc.day.isoformat())
+            merged[key] = merged.get(key, 0) + lc.n
+        rows = [
+            (*k, n) for k, n in sorted(merged.items()) if n
+        ]  # sorted: concurrent writers lock in one order
+        if not rows:
+            return 0
+        with self._write() as c:
+            c.executemany(
+                self._q(
+                    "INSERT INTO local_counts (paper_id, kind, day, n) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT (paper_id, kind, day) DO UPDATE SET n = local_counts.n + excluded.n"
+                ),
+                rows,
+            )
+            self._set_checkpoint(c, SIGNALS_STAMP, uuid.uuid4().hex)
+        return len(rows)
+
+    def put_local_counts(self, counts: Sequence[LocalCount]) -> int:
+        """Set these daily counts to exactly their n (copies: a rerun writes the same values)."""
+        rows = [(lc.paper_id, lc.kind, lc.day.isoformat(), lc.n) for lc in counts]
+        if not rows:
+            return 0
+        with self._write() as c:
+            c.executemany(
+                self._q(
+                    "INSERT INTO local_counts (paper_id, kind, day, n) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT (paper_id, kind, day) DO UPDATE SET n = excluded.n"
+                ),
+                rows,
+            )
+            self._set_checkpoint(c, SIGNALS_STAMP, uuid.uuid4().hex)
+        return len(rows)
+
+    def local_counts(self, since: date | None = None) -> list[LocalCount]:
+        """Daily local counts on or after ``since`` (by paper, kind, day)."""
+        rows = self._all(
+            "SELECT paper_id, kind, day, n FROM local_counts WHERE day >= ? ORDER BY paper_id, kind, day",
+            ((since or date.min).isoformat(),),
+        )
+        return [LocalCount(str(r[0]), str(r[1]), date.fromisoformat(str(r[2])), int(r[3])) for r in rows]
+
+    def signals_stamp(self) -> str:
+        """Changes whenever an observation or local count is written (caches of trending compare it)."""
+        return self.get_checkpoint(SIGNALS_STAMP) or ""
 
     def count_signals(self) -> int:
         """How many popularity observations are stored."""
         return int(self._all("SELECT COUNT(*) FROM signals")[0][0])
 
     def iter_signals(self) -> Iterator[Signal]:
-        """Every observation, in (paper, source, day) order."""
-        for r in self._all(
-            "SELECT paper_id, source, observed_on, upvotes, comments, github_repo, github_stars FROM signals "
-            "ORDER BY paper_id, source, observed_on"
-        ):
-            yield Signal(
-                paper_id=str(r[0]),
-                source=str(r[1]),
-                observed_on=date.fromisoformat(str(r[2])),
-                upvotes=int(r[3]),
-                comments=int(r[4]),
-                github_repo=r[5],
-                github_stars=None if r[6] is None else int(r[6]),
-            )
+        """Every observation, in (paper, source, time) order."""
+        for r in self._all(f"SELECT {_SIGNAL_COLUMNS} FROM signals ORDER BY paper_id, source, observed_at"):
+            yield _signal(r)
 
     # -- checkpoints --------------------------------------------------------------------------
 
@@ -434,7 +549,9 @@ class SQLStore(ABC):
         if sid is None:
             with self._write() as c:
                 c.execute(
-                    self._q("INSERT INTO checkpoints (name, value, updated_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"),
+                    self._q(
+                        "INSERT INTO checkpoints (name, value, updated_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING"
+                    ),
                     (STORE_ID, uuid.uuid4().hex, _now()),
                 )
             sid = self.get_checkpoint(STORE_ID)
@@ -442,7 +559,10 @@ class SQLStore(ABC):
 
     def checkpoints(self) -> dict[str, str]:
         """Every saved checkpoint by name."""
-        return {str(n): str(v) for n, v in self._all("SELECT name, value FROM checkpoints WHERE value IS NOT NULL")}
+        return {
+            str(n): str(v)
+            for n, v in self._all("SELECT name, value FROM checkpoints WHERE value IS NOT NULL")
+        }
 
     def _set_checkpoint(self, c: Any, name: str, value: str | None) -> None:
         if value is None:
@@ -474,7 +594,9 @@ class SQLStore(ABC):
         """Record how a run ended, and prune the job's oldest runs."""
         with self._write() as c:
             c.execute(
-                self._q("UPDATE job_runs SET finished_at = ?, outcome = ?, counts = ?, error = ? WHERE id = ?"),
+                self._q(
+                    "UPDATE job_runs SET finished_at = ?, outcome = ?, counts = ?, error = ? WHERE id = ?"
+                ),
                 (_now(), outcome, json.dumps(counts), error, run_id),
             )
             c.execute(
@@ -595,3 +717,25 @@ def _now() -> str:
 def _chunks(items: list[str], n: int) -> Iterator[list[str]]:
     for i in range(0, len(items), n):
         yield items[i : i + n]
+
+
+def _ts(t: datetime) -> str:
+    """A moment as stored: ISO 8601 in UTC to the second (naive times are taken as UTC); sorts as text."""
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=UTC)
+    return t.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def _signal(r: Sequence[Any]) -> Signal:
+    return Signal(
+        paper_id=str(r[0]),
+        source=str(r[1]),
+        observed_at=datetime.fromisoformat(str(r[2])),
+        upvotes=int(r[3]),
+        comments=int(r[4]),
+        github_repo=r[5],
+        github_stars=None if r[6] is None else int(r[6]),
+        project_page=r[7],
+        listed_on=_date(r[8]),
+        listed_at=datetime.fromisoformat(str(r[9])) if r[9] else None,
+    )

@@ -24,7 +24,9 @@ class SQLiteStore(SQLStore):
     """Store backed by one SQLite file; safe for several processes at once."""
 
     dialect: Dialect = "sqlite"
-    _SCHEMA_TABLE_EXISTS = "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
+    _SCHEMA_TABLE_EXISTS = (
+        "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
+    )
     _NOW = "SELECT (julianday('now') - 2440587.5) * 86400.0"
 
     def __init__(self, path: str | Path, busy_timeout: float = 30.0, migrate: bool = True) -> None:

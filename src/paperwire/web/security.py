@@ -67,7 +67,11 @@ class HostPolicy:
     def __init__(self, patterns: Iterable[str]) -> None:
         self.patterns = [_bare_host(p.lower()) for p in patterns]
         for p in self.patterns:
-            if "*" in p[1:] or (p.startswith("*") and p != "*" and not p.startswith("*.")) or not _NAME.match(p):
+            if (
+                "*" in p[1:]
+                or (p.startswith("*") and p != "*" and not p.startswith("*."))
+                or not _NAME.match(p)
+            ):
                 raise ConfigError(f"allowed host {p!r}: use a name, *.example.org or *")
         self.any = "*" in self.patterns
         self.names = {p for p in self.patterns if not p.startswith("*")}
