@@ -140,6 +140,12 @@ class SearchHit:
     similarity: float | None = None
     matched_terms: list[str] = field(default_factory=list)
     upvotes: int | None = None  # the latest Hugging Face daily-papers count, where the paper was listed
+    signal: Signal | None = None  # its latest Hugging Face observation (repository, stars, when seen)
+
+    def attach(self, signal: Signal | None) -> None:
+        """Attach the paper's latest popularity observation (None: never observed)."""
+        self.signal = signal
+        self.upvotes = signal.upvotes if signal else None
 
 
 def _iso(d: date | None) -> str | None:

@@ -278,7 +278,7 @@ class SearchEngine:
             if res.query.words or res.query.phrases
             else {}
         )
-        upvotes = self.store.latest_upvotes(ids) if ids else {}
+        signals = self.store.latest_signals(ids) if ids else {}
         kept = []
         for h in res.hits:
             p = papers.get(h.paper.id)
@@ -286,7 +286,7 @@ class SearchEngine:
                 continue
             h.paper = p
             h.matched_terms = matched.get(p.id, [])
-            h.upvotes = upvotes.get(p.id)
+            h.attach(signals.get(p.id))
             kept.append(h)
         res.hits = kept
         return res
@@ -308,7 +308,9 @@ class SearchEngine:
         paper = self.store.get_paper(pid)
         if paper is None:
             return None
-        return SearchHit(paper, 1.0, upvotes=self.store.latest_upvotes([pid]).get(pid))
+        hit = SearchHit(paper, 1.0)
+        hit.attach(self.store.latest_signals([pid]).get(pid))
+        return hit
 
     def similar(self, paper_id: str, limit: int = 10) -> list[SearchHit]:
         """Nearest papers to ``paper_id`` by embedding."""
@@ -326,15 +328,13 @@ class SearchEngine:
         hits = [h for h in self.vectors.search(np.asarray(vec), limit + 1) if h.paper_id != pid][:limit]
         ids = [h.paper_id for h in hits]
         papers = self.store.get_papers(ids)
-        upvotes = self.store.latest_upvotes(ids) if ids else {}
-        return [
-            SearchHit(
-                papers[h.paper_id],
-                h.similarity,
-                semantic_rank=i + 1,
-                similarity=h.similarity,
-                upvotes=upvotes.get(h.paper_id),
-            )
-            for i, h in enumerate(hits)
-            if h.paper_id in papers
-        ]
+        signals = self.store.latest_signals(ids) if ids else {}
+        out = []
+        for i, h in enumerate(hits):
+            if h.paper_id in papers:
+                hit = SearchHit(
+                    papers[h.paper_id], h.similarity, semantic_rank=i + 1, similarity=h.similarity
+                )
+                hit.attach(signals.get(h.paper_id))
+                out.append(hit)
+        return out
