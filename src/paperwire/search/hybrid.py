@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
@@ -28,8 +29,13 @@ from paperwire.search.semantic import VectorIndex
 from paperwire.store.base import Store
 
 Mode = Literal["keyword", "semantic", "hybrid"]
-Sort = Literal["relevance", "date"]
+Sort = Literal["relevance", "date", "popular"]
 MODES: tuple[Mode, ...] = ("keyword", "semantic", "hybrid")
+SORTS: tuple[Sort, ...] = ("relevance", "date", "popular")
+Popularity = Callable[[Sequence[str]], dict[str, float]]
+# "popular" orders keyword matches by popularity: this many at most (a query matching more says so); hybrid and
+# semantic order their fused list (settings.fusion_depth deep) by it
+POPULAR_CANDIDATES = 1000
 _QUERY_VECTORS_KEPT = 512
 # the deepest result a search serves (offset + limit): more than arXiv holds, so the daily list can still ask
 # for a day's last paper; the indexes never collect more than they hold whatever is asked
@@ -70,6 +76,8 @@ class SearchEngine:
         self._query_vectors_lock = threading.Lock()  # never the refresh lock: a refresh may take minutes
         self._ids_learned = 0
         self.synced: tuple[int, int] | None = None  # (store seq, vectors) as of the last refresh
+        # each paper's popularity (>= 0; trending/ sets it): the "popular" sort and the relevance lift read it
+        self.popularity: Popularity | None = None
 
     @property
     def embedder(self) -> Embedder:
@@ -132,6 +140,8 @@ class SearchEngine:
         """Run a query-language search; raises QueryError for malformed queries."""
         if mode not in MODES:
             raise QueryError(f"unknown mode {mode!r}: use keyword, semantic or hybrid")
+        if sort not in SORTS:
+            raise QueryError(f"unknown sort {sort!r}: use relevance, date or popular")
         if limit < 1 or offset < 0:
             raise QueryError("limit must be at least 1 and offset at least 0")
         if offset + limit > MAX_RESULTS:
@@ -146,12 +156,25 @@ class SearchEngine:
         if not q.has_text and not q.has_constraints:
             raise QueryError('empty query: type some words, a "phrase", author:, cat: or a date filter')
         if not q.has_text:
-            mode = "keyword"  # filters alone: list what matches, newest first
-            sort = "date"
+            mode = "keyword"  # filters alone: list what matches, newest first (or most popular first)
+            sort = "popular" if sort == "popular" else "date"
         elif mode != "keyword" and not len(self.vectors):
             notes.append("no embeddings yet for this model: keyword results only (run `paperwire embed`)")
             mode = "keyword"
         depth = max(self.settings.fusion_depth, offset + limit)
+        if mode == "keyword" and sort == "popular":  # every match qualifies (up to POPULAR_CANDIDATES)
+            kw, total = self.keyword.search(q, limit=max(depth, POPULAR_CANDIDATES), by_date=not q.has_text)
+            ranked = self._by_popularity(
+                [(h.paper_id, h.score, [r, None]) for r, h in enumerate(kw, 1)], notes
+            )
+            if total > len(kw):
+                first = "most relevant" if q.has_text else "newest"
+                notes.append(f"popular: the {len(kw):,} {first} of {total:,} matches, most popular first")
+            hits = [
+                SearchHit(Paper(id=pid, title="", abstract=""), score, keyword_rank=ranks[0])
+                for pid, score, ranks in ranked[offset : offset + limit]
+            ]
+            return self._finish(SearchResults(q, mode, hits, min(total, len(kw)), offset, limit, notes))
         if mode == "keyword":
             kw, total = self.keyword.search(q, limit=limit, offset=offset, by_date=sort == "date")
             hits = [
@@ -176,6 +199,12 @@ class SearchEngine:
             kw_score = {h.paper_id: h.score for h in kw}
         sims = {h.paper_id: h.similarity for h in sem}
         total = len(fused)
+        if (
+            sort == "popular"
+        ):  # semantic neighbours never run out: the fused list's depth bounds what qualifies
+            fused = self._by_popularity(fused, notes)
+        elif self.settings.popularity_lift > 0:
+            fused = self._lifted(fused)
         if sort == "date":
             dates = {
                 pid: date_key(paper_date(p))
@@ -196,6 +225,35 @@ class SearchEngine:
             )
         res = SearchResults(q, mode, hits, total, offset, limit, notes, semantic_share=share)
         return self._finish(res)
+
+    def _popularity_of(self, ids: Sequence[str]) -> dict[str, float] | None:
+        return self.popularity(ids) if self.popularity is not None and ids else None
+
+    def _by_popularity(self, fused: Fused, notes: list[str]) -> Fused:
+        """The list most popular first; papers equally popular (or never seen) keep their relevance order."""
+        pop = self._popularity_of([f[0] for f in fused])
+        if pop is None:
+            notes.append("no popularity signals here: most relevant first")
+            return fused
+        order = sorted(range(len(fused)), key=lambda i: (-pop.get(fused[i][0], 0.0), i))
+        return [fused[i] for i in order]
+
+    def _lifted(self, fused: Fused) -> Fused:
+        """Relevance lifted by popularity: score x (1 + lift x p), p = log(1 + popularity) scaled to [0, 1]
+        over the candidates; relevance still decides among papers nobody has signalled."""
+        pop = self._popularity_of([f[0] for f in fused])
+        if not pop:
+            return fused
+        top = math.log1p(max(pop.values()))
+        if top <= 0:
+            return fused
+        lift = self.settings.popularity_lift
+        out = [
+            (pid, score * (1 + lift * math.log1p(pop.get(pid, 0.0)) / top), ranks)
+            for pid, score, ranks in fused
+        ]
+        out.sort(key=lambda f: -f[1])
+        return out
 
     def fuse(self, q: Query, kw: list[KeywordHit], sem: list) -> tuple[Fused, float | None]:  # type: ignore[type-arg]
         """Merge the two lists as settings say; returns the fused list and the semantic share (if convex)."""
