@@ -277,7 +277,10 @@ def search_cmd(
     before: Annotated[
         str | None, typer.Option(help="Only papers dated on or before (YYYY[-MM[-DD]]).")
     ] = None,
-    sort: Annotated[str, typer.Option(help="relevance or date (newest first).")] = "relevance",
+    sort: Annotated[
+        str,
+        typer.Option(help="relevance, date (newest first) or popular (most popular of the most relevant)."),
+    ] = "relevance",
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=1000, help="Results per page.")] = 10,
     page: Annotated[int, typer.Option(help="Page number, 1 to 1000 (as on the web).")] = 1,
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON (one object with hits).")] = False,
@@ -288,8 +291,8 @@ def search_cmd(
     from paperwire.search.hybrid import MAX_PAGE, MODES
     from paperwire.search.query import parse_date_option
 
-    if sort not in ("relevance", "date"):
-        raise QueryError(f"unknown sort {sort!r}: use relevance or date")
+    if sort not in ("relevance", "date", "popular"):
+        raise QueryError(f"unknown sort {sort!r}: use relevance, date or popular")
     if mode not in MODES:
         raise QueryError(f"unknown mode {mode!r}: use keyword, semantic or hybrid")
     if not 1 <= page <= MAX_PAGE:

@@ -97,6 +97,14 @@ class Settings(BaseSettings):
     fusion_depth: int = Field(
         100, ge=10, le=2000, description="Candidates taken from each list before fusion."
     )
+    popularity_lift: float = Field(
+        0.0,
+        ge=0.0,
+        le=1.0,
+        description="How much popularity may lift a relevant result in relevance order: score x (1 + lift x p), "
+        "p the paper's popularity (log-scaled to 0..1 among the candidates); 0 (default) leaves relevance alone. "
+        "The 'popular' sort orders by popularity outright.",
+    )
 
     # Harvesting arXiv (docs/reliability.md H1-H6)
     oai_endpoint: str = Field("https://oaipmh.arxiv.org/oai", description="arXiv OAI-PMH endpoint.")
