@@ -204,6 +204,52 @@ def test_local_counts_add_up_per_paper_kind_and_day_and_bump_the_stamp(store: St
     assert {c.n for c in store.local_counts() if c.kind == "view"} == {3}
 
 
+def test_local_totals_sum_every_day_and_newest_signals_name_the_latest_of_each(store: Store) -> None:
+    assert store.newest_signals() == (None, None)
+    d = date(2025, 1, 3)
+    store.add_local_counts(
+        [
+            LocalCount("2501.00001", "upvote", d, 2),
+            LocalCount("2501.00001", "upvote", d + timedelta(days=4), -1),  # withdrawn later
+            LocalCount("2501.00001", "view", d, 5),
+            LocalCount("2501.00002", "save", d - timedelta(days=30), 1),
+            LocalCount("2501.00003", "upvote", d, 1),
+            LocalCount("2501.00003", "upvote", d + timedelta(days=1), -1),  # nets to nothing
+        ]
+    )
+    assert store.local_totals() == [
+        ("2501.00001", "upvote", 1),
+        ("2501.00001", "view", 5),
+        ("2501.00002", "save", 1),
+    ]
+    assert store.newest_signals() == (None, d + timedelta(days=4))
+    store.upsert_signals(
+        [
+            Signal("2501.00001", "hf-daily", at(d, 6)),
+            Signal("2501.00002", "hf-daily", at(d + timedelta(days=1), 18)),
+            Signal("2501.00002", "hf-daily", at(d, 9)),
+        ]
+    )
+    assert store.newest_signals() == (at(d + timedelta(days=1), 18), d + timedelta(days=4))
+
+
+def test_paper_facets_for_many_ids_at_once(store: Store) -> None:
+    store.upsert_papers(
+        [
+            make_paper(f"2501.{i:05d}", categories=("cs.CV", "cs.LG") if i % 2 else ("math.CO",))
+            for i in range(1, 41)
+        ]
+        + [make_paper("2501.00099", announced=None, categories=())]
+    )
+    ids = [f"2501.{i:05d}" for i in range(1, 100)] * 2  # unknown ids and repeats too
+    facets = store.paper_facets(ids)
+    assert len(facets) == 41
+    assert facets["2501.00001"] == (date(2025, 1, 2), ("cs.CV", "cs.LG"))
+    assert facets["2501.00002"] == (date(2025, 1, 2), ("math.CO",))
+    assert facets["2501.00099"] == (None, ())
+    assert store.paper_facets([]) == {}
+
+
 def test_the_stamp_changes_with_every_observation_written(store: Store) -> None:
     before = store.signals_stamp()
     store.upsert_signals([Signal("2501.00001", "hf-daily", at(date(2025, 1, 3)))])

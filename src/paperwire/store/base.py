@@ -98,6 +98,9 @@ class PaperStore(Protocol):
     def paper_digests(self, after_id: str = "", batch: int = 5000) -> list[tuple[str, str, int]]:
         """(id, content hash, version) of the papers after ``after_id`` in id order: for copies and checks."""
 
+    def paper_facets(self, paper_ids: Sequence[str]) -> dict[str, tuple[date | None, tuple[str, ...]]]:
+        """(announced, categories) of each paper by id, for many ids at once (missing ids are absent)."""
+
 
 class EmbeddingStore(Protocol):
     """Vectors per (paper, model), and who is embedding what right now."""
@@ -180,6 +183,12 @@ class SignalStore(Protocol):
 
     def local_counts(self, since: date | None = None) -> list[LocalCount]:
         """Daily local counts on or after ``since``."""
+
+    def local_totals(self) -> list[tuple[str, str, int]]:
+        """(paper id, kind, n summed over all days) of every paper and kind whose total is not 0."""
+
+    def newest_signals(self) -> tuple[datetime | None, date | None]:
+        """The newest observation's time and the newest local count's day (None where there are none)."""
 
     def signals_stamp(self) -> str:
         """Changes whenever an observation or local count is written (caches of trending compare it)."""

@@ -249,6 +249,20 @@ class SQLStore(ABC):
         )
         return [(str(i), str(h), int(v)) for i, h, v in rows]
 
+    def paper_facets(self, paper_ids: Sequence[str]) -> dict[str, tuple[date | None, tuple[str, ...]]]:
+        """(announced, categories) of each paper by id, for many ids at once (missing ids are absent)."""
+        out: dict[str, tuple[date | None, tuple[str, ...]]] = {}
+        # one statement per 20,000 ids: the ids travel as one value (a JSON array on SQLite, an array on
+        # PostgreSQL), not as a placeholder each
+        ids = "(SELECT value FROM json_each(?))" if self.dialect == "sqlite" else "(SELECT unnest(?::text[]))"
+        for chunk in _chunks(list(dict.fromkeys(paper_ids)), 20_000):
+            param: object = json.dumps(chunk) if self.dialect == "sqlite" else chunk
+            for pid, announced, cats in self._all(
+                f"SELECT id, announced, categories FROM papers WHERE id IN {ids}", (param,)
+            ):
+                out[str(pid)] = (_date(announced), tuple(json.loads(cats)))
+        return out
+
     # -- embeddings ---------------------------------------------------------------------------
 
     def pending_embeddings(self, model: str, limit: int) -> list[EmbeddingTask]:
@@ -517,6 +531,20 @@ class SQLStore(ABC):
             ((since or date.min).isoformat(),),
         )
         return [LocalCount(str(r[0]), str(r[1]), date.fromisoformat(str(r[2])), int(r[3])) for r in rows]
+
+    def local_totals(self) -> list[tuple[str, str, int]]:
+        """(paper id, kind, n summed over all days) of every paper and kind whose total is not 0."""
+        rows = self._all(
+            "SELECT paper_id, kind, SUM(n) FROM local_counts GROUP BY paper_id, kind HAVING SUM(n) <> 0 "
+            "ORDER BY paper_id, kind"
+        )
+        return [(str(p), str(k), int(n)) for p, k, n in rows]
+
+    def newest_signals(self) -> tuple[datetime | None, date | None]:
+        """The newest observation's time and the newest local count's day (None where there are none)."""
+        row = self._one("SELECT (SELECT MAX(observed_at) FROM signals), (SELECT MAX(day) FROM local_counts)")
+        observed, day = row if row else (None, None)
+        return (datetime.fromisoformat(str(observed)) if observed else None, _date(day))
 
     def signals_stamp(self) -> str:
         """Changes whenever an observation or local count is written (caches of trending compare it)."""
