@@ -5,10 +5,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from typing import Literal
 
 from paperwire.app_context import Paperwire
+from paperwire.errors import QueryError
+from paperwire.models import SearchHit, Signal
 from paperwire.search.hybrid import SearchResults
 from paperwire.search.keyword import paper_date
+from paperwire.search.query import parse_query
+
+DaySort = Literal["announced", "upvotes"]
+DAY_SORTS: tuple[DaySort, ...] = ("announced", "upvotes")
 
 
 @dataclass
@@ -38,20 +45,65 @@ def _oldest_after(pw: Paperwire, categories: list[str] | None, after: date) -> d
     return paper_date(last.hits[0].paper) if last.hits else None
 
 
-def daily(pw: Paperwire, day: date | None, category: str | None, limit: int = 50, offset: int = 0) -> Day:
-    """The papers of ``day`` (default: the latest day with papers), optionally of one category."""
+def daily(
+    pw: Paperwire,
+    day: date | None,
+    category: str | None,
+    limit: int = 50,
+    offset: int = 0,
+    sort: str = "announced",
+) -> Day:
+    """The papers of ``day`` (default: the latest day with papers), optionally of one category, in
+    announcement order or by upvotes (``sort``)."""
+    if sort not in DAY_SORTS:
+        raise QueryError(f"unknown sort {sort!r}: use announced or upvotes")
     cats = [category] if category else None
     latest = _newest(pw, cats)
     day = day or latest
     if day is None:
         return Day(None, None, None, None, None)
-    res = pw.engine.search(
-        "", categories=cats, after=day, before=day, sort="date", limit=limit, offset=offset
-    )
+    if sort == "upvotes":
+        res = _by_upvotes(pw, cats, day, limit, offset)
+    else:
+        res = pw.engine.search(
+            "", categories=cats, after=day, before=day, sort="date", limit=limit, offset=offset
+        )
     # the first and last days a date can hold (0001-01-01, 9999-12-31) have no day before or after them
     previous = _newest(pw, cats, before=day - timedelta(days=1)) if day > date.min else None
     nxt = _oldest_after(pw, cats, day + timedelta(days=1)) if day < date.max else None
     return Day(day, latest, res, previous, nxt)
+
+
+def upvote_order(signal: Signal | None, position: int) -> tuple[int, int, float, int]:
+    """Hugging Face's order of a daily list: most upvotes first, ties newest on the list first; papers never
+    listed after them all; otherwise (and among those) announcement order (``position``)."""
+    if signal is None:
+        return (1, 0, 0.0, position)
+    listed = signal.listed_at.timestamp() if signal.listed_at else float("-inf")
+    return (0, -signal.upvotes, -listed, position)
+
+
+def _by_upvotes(pw: Paperwire, cats: list[str] | None, day: date, limit: int, offset: int) -> SearchResults:
+    """One page of the day by upvotes: the day's ids in announcement order (ids only, from the keyword
+    index), their latest observations in one read, a sort, then only that page's papers are read."""
+    if limit < 1 or offset < 0:
+        raise QueryError("limit must be at least 1 and offset at least 0")
+    q = parse_query("", categories=cats, after=day, before=day)
+    index = pw.engine.keyword
+    first, total = index.search(q, limit=1, by_date=True)
+    every = index.search(q, limit=total, by_date=True)[0] if total > 1 else first
+    ids = [h.paper_id for h in every]
+    signals = pw.store.latest_signals(ids) if ids else {}
+    order = sorted(range(len(ids)), key=lambda i: upvote_order(signals.get(ids[i]), i))
+    page = [ids[i] for i in order[offset : offset + limit]]
+    papers = pw.store.get_papers(page) if page else {}
+    hits = []
+    for rank, pid in enumerate(page, start=offset + 1):
+        if pid in papers:
+            hit = SearchHit(papers[pid], 0.0, keyword_rank=rank)
+            hit.attach(signals.get(pid))
+            hits.append(hit)
+    return SearchResults(q, "keyword", hits, total, offset, limit)
 
 
 def by_author(pw: Paperwire, name: str, limit: int = 20, offset: int = 0) -> SearchResults:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from paperwire.models import Paper, SearchHit
+from paperwire.models import Paper, SearchHit, Signal
 from paperwire.search.hybrid import SearchResults
 
 if TYPE_CHECKING:
@@ -12,8 +12,25 @@ if TYPE_CHECKING:
     from paperwire.listing import Day
 
 
-def paper_json(p: Paper, upvotes: int | None = None) -> dict[str, Any]:
-    """A paper as the API shows it (``upvotes``: its latest Hugging Face daily-papers count, if listed)."""
+def popularity_json(s: Signal | None) -> dict[str, Any] | None:
+    """A paper's latest popularity observation (None: never observed); links are http(s) only (W3)."""
+    from paperwire.web.render import safe_url  # pure; the web package's link rule, shared
+
+    if s is None:
+        return None
+    return {
+        "upvotes": s.upvotes,
+        "comments": s.comments,
+        "github_repo": safe_url(s.github_repo),
+        "github_stars": s.github_stars,
+        "project_page": safe_url(s.project_page),
+        "observed_at": s.observed_at.isoformat(),
+    }
+
+
+def paper_json(p: Paper, upvotes: int | None = None, signal: Signal | None = None) -> dict[str, Any]:
+    """A paper as the API shows it (``upvotes``: its latest Hugging Face daily-papers count, if listed;
+    ``popularity``: that whole observation, repository and stars included)."""
     return {
         "id": p.id,
         "version": p.version,
@@ -32,6 +49,7 @@ def paper_json(p: Paper, upvotes: int | None = None) -> dict[str, Any]:
         "abs_url": p.abs_url,
         "pdf_url": p.pdf_url,
         "upvotes": upvotes,
+        "popularity": popularity_json(signal),
     }
 
 
@@ -58,7 +76,7 @@ def why(h: SearchHit) -> str:
 def hit_json(h: SearchHit) -> dict[str, Any]:
     """A hit: the paper (with its upvotes), its score and why it matched."""
     return {
-        "paper": paper_json(h.paper, h.upvotes),
+        "paper": paper_json(h.paper, h.upvotes, h.signal),
         "score": round(h.score, 6),
         "why": {
             "matched_terms": h.matched_terms,
@@ -114,7 +132,7 @@ def day_json(d: Day, category: str | None, limit: int) -> dict[str, Any]:
         "total": res.total if res else 0,
         "offset": res.offset if res else 0,
         "limit": limit,
-        "papers": [paper_json(h.paper, h.upvotes) for h in res.hits] if res else [],
+        "papers": [paper_json(h.paper, h.upvotes, h.signal) for h in res.hits] if res else [],
     }
 
 

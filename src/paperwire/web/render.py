@@ -9,12 +9,13 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import date
 from urllib.parse import quote, urlsplit
 
 from markupsafe import Markup, escape
 
-from paperwire.models import Paper
+from paperwire.models import Paper, Signal
 
 # $$...$$, $...$, \[...\], \(...\): the delimiters KaTeX's auto-render looks for (see static/app.js)
 _MATH = re.compile(r"\$\$.+?\$\$|\$[^$]+?\$|\\\[.+?\\\]|\\\(.+?\\\)", re.DOTALL)
@@ -33,6 +34,46 @@ def safe_url(url: str | None) -> str | None:
     if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
         return None
     return url.strip()
+
+
+@dataclass(frozen=True)
+class Popularity:
+    """A paper's latest popularity observation as a page shows it: http(s) links only (W3), a short label
+    for the repository, and the day it was seen (stars are a moment's count)."""
+
+    upvotes: int
+    comments: int
+    stars: int | None
+    seen: date
+    repo_url: str | None
+    repo_label: str | None
+    project_url: str | None
+
+
+def repo_label(url: str) -> str:
+    """``owner/name`` for a GitHub (or GitLab, Hugging Face) repository link, else the link's host."""
+    parts = urlsplit(url)
+    host = (parts.hostname or "").removeprefix("www.")
+    path = [p for p in parts.path.split("/") if p][:2]
+    if host in ("github.com", "gitlab.com", "huggingface.co") and len(path) == 2:
+        return "/".join(path).removesuffix(".git")
+    return host or url
+
+
+def popularity(signal: Signal | None) -> Popularity | None:
+    """What a card or paper page shows of ``signal`` (None: never observed)."""
+    if signal is None:
+        return None
+    repo = safe_url(signal.github_repo)
+    return Popularity(
+        upvotes=signal.upvotes,
+        comments=signal.comments,
+        stars=signal.github_stars,
+        seen=signal.observed_on,
+        repo_url=repo,
+        repo_label=repo_label(repo) if repo else None,
+        project_url=safe_url(signal.project_page),
+    )
 
 
 def doi_url(doi: str | None) -> str | None:

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
-from paperwire.listing import daily
+from paperwire.listing import DaySort, daily
 from paperwire.serialize import day_json, paper_json, results_json, similar_json, status_json
 from paperwire.web.site import SiteDep
 
@@ -65,7 +65,7 @@ def similar(site: SiteDep, paper_id: str, limit: Annotated[int, Query(ge=1, le=1
 @router.get("/api/papers/{paper_id:path}", summary="One paper by arXiv id")
 def paper(site: SiteDep, paper_id: str) -> dict[str, Any]:
     hit = site.pw.engine.paper(paper_id)
-    return paper_json(hit.paper, hit.upvotes)
+    return paper_json(hit.paper, hit.upvotes, hit.signal)
 
 
 @router.get("/api/daily", summary="The papers of one announcement day (default: the latest)")
@@ -73,6 +73,13 @@ def daily_list(
     site: SiteDep,
     day: Annotated[date | None, Query(description="YYYY-MM-DD; default: the latest day.")] = None,
     category: Annotated[str | None, Query(max_length=40, description="Only this category.")] = None,
+    sort: Annotated[
+        DaySort,
+        Query(
+            description="announced: arXiv's announcement order; upvotes: Hugging Face's order (most upvotes "
+            "first, papers never listed there after, in announcement order)."
+        ),
+    ] = "announced",
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     page: Annotated[int, Query(ge=1, le=1000)] = 1,
 ) -> dict[str, Any]:
@@ -82,8 +89,9 @@ def daily_list(
         category or None,
         limit=min(limit, site.settings.max_page_size),
         offset=(page - 1) * limit,
+        sort=sort,
     )
-    return day_json(d, category or None, limit)
+    return day_json(d, category or None, limit) | {"sort": sort}
 
 
 @router.get("/api/status", summary="Corpus size, newest paper, model, harvest state")

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from paperwire.errors import QueryError
-from paperwire.listing import daily
+from paperwire.listing import DaySort, daily
 from paperwire.models import Paper
 from paperwire.search.query import parse_date_option
 from paperwire.web.error_pages import error_response
@@ -37,16 +37,18 @@ def _bad(site: Site, request: Request, exc: QueryError) -> Response:
 
 
 @router.get("/feed.xml", name="feed")
-def latest_day(request: Request, site: SiteDep) -> Response:
-    d = daily(site.pw, None, None, limit=200)
+def latest_day(request: Request, site: SiteDep, sort: DaySort = "announced") -> Response:
+    d = daily(site.pw, None, None, limit=200, sort=sort)
     papers = [h.paper for h in d.results.hits] if d.results else []
     when = f" of {d.day.isoformat()}" if d.day else ""
+    upvoted = sort == "upvotes"
     return _feed(
         site,
         request,
-        "paperwire: latest papers",
-        "/",
-        f"The arXiv announcement{when} in this paperwire.",
+        "paperwire: latest papers" + (", most upvoted first" if upvoted else ""),
+        "/?sort=upvotes" if upvoted else "/",
+        f"The arXiv announcement{when} in this paperwire"
+        + (", most upvoted on Hugging Face first." if upvoted else "."),
         papers,
     )
 

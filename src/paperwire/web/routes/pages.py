@@ -12,7 +12,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from markupsafe import Markup
 
 from paperwire.errors import NotFoundError, QueryError
-from paperwire.listing import by_author, daily
+from paperwire.listing import DaySort, by_author, daily
 from paperwire.models import Paper, SearchHit
 from paperwire.search.hybrid import SearchResults
 from paperwire.search.keyword import paper_date
@@ -20,10 +20,12 @@ from paperwire.search.query import MAX_QUERY_LENGTH, parse_date_option
 from paperwire.serialize import reasons, status_json
 from paperwire.sources.arxiv_ids import looks_like_arxiv_ref, parse_arxiv_ref
 from paperwire.web.render import (
+    Popularity,
     bibtex,
     doi_url,
     highlight,
     linkify,
+    popularity,
     safe_url,
     snippet,
 )
@@ -52,6 +54,7 @@ class Card:
     when: date | None
     why: list[str] = field(default_factory=list)
     upvotes: int | None = None  # Hugging Face daily-papers upvotes, when it was listed there
+    pop: Popularity | None = None  # its latest observation: repository, stars, project page, when seen
 
 
 def _terms(site: Site, res: SearchResults | None) -> set[str]:
@@ -70,6 +73,7 @@ def _cards(site: Site, hits: list[SearchHit], terms: set[str], explain: bool) ->
             when=paper_date(h.paper),
             why=reasons(h) if explain else [],
             upvotes=h.upvotes,
+            pop=popularity(h.signal),
         )
         for h in hits
     ]
@@ -80,7 +84,7 @@ def _page_links(base: str, params: dict[str, Any], page: int, total: int, size: 
     last = max(1, min(MAX_PAGE, -(-total // size)))
 
     def url(n: int) -> str:
-        kept = {k: v for k, v in params.items() if v not in (None, "", "relevance", "hybrid")}
+        kept = {k: v for k, v in params.items() if v not in (None, "", "relevance", "hybrid", "announced")}
         if n > 1:
             kept["page"] = n
         return base + ("?" + urlencode(kept, doseq=True) if kept else "")
@@ -118,16 +122,26 @@ def home(
     site: SiteDep,
     day: Annotated[str | None, Query(max_length=10)] = None,
     category: Annotated[str | None, Query(max_length=40)] = None,
+    sort: DaySort = "announced",
     page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
 ) -> Response:
     cat = _opt_str(category)
     try:
         wanted = parse_date_option(day, end=False)
-        d = daily(site.pw, wanted, cat, limit=DAY_PAGE_SIZE, offset=(page - 1) * DAY_PAGE_SIZE)
+        d = daily(site.pw, wanted, cat, limit=DAY_PAGE_SIZE, offset=(page - 1) * DAY_PAGE_SIZE, sort=sort)
         cards = _cards(site, d.results.hits, set(), False) if d.results else []
     except QueryError as exc:
         return error_page(site, request, 400, "That filter did not work", str(exc))
     total = d.results.total if d.results else 0
+
+    def url(day: date | None = None, category: str | None = cat, sort: str = sort) -> str:
+        """The daily list of ``day`` (None: the latest), keeping the category and sort unless told."""
+        kept = {"day": day.isoformat() if day else None, "category": category, "sort": sort}
+        query = urlencode({k: v for k, v in kept.items() if v and v != "announced"})
+        return "/" + (f"?{query}" if query else "")
+
+    feed = {"sort": sort} if sort != "announced" else {}
+    where = {"day": wanted.isoformat() if wanted else None, "category": cat, "sort": sort}
     return render(
         site,
         request,
@@ -136,12 +150,13 @@ def home(
         cards=cards,
         total=total,
         category=cat or "",
+        sort=sort,
+        url=url,
+        wanted=wanted,
         today=date.today(),
         categories=COMMON_CATEGORIES,
-        pages=_page_links(
-            "/", {"day": wanted.isoformat() if wanted else None, "category": cat}, page, total, DAY_PAGE_SIZE
-        ),
-        feed_url=f"/feed/{cat}.xml" if cat else "/feed.xml",
+        pages=_page_links("/", where, page, total, DAY_PAGE_SIZE),
+        feed_url=f"/feed/{cat}.xml" if cat else "/feed.xml" + (f"?{urlencode(feed)}" if feed else ""),
     )
 
 
@@ -245,7 +260,20 @@ def paper(request: Request, site: SiteDep, paper_id: str) -> Response:
         doi_url=doi_url(p.doi),
         comment=linkify(p.comment) if p.comment else None,
         upvotes=hit.upvotes if hit else None,
+        pop=popularity(hit.signal if hit else None),
+        history=_history(site, pid),
     )
+
+
+HISTORY_SHOWN = 30
+
+
+def _history(site: Site, pid: str) -> list[Popularity]:
+    """The paper's observations, newest first (the latest HISTORY_SHOWN), when there is more than one."""
+    seen = site.pw.store.signal_history(pid)
+    if len(seen) < 2:
+        return []
+    return [p for p in (popularity(s) for s in reversed(seen[-HISTORY_SHOWN:])) if p is not None]
 
 
 @router.get("/author/{name:path}", name="author")
