@@ -208,3 +208,10 @@ def test_daily_feed_by_upvotes(pop: TestClient) -> None:
     assert [e.link.rsplit("/", 1)[1] for e in feed.entries][:4] == LISTED_IN_ORDER
     plain = feedparser.parse(pop.get("/feed.xml").content)
     assert [e.link.rsplit("/", 1)[1] for e in plain.entries] == _ids(pop)
+
+
+def test_search_offers_the_popular_sort(pop: TestClient) -> None:
+    html = pop.get("/search", params={"q": "things", "sort": "popular", "mode": "keyword"}).text
+    assert '<option value="popular" selected>' in html
+    assert pop.get("/api/search", params={"q": "things", "sort": "popular"}).status_code == 200
+    assert pop.get("/api/search", params={"q": "things", "sort": "hot"}).status_code == 422

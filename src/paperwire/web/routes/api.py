@@ -38,7 +38,7 @@ def search(
     author: Annotated[list[str] | None, Query(max_length=20)] = None,
     after: date | None = None,
     before: date | None = None,
-    sort: Literal["relevance", "date"] = "relevance",
+    sort: Literal["relevance", "date", "popular"] = "relevance",
     limit: Annotated[int, Query(ge=1, le=100)] = 10,
     page: Annotated[int, Query(ge=1, le=1000)] = 1,
 ) -> JSONResponse:

@@ -172,7 +172,7 @@ def search(
     author: str | None = None,
     after: str | None = None,
     before: str | None = None,
-    sort: Literal["relevance", "date"] = "relevance",
+    sort: Literal["relevance", "date", "popular"] = "relevance",
     mode: Literal["hybrid", "keyword", "semantic"] = "hybrid",
     page: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 1,
 ) -> Response:
