@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from paperwire.config import Settings
 from paperwire.embed import Embedder, vector_space
 from paperwire.ingest import load_sample
 from paperwire.search.hybrid import SearchEngine
 from paperwire.store import Store, open_store
+
+if TYPE_CHECKING:
+    from paperwire.trending import Trending
 
 
 @dataclass
@@ -18,6 +24,23 @@ class Paperwire:
     settings: Settings
     store: Store
     engine: SearchEngine
+    _trending: Trending | None = field(default=None, init=False, repr=False)
+    _trending_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    @property
+    def trending(self) -> Trending:
+        """Trending lists and popularity over this store (made on first use; its snapshot is computed on
+        first need, then refreshed by the background job)."""
+        with self._trending_lock:
+            if self._trending is None:
+                from paperwire.trending import Trending
+
+                self._trending = Trending(self.store, self.settings)
+            return self._trending
+
+    def popularity(self, paper_ids: Sequence[str]) -> dict[str, float]:
+        """Each paper's popularity (the search's "popular" sort and lift read it)."""
+        return self.trending.popularity(paper_ids)
 
     def close(self) -> None:
         """Release the store."""
@@ -36,4 +59,6 @@ def open_paperwire(settings: Settings, embedder: Embedder | None = None, first_r
         load_sample(store, model_name=model)  # its vectors load only if they are this vector space's
     engine = SearchEngine(settings, store, embedder)
     engine.refresh()
-    return Paperwire(settings, store, engine)
+    pw = Paperwire(settings, store, engine)
+    engine.popularity = pw.popularity
+    return pw

@@ -106,6 +106,47 @@ class Settings(BaseSettings):
         "The 'popular' sort orders by popularity outright.",
     )
 
+    # Trending (README "Trending": score = sum of weight x n x 0.5^(age / half-life) over the window's events)
+    trending_weight_hf_upvote: float = Field(
+        1.0, ge=0, description="Trending points per Hugging Face upvote gained (the unit the others compare to)."
+    )
+    trending_weight_local_upvote: float = Field(
+        3.0, ge=0, description="Trending points per upvote from this install's own users (minus one withdrawn)."
+    )
+    trending_weight_save: float = Field(
+        4.0, ge=0, description="Trending points per save to a library by this install's users."
+    )
+    trending_weight_view: float = Field(
+        0.1, ge=0, description="Trending points per page view here (bots and reloads are not counted)."
+    )
+    trending_weight_star: float = Field(
+        0.2, ge=0, description="Trending points per GitHub star gained by the paper's repository."
+    )
+    trending_week_half_life: float = Field(
+        2.0, gt=0, description="Days after which an event counts half in the week's trending score."
+    )
+    trending_month_half_life: float = Field(
+        7.0, gt=0, description="Days after which an event counts half in the month's trending score."
+    )
+    trending_min_points: float = Field(
+        5.0,
+        ge=0,
+        description="The floor: points a paper must gain in the window (undecayed) to be listed this week or "
+        "month, so a paper with one or two upvotes is not trending on a quiet day.",
+    )
+    trending_first_stars_cap: int = Field(
+        100,
+        ge=0,
+        description="Stars a repository's first observation counts as gained at most (its stars before we saw "
+        "it may be years old: a famous repository first seen with 80,000 stars must not swamp the list).",
+    )
+    trending_stale_days: float = Field(
+        3.0,
+        gt=0,
+        description="When the newest Hugging Face observation is older than this many days (the demo sample, "
+        "a fetch that stopped), trending windows end at the newest data instead of now, and pages say so.",
+    )
+
     # Harvesting arXiv (docs/reliability.md H1-H6)
     oai_endpoint: str = Field("https://oaipmh.arxiv.org/oai", description="arXiv OAI-PMH endpoint.")
     api_endpoint: str = Field("https://export.arxiv.org/api/query", description="arXiv API endpoint.")
@@ -123,6 +164,36 @@ class Settings(BaseSettings):
     http_timeout: float = Field(60.0, gt=0, description="Seconds before an HTTP request times out.")
     http_max_retries: int = Field(5, ge=0, description="Retries of a failed request before giving up.")
     http_backoff_cap: float = Field(300.0, gt=0, description="Longest wait between retries, in seconds.")
+
+    # Hugging Face daily papers: popularity signals (sources/hf_daily.py, the hf-daily job)
+    hf_daily: bool = Field(
+        False,
+        description="Run the hf-daily background job (in `paperwire worker`, or `serve` with its jobs): fetch "
+        "Hugging Face's daily papers list (upvotes, comments, GitHub repository and stars, project page) on a "
+        "schedule and catch up missed days. Off by default: it needs the network (a failed fetch is recorded "
+        "as a failed run and retried).",
+    )
+    hf_daily_endpoint: str = Field(
+        "https://huggingface.co/api/daily_papers",
+        pattern=r"^https://[^/?#\s]+(/[^?#\s]*)?$",
+        description="Hugging Face's daily papers API (https); asked for one day's list with ?date=YYYY-MM-DD.",
+    )
+    hf_request_interval: float = Field(
+        1.0, ge=0, description="Seconds between requests to Hugging Face (paced apart from arXiv's)."
+    )
+    hf_daily_refetch_interval: float = Field(
+        14400.0,
+        ge=60,
+        description="Seconds between the hf-daily job's fetches of a day's list while the day lasts (UTC; the "
+        "upvotes grow); one more fetch this long after the day ended keeps its final counts.",
+    )
+    hf_daily_catchup_days: int = Field(
+        30,
+        ge=0,
+        le=366,
+        description="How many days back the hf-daily job catches up lists it missed (the job was off or "
+        "failing); older days are left to `paperwire ingest hf-daily --from`.",
+    )
 
     # Serving
     host: str = Field("127.0.0.1", description="Address `paperwire serve` listens on.")
@@ -182,6 +253,19 @@ class Settings(BaseSettings):
         True,
         description="`paperwire serve` also runs the shared background jobs (embedding new papers). Turn off "
         "when `paperwire worker` processes run them; a server always keeps its own indexes up to date.",
+    )
+    count_views: bool = Field(
+        True,
+        description="Count paper page views (a local signal for trending): how many a day per paper, never who "
+        "(no address, cookie or User-Agent is stored; bots, prefetches and one viewer's reloads the same day are "
+        "not counted again). Off: nothing is counted.",
+    )
+    views_flush_interval: float = Field(
+        5.0,
+        gt=0,
+        le=3600,
+        description="Seconds between writes of the counted page views to the database (and once at shutdown): "
+        "a page view never waits on a write.",
     )
 
     @field_validator("secret_key", mode="before")
