@@ -108,10 +108,14 @@ class Settings(BaseSettings):
 
     # Trending (README "Trending": score = sum of weight x n x 0.5^(age / half-life) over the window's events)
     trending_weight_hf_upvote: float = Field(
-        1.0, ge=0, description="Trending points per Hugging Face upvote gained (the unit the others compare to)."
+        1.0,
+        ge=0,
+        description="Trending points per Hugging Face upvote gained (the unit the others compare to).",
     )
     trending_weight_local_upvote: float = Field(
-        3.0, ge=0, description="Trending points per upvote from this install's own users (minus one withdrawn)."
+        3.0,
+        ge=0,
+        description="Trending points per upvote from this install's own users (minus one withdrawn).",
     )
     trending_weight_save: float = Field(
         4.0, ge=0, description="Trending points per save to a library by this install's users."
