@@ -376,6 +376,73 @@ def daily_cmd(
         out.print(f"[dim]{'  '.join(a for a in around if a)}[/]")
 
 
+@app.command("trending")
+def trending_cmd(
+    window: Annotated[
+        str,
+        typer.Option("--window", "-w", help="today (the latest daily list), week, month or all (all time)."),
+    ] = "week",
+    category: Annotated[
+        str | None, typer.Option("--category", "-c", help="Only papers of this category.")
+    ] = None,
+    sort: Annotated[
+        str | None,
+        typer.Option(
+            help="today: upvotes (Hugging Face's order; default), announced or score; week/month: score "
+            "(default), upvotes or stars (most gained); all: upvotes."
+        ),
+    ] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=1000, help="Papers to show.")] = 20,
+    day: Annotated[str | None, typer.Option(help="today: the daily list of this day (YYYY-MM-DD).")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON (as /api/trending answers).")] = False,
+) -> None:
+    """What is trending: papers ranked by upvotes, stars, saves and views gained lately, and why."""
+    from datetime import date
+
+    from rich.table import Table
+
+    from paperwire.serialize import trending_json
+
+    when = None
+    if day is not None:
+        try:
+            when = date.fromisoformat(day.strip())
+        except ValueError:
+            raise QueryError(f"--day {day!r}: give a day as YYYY-MM-DD") from None
+    pw = _open()
+    t = pw.trending.list(window, category or None, sort, limit=limit, day=when)
+    if as_json:
+        sys.stdout.write(json.dumps(trending_json(t, 0, limit), ensure_ascii=False) + "\n")
+        return
+    scope = f"the daily list of {t.day}" if t.window == "today" else f"window {t.window}"
+    where = f" in {t.category}" if t.category else ""
+    out.print(
+        f"[dim]{t.total} papers trending{escape(where)}: {scope}, by {t.sort}, as of {t.as_of:%Y-%m-%d %H:%M} UTC[/]"
+    )
+    if t.clock_past_data:
+        newest = f"{t.newest_data:%Y-%m-%d}" if t.newest_data else "?"
+        out.print(
+            f"[yellow]the clock is past the newest data ({newest}): windows end at {t.as_of:%Y-%m-%d}[/]"
+        )
+    if not t.entries:
+        out.print("nothing trending" + (f" in {escape(t.category)}" if t.category else "") + " yet")
+        return
+    table = Table(box=None, show_edge=False, pad_edge=False)
+    for col in ("#", "score", "upvotes"):
+        table.add_column(col, justify="right")
+    table.add_column("paper")
+    table.add_column("why")
+    for e in t.entries:
+        table.add_row(
+            str(e.rank),
+            f"{e.score:.1f}",
+            "-" if e.upvotes is None else str(e.upvotes),
+            f"[cyan]{e.paper.id}[/] {escape(e.paper.title)}",
+            escape("; ".join(e.reasons)),
+        )
+    out.print(table)
+
+
 @app.command("similar")
 def similar_cmd(
     paper_id: Annotated[str, typer.Argument(help="arXiv id or URL.")],

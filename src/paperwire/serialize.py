@@ -10,6 +10,7 @@ from paperwire.search.hybrid import SearchResults
 if TYPE_CHECKING:
     from paperwire.app_context import Paperwire
     from paperwire.listing import Day
+    from paperwire.trending import TrendingList
 
 
 def popularity_json(s: Signal | None) -> dict[str, Any] | None:
@@ -133,6 +134,38 @@ def day_json(d: Day, category: str | None, limit: int) -> dict[str, Any]:
         "offset": res.offset if res else 0,
         "limit": limit,
         "papers": [paper_json(h.paper, h.upvotes, h.signal) for h in res.hits] if res else [],
+    }
+
+
+def trending_json(t: TrendingList, offset: int = 0, limit: int | None = None) -> dict[str, Any]:
+    """One page of a trending list: each paper with its figures in the window and why it is there."""
+    return {
+        "window": t.window,
+        "category": t.category,
+        "sort": t.sort,
+        "as_of": t.as_of.isoformat(),
+        "clock_past_data": t.clock_past_data,  # true: the windows end at the newest data, not now
+        "newest_data": t.newest_data.isoformat() if t.newest_data else None,
+        "day": t.day.isoformat() if t.day else None,
+        "total": t.total,
+        "offset": offset,
+        "limit": limit if limit is not None else len(t.entries),
+        "entries": [
+            {
+                "rank": e.rank,
+                "score": e.score,
+                "reasons": e.reasons,
+                "upvotes": e.upvotes,
+                "upvotes_gained": e.upvotes_gained,
+                "stars": e.stars,
+                "stars_gained": e.stars_gained,
+                "views": e.views,
+                "local_upvotes": e.local_upvotes,
+                "saves": e.saves,
+                "paper": paper_json(e.paper, e.upvotes, e.signal),
+            }
+            for e in t.entries
+        ],
     }
 
 

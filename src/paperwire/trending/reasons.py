@@ -34,9 +34,9 @@ def reasons(
     elif upvotes_gained > 0:
         days = max(1, math.ceil(gained_over_days or 0))
         out.append(f"+{_n(upvotes_gained, 'upvote')} in {_n(days, 'day')}")
-    if stars is not None:
+    if stars or stars_gained:  # a repository with no stars yet is no reason
         gain = f", +{stars_gained:,} {period}" if stars_gained and stars_gained > 0 else ""
-        out.append(f"{_n(stars, 'GitHub star')}{gain}")
+        out.append(f"{_n(stars or 0, 'GitHub star')}{gain}")
     if local_upvotes > 0:
         out.append(f"+{_n(local_upvotes, 'upvote')} here {period}")
     if saves > 0:
