@@ -37,12 +37,14 @@ def _background(settings: Settings, pw: Paperwire, embedder: Embedder | None, st
     """
     from paperwire.jobs import Runner, runner_name
     from paperwire.jobs.builtin import RefreshIndexJob, shared_jobs
+    from paperwire.jobs.trending import TrendingJob
     from paperwire.store import open_store
 
     store = open_store(settings)
     name = runner_name()
     jobs = shared_jobs(settings, store, name, embedder) if settings.jobs_in_process else []
     jobs.append(RefreshIndexJob(pw.engine, settings.refresh_interval))
+    jobs.append(TrendingJob(pw.trending, settings.refresh_interval))  # recomputed here, not on requests
     try:
         Runner(store, jobs, name=name).run_forever(stop)
     finally:
