@@ -25,6 +25,7 @@ from paperwire.web.head import HeadMiddleware
 from paperwire.web.routes import api, feeds, pages
 from paperwire.web.security import HostPolicy, SecurityMiddleware, TokenBucket, allowed_hosts
 from paperwire.web.site import STATIC, Site
+from paperwire.web.views import flush_views
 
 log = logging.getLogger("paperwire.web")
 
@@ -72,8 +73,21 @@ def create_app(
                 target=_background, args=(settings, pw, embedder, stop), daemon=True, name="paperwire-jobs"
             )
             worker.start()
+        views_stop = threading.Event()
+        views = None
+        if settings.count_views:  # counted views reach the store from here, never from the page request
+            views = threading.Thread(
+                target=flush_views,
+                args=(site.views, pw.store, settings.views_flush_interval, views_stop),
+                daemon=True,
+                name="paperwire-views",
+            )
+            views.start()
         yield
         stop.set()
+        views_stop.set()
+        if views is not None:
+            views.join(timeout=30)  # its last flush, before the store closes
         if worker is not None:
             worker.join(timeout=30)
         site.attach(None)

@@ -27,4 +27,5 @@ class HeadMiddleware:
                 message = {"type": "http.response.body", "body": b"", "more_body": False}
             await send(message)
 
-        await self.app({**scope, "method": "GET"}, receive, send_without_body)
+        # marked, so what only a reader's GET should do (count a view: views.py) can tell
+        await self.app({**scope, "method": "GET", "paperwire.head": True}, receive, send_without_body)

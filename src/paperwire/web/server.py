@@ -4,6 +4,8 @@ Proxy headers: uvicorn believes X-Forwarded-For from 127.0.0.1 unless told other
 could name itself anyone and walk past the per-client rate limit. Here no proxy header is believed unless
 ``trusted_proxies`` names the proxies.
 
+Access log: uvicorn's, without the client's address (AnonymousAccessLog): nothing written says who read what.
+
 Request heads: uvicorn's httptools protocol keeps no limit of its own. It gathers the URL by appending each
 piece that arrives (quadratic: a 100 MB URL cost 16 s of CPU and 220 MB here, the event loop blocked), then
 refuses any URL over 65,535 bytes (httptools cannot parse more) with a bare "Invalid HTTP request received.".
@@ -14,8 +16,10 @@ refuses those over security.MAX_URL_BYTES (8 KiB) with its own 414 page.
 
 from __future__ import annotations
 
+import copy
 import http
 import json
+import logging
 from collections.abc import Sequence
 from functools import cache
 from typing import Any
@@ -44,8 +48,29 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "proxy_headers": bool(proxies),
         "forwarded_allow_ips": proxies or None,
         "http": http_protocol(),
+        "log_config": log_config(),
         "h11_max_incomplete_event_size": MAX_HEAD_BYTES,  # where h11 serves instead (no httptools)
     }
+
+
+class AnonymousAccessLog(logging.Filter):
+    """uvicorn's access log without the client's address: which page was asked and its status are kept,
+    never who asked (a paper page's address with a reader's IP would say who read what; views.py)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if isinstance(record.args, tuple) and record.args:
+            record.args = ("-", *record.args[1:])  # (client_addr, method, path, http_version, status)
+        return True
+
+
+def log_config() -> dict[str, Any]:
+    """uvicorn's own logging configuration, its access log passed through AnonymousAccessLog."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config.setdefault("filters", {})["anonymous"] = {"()": AnonymousAccessLog}
+    config["loggers"]["uvicorn.access"]["filters"] = ["anonymous"]
+    return config
 
 
 def http_protocol() -> Any:

@@ -13,6 +13,7 @@ from fastapi.templating import Jinja2Templates
 from paperwire.app_context import Paperwire
 from paperwire.config import Settings
 from paperwire.web.render import author_url, strip_bidi
+from paperwire.web.views import ViewCounter
 
 HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"
@@ -43,7 +44,11 @@ class Site:
 
     settings: Settings
     templates: Jinja2Templates = field(default_factory=make_templates)
+    views: ViewCounter = field(init=False)
     _pw: Paperwire | None = None
+
+    def __post_init__(self) -> None:
+        self.views = ViewCounter(enabled=self.settings.count_views)
 
     def attach(self, pw: Paperwire | None) -> None:
         """Set (at startup) or clear (at shutdown) the open paperwire the routes use."""

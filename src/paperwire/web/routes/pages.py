@@ -246,7 +246,7 @@ def paper(request: Request, site: SiteDep, paper_id: str) -> Response:
         cards = _cards(site, similar, set(), False)
     if p is None:
         return render(site, request, "not_found.html", 404, pid=pid)
-    return render(
+    response = render(
         site,
         request,
         "paper.html",
@@ -263,6 +263,8 @@ def paper(request: Request, site: SiteDep, paper_id: str) -> Response:
         pop=popularity(hit.signal if hit else None),
         history=_history(site, pid),
     )
+    site.views.count(request, pid)  # only a page that rendered: no error page counts
+    return response
 
 
 HISTORY_SHOWN = 30
