@@ -9,10 +9,11 @@ from typing import Literal
 
 from paperwire.app_context import Paperwire
 from paperwire.errors import QueryError
-from paperwire.models import SearchHit, Signal
+from paperwire.models import SearchHit
 from paperwire.search.hybrid import SearchResults
 from paperwire.search.keyword import paper_date
 from paperwire.search.query import parse_query
+from paperwire.trending.daily import hf_order_key
 
 DaySort = Literal["announced", "upvotes"]
 DAY_SORTS: tuple[DaySort, ...] = ("announced", "upvotes")
@@ -74,15 +75,6 @@ def daily(
     return Day(day, latest, res, previous, nxt)
 
 
-def upvote_order(signal: Signal | None, position: int) -> tuple[int, int, float, int]:
-    """Hugging Face's order of a daily list: most upvotes first, ties newest on the list first; papers never
-    listed after them all; otherwise (and among those) announcement order (``position``)."""
-    if signal is None:
-        return (1, 0, 0.0, position)
-    listed = signal.listed_at.timestamp() if signal.listed_at else float("-inf")
-    return (0, -signal.upvotes, -listed, position)
-
-
 def _by_upvotes(pw: Paperwire, cats: list[str] | None, day: date, limit: int, offset: int) -> SearchResults:
     """One page of the day by upvotes: the day's ids in announcement order (ids only, from the keyword
     index), their latest observations in one read, a sort, then only that page's papers are read."""
@@ -94,8 +86,10 @@ def _by_upvotes(pw: Paperwire, cats: list[str] | None, day: date, limit: int, of
     every = index.search(q, limit=total, by_date=True)[0] if total > 1 else first
     ids = [h.paper_id for h in every]
     signals = pw.store.latest_signals(ids) if ids else {}
-    order = sorted(range(len(ids)), key=lambda i: upvote_order(signals.get(ids[i]), i))
-    page = [ids[i] for i in order[offset : offset + limit]]
+    # Hugging Face's order (trending's "today" uses the same key), then the papers never listed there
+    listed = sorted((i for i in ids if i in signals), key=lambda i: hf_order_key(signals[i]), reverse=True)
+    order = listed + [i for i in ids if i not in signals]
+    page = order[offset : offset + limit]
     papers = pw.store.get_papers(page) if page else {}
     hits = []
     for rank, pid in enumerate(page, start=offset + 1):
