@@ -1,4 +1,5 @@
-"""A polite HTTP client for arXiv: process-wide pacing, one connection, bounded retries (H1, H2)."""
+"""A polite HTTP client for arXiv and Hugging Face: per-upstream pacing across the process, one connection,
+bounded retries (H1, H2)."""
 
 from __future__ import annotations
 
@@ -35,18 +36,24 @@ class _Pacer:
         self.last_request_at: float | None = None
 
 
-# One pacer for the whole process: arXiv's limit is per client machine, not per PoliteClient instance.
-_PACER = _Pacer()
+# One pacer per upstream for the whole process: arXiv's limit is per client machine, not per PoliteClient
+# instance (its OAI-PMH and API hosts share one); Hugging Face is paced apart, by its own interval.
+_PACERS = {"arxiv": _Pacer(), "huggingface": _Pacer()}
 
 
 def reset_pacing() -> None:
     """Forget when the last request was made (for tests, which use their own clocks)."""
-    with _PACER.lock:
-        _PACER.last_request_at = None
+    for pacer in _PACERS.values():
+        with pacer.lock:
+            pacer.last_request_at = None
 
 
 class PoliteClient:
-    """An httpx client that waits request_interval between requests process-wide and retries with care."""
+    """An httpx client that waits request_interval between requests process-wide and retries with care.
+
+    ``upstream`` names whose pacing it shares ("arxiv", "huggingface"); ``interval`` overrides the seconds
+    between requests (default: settings.request_interval, arXiv's).
+    """
 
     def __init__(
         self,
@@ -54,10 +61,15 @@ class PoliteClient:
         transport: httpx.BaseTransport | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
+        *,
+        upstream: str = "arxiv",
+        interval: float | None = None,
     ) -> None:
         self._settings = settings
         self._clock = clock
         self._sleep = sleep
+        self._pacer = _PACERS[upstream]
+        self._interval = settings.request_interval if interval is None else interval
         if transport is None:
             # One connection at a time (H1); retries are ours, so httpx's own connect retries stay off.
             transport = httpx.HTTPTransport(
@@ -88,12 +100,12 @@ class PoliteClient:
     def get(self, url: str, params: Params | None = None) -> httpx.Response:
         """GET ``url``: paced, retried on 429/5xx/network errors; UpstreamHTTPError when it fails for good."""
         if httpx.URL(url).scheme != "https":
-            raise ConfigError(f"refusing to fetch {url}: arXiv endpoints must use https")
+            raise ConfigError(f"refusing to fetch {url}: endpoints must use https")
         clean = {k: str(v) for k, v in (params or {}).items() if v is not None}
         max_retries = self._settings.http_max_retries
         # Hold the process-wide lock for the whole exchange, retries included: a throttled server should not
         # see another request from this process while we are backing off from it.
-        with _PACER.lock:
+        with self._pacer.lock:
             for attempt in range(max_retries + 1):
                 last_attempt = attempt == max_retries
                 self._wait_turn()
@@ -102,7 +114,7 @@ class PoliteClient:
                 except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
                     raise ConfigError(f"cannot fetch {url}: {exc}") from exc
                 except httpx.TransportError as exc:
-                    _PACER.last_request_at = self._clock()
+                    self._pacer.last_request_at = self._clock()
                     tls = _certificate_failure(exc)
                     if tls is not None:  # permanent: the same certificate will be presented next time
                         raise UpstreamHTTPError(
@@ -118,7 +130,7 @@ class PoliteClient:
                     log.warning("%s: %s; retrying in %.1f s", url, type(exc).__name__, delay)
                     self._sleep(delay)
                     continue
-                _PACER.last_request_at = self._clock()
+                self._pacer.last_request_at = self._clock()
                 status = response.status_code
                 if status < 400:
                     return response
@@ -136,10 +148,10 @@ class PoliteClient:
 
     def _wait_turn(self) -> None:
         """Sleep until request_interval has passed since the previous request of this process."""
-        last = _PACER.last_request_at
+        last = self._pacer.last_request_at
         if last is None:
             return
-        interval = self._settings.request_interval
+        interval = self._interval
         # Clamp to the interval: a clock that jumped (or a test clock) never makes us wait longer than asked.
         wait = min(interval, last + interval - self._clock())
         if wait > 0:
