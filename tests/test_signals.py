@@ -136,3 +136,15 @@ def test_the_queue_is_worked_a_hundred_ids_a_request(s: Settings, store: Store) 
     assert [len(a) for a in arxiv.asked] == [100, 100, 50]
     assert progress == [(100, 250), (200, 250), (250, 250)]
     assert report.queued == 250 and len(report.not_on_arxiv) == 250
+
+
+def test_two_lists_fetched_within_a_second_stay_two_points(s: Settings, store: Store) -> None:
+    same = items_naming(["2611.00001"], [5])
+    hf = HfLists({"2026-11-26": same, "2026-11-27": items_naming(["2611.00001"], [8])})
+    days = [date(2026, 11, 26), date(2026, 11, 27)]
+    ingest_days(store, s, days, transport=httpx.MockTransport(hf), now=lambda: MORNING)  # a frozen clock
+    history = store.signal_history("2611.00001")
+    assert [(h.listed_on, h.upvotes, h.observed_at.second) for h in history] == [
+        (days[0], 5, 5),
+        (days[1], 8, 6),
+    ]

@@ -193,10 +193,10 @@ class Settings(BaseSettings):
     )
     hf_daily_catchup_days: int = Field(
         30,
-        ge=0,
+        ge=1,
         le=366,
         description="How many days back the hf-daily job catches up lists it missed (the job was off or "
-        "failing); older days are left to `paperwire ingest hf-daily --from`.",
+        "failing; 1: only yesterday's final fetch); older days are left to `paperwire ingest hf-daily --from`.",
     )
 
     # Serving

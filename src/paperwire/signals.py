@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import httpx
@@ -83,12 +83,25 @@ def ingest_days(
     """Fetch the daily lists of ``days`` from Hugging Face and store each as it comes (a failure keeps the
     days before it)."""
     report = report or SignalReport()
+    previous: datetime | None = None
     with hf_client(settings, transport) as client:
         for day in days:
-            store_list(store, fetch_daily_list(client, settings, day, now), report)
+            daily = dated_after(fetch_daily_list(client, settings, day, now), previous)
+            store_list(store, daily, report)
+            previous = daily.observed_at
             if on_day is not None:
                 on_day(day)
     return report
+
+
+def dated_after(daily: DailyList, previous: datetime | None) -> DailyList:
+    """``daily``, dated a second after ``previous`` if it is not later: two lists fetched within one second
+    (a paper may be on both) stay two points of history, not one that the second overwrites."""
+    if previous is None or daily.observed_at > previous:
+        return daily
+    at = previous + timedelta(seconds=1)
+    signals = [replace(s, observed_at=at) for s in daily.signals]
+    return replace(daily, observed_at=at, signals=signals)
 
 
 def ingest_signal_file(store: Store, path: Path, day: date | None = None) -> SignalReport:

@@ -92,9 +92,14 @@ class RefreshIndexJob:
 
 def shared_jobs(settings: Settings, store: Store, holder: str, embedder: Embedder | None = None) -> list[Job]:
     """The store-wide jobs, as `paperwire worker` runs them."""
-    return [EmbedJob(settings, store, holder, embedder)]
+    jobs: list[Job] = [EmbedJob(settings, store, holder, embedder)]
+    if settings.hf_daily:  # off by default: it needs the network
+        from paperwire.jobs.hf_daily import HfDailyJob
+
+        jobs.append(HfDailyJob(settings, store))
+    return jobs
 
 
 def known_jobs() -> dict[str, float | None]:
     """Every job's name and how often it is due (None: as often as its process sets), for the status page."""
-    return {"embed": None, "refresh-index": None, "trending": None}
+    return {"embed": None, "refresh-index": None, "hf-daily": None, "trending": None}

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from paperwire.config import Settings
 from paperwire.store import JobRun, JobStore
 
-JOBS = ("embed", "refresh-index", "trending")  # every job; the next issues add harvests, digests
+JOBS = ("embed", "refresh-index", "hf-daily", "trending")  # every job; the next issues add harvests, digests
 
 
 @dataclass(frozen=True)
