@@ -13,10 +13,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 
 def is_costly_path(path: str) -> bool:
-    """Requests that search: the search page and feeds, the JSON API, paper pages (similar papers)."""
+    """Requests that search: the search page and feeds, the JSON API, paper pages (similar papers), trending."""
     return (
-        path in ("/search", "/api")
-        or path.startswith(("/search/", "/api/", "/paper/", "/author/", "/feed"))
+        path in ("/search", "/api", "/trending")
+        or path.startswith(("/search/", "/api/", "/paper/", "/author/", "/feed", "/trending/"))
         or path == "/"
     )
 

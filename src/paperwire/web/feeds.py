@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import html
 import xml.etree.ElementTree as ET
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, date, datetime
 from email.utils import format_datetime
 from urllib.parse import quote
@@ -42,9 +42,16 @@ def _html_text(parent: ET.Element, tag: str, text: str) -> ET.Element:
 
 
 def rss(
-    title: str, link: str, self_url: str, description: str, papers: Sequence[Paper], base_url: str
+    title: str,
+    link: str,
+    self_url: str,
+    description: str,
+    papers: Sequence[Paper],
+    base_url: str,
+    notes: Mapping[str, str] | None = None,
 ) -> bytes:
-    """An RSS 2.0 feed of ``papers``; item links point at this paperwire's paper pages under ``base_url``."""
+    """An RSS 2.0 feed of ``papers``; item links point at this paperwire's paper pages under ``base_url``.
+    ``notes``: a line to put before a paper's abstract (why it is on a trending list), by paper id."""
     root = ET.Element("rss", {"version": "2.0"})
     ch = ET.SubElement(root, "channel")
     _html_text(ch, "title", title)
@@ -60,7 +67,8 @@ def rss(
         page = f"{base_url.rstrip('/')}/paper/{quote(p.id, safe='/.')}"
         _html_text(it, "title", p.title)
         _text(it, "link", page)
-        _html_text(it, "description", p.abstract)
+        note = (notes or {}).get(p.id)
+        _html_text(it, "description", f"{note}. {p.abstract}" if note else p.abstract)
         # the arXiv page when its address is an http(s) link (W3), else ours
         guid = _text(it, "guid", safe_url(p.abs_url) or page)
         guid.set("isPermaLink", "true")

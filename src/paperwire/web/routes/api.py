@@ -9,7 +9,8 @@ from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
 from paperwire.listing import DaySort, daily
-from paperwire.serialize import day_json, paper_json, results_json, similar_json, status_json
+from paperwire.serialize import day_json, paper_json, results_json, similar_json, status_json, trending_json
+from paperwire.web.routes.trending import Category, Day, Sort, Window
 from paperwire.web.site import SiteDep
 
 router = APIRouter()
@@ -23,6 +24,7 @@ def index() -> dict[str, Any]:
             "/api/papers/{id}",
             "/api/papers/{id}/similar",
             "/api/daily",
+            "/api/trending",
             "/api/status",
             "/docs",
         ],
@@ -92,6 +94,26 @@ def daily_list(
         sort=sort,
     )
     return day_json(d, category or None, limit) | {"sort": sort}
+
+
+@router.get("/api/trending", summary="What the community reads now: a trending list, each paper with why")
+def trending(
+    site: SiteDep,
+    window: Window = "week",
+    category: Category = None,
+    sort: Sort = None,
+    day: Day = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 25,
+    page: Annotated[int, Query(ge=1, le=1000)] = 1,
+) -> JSONResponse:
+    """A window (today: the latest Hugging Face daily list; week, month: a decayed trending score; all: most
+    upvoted ever), optionally one category, in one of the window's sorts. ``clock_past_data`` true: the newest
+    signals are older than the clock, and the windows end at them (``as_of``). 400 for a window, sort or
+    category that does not exist."""
+    limit = min(limit, site.settings.max_page_size)
+    offset = (page - 1) * limit
+    t = site.pw.trending.list(window, category or None, sort or None, limit=limit, offset=offset, day=day)
+    return JSONResponse(trending_json(t, offset, limit))
 
 
 @router.get("/api/status", summary="Corpus size, newest paper, model, harvest state")

@@ -79,12 +79,20 @@ def _cards(site: Site, hits: list[SearchHit], terms: set[str], explain: bool) ->
     ]
 
 
-def _page_links(base: str, params: dict[str, Any], page: int, total: int, size: int) -> dict[str, Any]:
-    """Previous/next links and a window of page numbers, keeping the other parameters."""
+def page_links(
+    base: str,
+    params: dict[str, Any],
+    page: int,
+    total: int,
+    size: int,
+    drop: tuple[str, ...] = ("relevance", "hybrid", "announced"),
+) -> dict[str, Any]:
+    """Previous/next links and a window of page numbers, keeping the other parameters (but empty ones and
+    the defaults in ``drop``)."""
     last = max(1, min(MAX_PAGE, -(-total // size)))
 
     def url(n: int) -> str:
-        kept = {k: v for k, v in params.items() if v not in (None, "", "relevance", "hybrid", "announced")}
+        kept = {k: v for k, v in params.items() if v not in (None, "", *drop)}
         if n > 1:
             kept["page"] = n
         return base + ("?" + urlencode(kept, doseq=True) if kept else "")
@@ -155,7 +163,7 @@ def home(
         wanted=wanted,
         today=date.today(),
         categories=COMMON_CATEGORIES,
-        pages=_page_links("/", where, page, total, DAY_PAGE_SIZE),
+        pages=page_links("/", where, page, total, DAY_PAGE_SIZE),
         feed_url=f"/feed/{cat}.xml" if cat else "/feed.xml" + (f"?{urlencode(feed)}" if feed else ""),
     )
 
@@ -209,7 +217,7 @@ def search(
             error=str(exc),
         )  # fmt: skip
     params = {k: v for k, v in form.items() if v}
-    pages = _page_links("/search", params, page, res.total, PAGE_SIZE)
+    pages = page_links("/search", params, page, res.total, PAGE_SIZE)
     feed_url = "/search/feed.xml?" + urlencode({k: v for k, v in params.items() if k != "sort"})
     return render(
         site, request, "search.html", form=form, res=res, cards=cards, pages=pages, feed_url=feed_url
@@ -293,7 +301,7 @@ def author(
         cards = _cards(site, res.hits, set(), False)
     except QueryError as exc:
         return error_page(site, request, 400, "Not an author name", str(exc))
-    pages = _page_links(request.url.path, {}, page, res.total, AUTHOR_PAGE_SIZE)
+    pages = page_links(request.url.path, {}, page, res.total, AUTHOR_PAGE_SIZE)
     return render(site, request, "author.html", name=clean, res=res, cards=cards, pages=pages)
 
 
