@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, cast
 
@@ -215,6 +216,131 @@ def ingest_arxiv_cmd(
             )
         out.print(report)
     _index_and_embed(pw, embed)
+
+
+@ingest_app.command("hf-daily")
+def ingest_hf_daily_cmd(
+    day: Annotated[
+        str | None,
+        typer.Option(
+            "--date",
+            help="The day whose list to fetch, YYYY-MM-DD (default: today, UTC). With --file: the day of a saved "
+            "list whose items and file name say none.",
+        ),
+    ] = None,
+    from_day: Annotated[
+        str | None, typer.Option("--from", help="Fetch every day's list from this day (YYYY-MM-DD) ...")
+    ] = None,
+    to_day: Annotated[str | None, typer.Option("--to", help="... to this one (default: today, UTC).")] = None,
+    file: Annotated[
+        Path | None,
+        typer.Option(
+            "--file",
+            help="Read lists from a file instead: an api/daily_papers answer saved as is (.json), or JSON lines "
+            "of its items, plain or .gz, each with its day in _snapshot_file_date.",
+        ),
+    ] = None,
+    fetch: Annotated[
+        bool,
+        typer.Option(
+            help="Fetch the papers the store lacks from the arXiv API; --no-fetch leaves them queued for a "
+            "later run (or a harvest)."
+        ),
+    ] = True,
+    embed: Annotated[bool, typer.Option(help="Compute embeddings of the papers fetched.")] = True,
+) -> None:
+    """Hugging Face daily papers: each listed paper's upvotes, comments, GitHub repository and stars, project page.
+
+    Each observation keeps its time (a later one adds a point to the paper's history, it never overwrites it);
+    a file's are dated 23:59 UTC of their list's day. Papers the store lacks are fetched from the arXiv API;
+    those it cannot fetch stay queued and the next run tries again. Exit status 0, or 4 when some records were
+    skipped as bad (the others are stored).
+    """
+    from paperwire.errors import IngestError, SourceError
+    from paperwire.signals import SignalReport, fetch_missing_papers, ingest_days, ingest_signal_file
+
+    today = datetime.now(UTC).date()
+    if file is not None:
+        if from_day or to_day:
+            raise QueryError("--file reads the days its file holds: leave out --from and --to")
+        if not file.is_file():
+            raise IngestError(f"no such file: {file}")
+    elif day and (from_day or to_day):
+        raise QueryError("give either --date or --from/--to")
+    elif to_day and not from_day:
+        raise QueryError("--to needs --from")
+    days: list[date] = []
+    if file is None:
+        first = _day_option("--from", from_day) if from_day else _day_option("--date", day) if day else today
+        last = _day_option("--to", to_day) if to_day else first if not from_day else today
+        if first > last:
+            raise QueryError(f"--from {first} is after --to {last}")
+        if last > today:
+            raise QueryError(
+                f"{last} is in the future (today is {today}, UTC): Hugging Face has no list for it yet"
+            )
+        days = [first + timedelta(days=n) for n in range((last - first).days + 1)]
+    pw = _open(first_run=False)
+    failure: SourceError | None = None
+    if file is not None:
+        report = ingest_signal_file(pw.store, file, _day_option("--date", day) if day else None)
+    else:
+        report = SignalReport()
+        with _bar() as bar:
+            task = bar.add_task("Hugging Face daily lists", total=len(days))
+            try:
+                ingest_days(pw.store, pw.settings, days, report=report, on_day=lambda _d: bar.advance(task))
+            except SourceError as exc:  # the days before it are stored: fetch their papers, then fail
+                failure = exc
+    for bad in report.bad[:20]:
+        err.print(f"[yellow]skipped[/] {escape(str(bad))}")
+    if report.skipped > 20:
+        err.print(f"[yellow]... and {report.skipped - 20} more bad records[/]")
+    queued = len(pw.store.papers_missing_for_signals(20))
+    # Hugging Face unreachable and nothing new: arXiv is likely out of reach too, the queue waits for a rerun
+    if fetch and queued and (failure is None or report.lists):
+        if settings().contact_is_placeholder:
+            err.print(
+                "[yellow]warning:[/] PAPERWIRE_CONTACT_EMAIL is the placeholder "
+                f"{escape(settings().contact_email)!r}; arXiv asks API users for a real contact address"
+            )
+        with _bar() as bar:
+            task = bar.add_task("papers from the arXiv API", total=None)
+            fetch_missing_papers(
+                pw.store,
+                pw.settings,
+                report,
+                on_progress=lambda n, total: bar.update(task, completed=n, total=total),
+            )
+        if report.fetch_error:
+            err.print(
+                f"[yellow]warning:[/] fetching papers from arXiv stopped: {escape(report.fetch_error)}; they stay "
+                "queued and the next run tries again"
+            )
+        if report.not_on_arxiv:
+            shown = ", ".join(report.not_on_arxiv[:20]) + (" ..." if len(report.not_on_arxiv) > 20 else "")
+            err.print(f"[yellow]not on arXiv (yet), still queued:[/] {escape(shown)}")
+        for r in report.refused[:20]:
+            err.print(f"[yellow]skipped as a bad record:[/] {escape(r)}")
+    else:
+        report.queued = len(pw.store.papers_missing_for_signals(10**7))
+    out.print(report.summary())
+    if report.papers_new:
+        _index_and_embed(pw, embed)
+    if failure is not None:
+        raise failure
+    if report.damage:
+        raise IngestError(report.damage)
+    if report.skipped:
+        raise typer.Exit(SKIPPED_EXIT)
+
+
+def _day_option(name: str, value: str | None) -> date:
+    """A YYYY-MM-DD option as a date; QueryError (exit 2) naming the option otherwise."""
+    try:
+        return date.fromisoformat((value or "").strip())
+    except ValueError:
+        raise QueryError(f"{name} {value!r}: give a day as YYYY-MM-DD") from None
 
 
 @app.command("embed")

@@ -66,8 +66,6 @@ def store_list(store: Store, daily: DailyList, report: SignalReport) -> None:
     report.observations += store.upsert_signals(daily.signals)
     report.lists += 1
     report.skip(daily.bad)
-    for bad in daily.bad:
-        log.warning("Hugging Face daily papers of %s: skipped %s", daily.day, bad)
 
 
 def ingest_days(
@@ -137,7 +135,7 @@ def fetch_missing_papers(
                     got = fetch_papers(client, settings, chunk)
                 except SourceError as exc:
                     report.fetch_error = str(exc)
-                    log.warning("fetching %d queued papers from arXiv: %s", len(queue) - done, exc)
+                    log.info("fetching %d queued papers from arXiv: %s", len(queue) - done, exc)
                     break
                 report.papers_new += store.upsert_papers(got.papers).inserted
                 report.not_on_arxiv.extend(got.missing)

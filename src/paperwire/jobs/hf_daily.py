@@ -166,6 +166,8 @@ class HfDailyJob:
                 raise SourceError(f"Hugging Face daily papers of {day}: {exc}") from exc
             store_list(self.store, daily, report)
             self._last = daily.observed_at
+            for bad in daily.bad[:20]:
+                log.warning("hf-daily: the list of %s: skipped %s", day, bad)
             schedule.fetched(day, daily.observed_at, now, catchup)
             self.store.set_checkpoint(STATE, schedule.dump())
             self._queue_at = None  # the list may name papers the store lacks
