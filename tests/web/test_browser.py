@@ -1,14 +1,18 @@
 """End to end in real headless Chromium (Debian's, driven by Playwright) against a real `paperwire serve`.
 
 Search, open a result, see the math rendered, follow a similar paper, page through results, filter, open a feed;
-hostile metadata stays inert in a real browser (W1, W2). Saves the README's screenshots to docs/screenshots/.
+open /trending, switch window and category, follow a repository link (to a tiny local server standing in for
+GitHub); hostile metadata stays inert in a real browser (W1, W2). Saves the README's screenshots to
+docs/screenshots/.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import feedparser
@@ -16,10 +20,11 @@ import pytest
 
 from paperwire.config import Settings
 from paperwire.ingest import load_sample
+from paperwire.models import Signal
 from paperwire.store import open_store
 from tests.conftest import database, make_paper
 from tests.serving import running_server
-from tests.web.conftest import XSS_ABSTRACT, XSS_AUTHOR, XSS_TITLE
+from tests.web.conftest import XSS_ABSTRACT, XSS_AUTHOR, XSS_TITLE, fill
 
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -203,3 +208,143 @@ def test_dark_theme_phone_width_and_keyboard(server: str, browser: Browser) -> N
     finally:
         light.close()
         dark.close()
+
+
+REPO_PAGE = (
+    b'<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,">'
+    b"<title>acme/vision</title></head><body><h1>acme/vision: the code</h1></body></html>"
+)
+
+
+@pytest.fixture(scope="module")
+def repo_host() -> Iterator[str]:
+    """A tiny HTTP server on 127.0.0.1 standing in for GitHub, so following a repository link works offline."""
+
+    class Repo(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(REPO_PAGE)))
+            self.end_headers()
+            self.wfile.write(REPO_PAGE)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Repo)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_port}"
+    httpd.shutdown()
+    httpd.server_close()
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def trending_server(tmp_path_factory: pytest.TempPathFactory, repo_host: str) -> Iterator[str]:
+    """A real server over four papers whose Hugging Face observations are hours and days old (the real clock)."""
+    home = tmp_path_factory.mktemp("browser-trending")
+    now = datetime.now(UTC)
+    today = now.date()
+    repo = f"{repo_host}/acme/vision"
+
+    def seen(
+        pid: str, ago: timedelta, upvotes: int, listed_ago: timedelta | None = None, **kw: object
+    ) -> Signal:
+        listed = now - (listed_ago if listed_ago is not None else ago)
+        return Signal(
+            pid, "hf-daily", now - ago, upvotes=upvotes, listed_on=listed.date(), listed_at=listed, **kw
+        )  # type: ignore[arg-type]
+
+    d, h = timedelta(days=1), timedelta(hours=1)
+    with database() as url:
+        fill(
+            home,
+            [
+                make_paper("2611.00001", title=XSS_TITLE, categories=("cs.CV",), announced=today - 10 * d),
+                make_paper(
+                    "2611.00002", title="Fresh language models", categories=("cs.CL",), announced=today
+                ),
+                make_paper("2611.00003", title="Robots that fold", categories=("cs.RO",), announced=today),
+                make_paper(
+                    "2611.00004", title="Segment all the things", categories=("cs.CV",), announced=today
+                ),
+            ],
+            url,
+        )
+        store = open_store(Settings(home=home, database_url=url, load_sample=False))
+        store.upsert_signals(
+            [
+                seen("2611.00001", 10 * d, 5, github_repo=repo, github_stars=190),
+                seen("2611.00001", 2 * d - 2 * h, 30, 10 * d, github_repo=repo, github_stars=250),
+                seen("2611.00001", h, 47, 10 * d, github_repo=repo, github_stars=310),
+                seen("2611.00002", 2 * h, 25),
+                seen("2611.00003", 3 * h, 18),
+                seen("2611.00004", 4 * h, 9, github_repo=repo, github_stars=40),
+            ]
+        )
+        store.close()
+        env = {"PAPERWIRE_JOBS_IN_PROCESS": "false", "PAPERWIRE_LOAD_SAMPLE": "false"}  # no model to load
+        with running_server(home, database_url=url, env=env, log_name="trending-serve.log") as (base, _):
+            yield base
+
+
+def _titles(page: Page) -> list[str]:
+    return page.locator("article.card h2 a").evaluate_all("els => els.map(e => e.getAttribute('href'))")
+
+
+def test_trending_windows_categories_and_a_repository_link(
+    trending_server: str, repo_host: str, page: Page
+) -> None:
+    page.goto(trending_server + "/")
+    page.click('header.site nav a[href="/trending"]')
+    page.wait_for_url("**/trending")
+    expect(page.locator("h1")).to_have_text("Trending this week")
+    expect(page.locator('nav.tabs a[aria-current="page"]')).to_have_text("This week")
+    first = page.locator("article.card").first
+    expect(first.locator("ul.reasons")).to_contain_text("+42 upvotes in 2 days")
+    expect(first.locator("ul.reasons")).to_contain_text("310 GitHub stars, +120 this week")
+    expect(first.locator(".stars")).to_contain_text("★ 310")
+    expect(first.locator("h2.title")).to_contain_text("<img src=x onerror=alert(1)>")  # text, never an image
+    expect(first.locator("h2.title .katex").first).to_be_attached()  # its $x^2$ rendered
+    assert page.locator("main img, main script").count() == 0
+
+    page.click('nav.tabs a:has-text("Today")')
+    page.wait_for_url("**window=today**")
+    expect(page.locator("h1")).to_contain_text("Trending today: Hugging Face's list of")
+    assert _titles(page) == [
+        "/paper/2611.00002",
+        "/paper/2611.00003",
+        "/paper/2611.00004",
+    ]  # most upvoted first
+    page.click('nav.sorts a:has-text("Announcement order")')
+    page.wait_for_url("**sort=announced**")
+
+    page.select_option("#t-category", "cs.CV")
+    page.click("form.filters button")
+    page.wait_for_url("**category=cs.CV**")
+    assert "window=today" in page.url and "sort=announced" in page.url  # the form keeps the window and order
+    assert _titles(page) == ["/paper/2611.00004"]
+    page.click('nav.tabs a:has-text("This month")')
+    page.wait_for_url("**window=month**")
+    assert "category=cs.CV" in page.url  # the tabs keep the category
+    chips = page.locator("article.card").evaluate_all(
+        "cards => cards.map(c => [...c.querySelectorAll('a.cat')].map(a => a.textContent))"
+    )
+    assert chips and all("cs.CV" in cats for cats in chips)
+
+    repo = page.locator("article.card a.repo").first
+    expect(repo).to_have_attribute("href", f"{repo_host}/acme/vision")
+    expect(repo).to_have_attribute("rel", "nofollow noopener noreferrer")
+    repo.click()
+    page.wait_for_url(f"{repo_host}/acme/vision")
+    expect(page.locator("h1")).to_have_text("acme/vision: the code")
+
+
+def test_trending_on_the_demo_sample_says_where_its_windows_end(server: str, page: Page) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.goto(server + "/trending")
+    expect(page.locator("p.note")).to_contain_text("The newest signals are from")  # the sample is months old
+    expect(page.locator("article.card").first).to_be_visible()
+    expect(page.locator("article.card ul.reasons").first).to_contain_text("upvote")
+    page.screenshot(path=str(SHOTS / "trending.png"))

@@ -168,7 +168,7 @@ def test_when_the_clock_is_past_the_data_the_page_says_so(site: tuple[TestClient
     trending.refresh(force=True)
     try:
         page = web.get("/trending").text
-        assert "The newest signals are from 28 November 2026: the windows end there" in page
+        assert "The newest signals are from 28 November 2026, not today: the windows end" in page
         assert _ids(page)[0] == "2611.00001"  # the list is as it was at the data's end
         body = web.get("/api/trending").json()
         assert body["clock_past_data"] is True and body["newest_data"].startswith("2026-11-28")
