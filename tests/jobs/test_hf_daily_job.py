@@ -136,7 +136,7 @@ def test_the_job_fetches_catches_up_and_refetches_on_schedule(s: Settings, store
     clock.now = at(28, 1)
     runner.run_until_idle()
     assert len(hf.asked) == 3  # nothing due: nothing asked
-    assert store.last_job_runs()["hf-daily"].counts["lists"] == 0
+    assert store.last_job_runs()["hf-daily"].counts == {"lists": 0, "observations": 0, "bad": 0}
 
     clock.now = at(28, 4, 10)
     runner.run_until_idle()

@@ -172,6 +172,7 @@ class HfDailyJob:
             self.store.set_checkpoint(STATE, schedule.dump())
             self._queue_at = None  # the list may name papers the store lacks
         more_queued = False
+        counts = {"lists": 0, "observations": 0, "bad": 0}
         if self._queue_at is None or now >= self._queue_at:
             fetch_missing_papers(
                 self.store, self.settings, report, limit=QUEUE_PER_TURN, transport=self.arxiv_transport
@@ -183,11 +184,6 @@ class HfDailyJob:
             # papers came and more wait: go on next turn; else ids arXiv lacks for now are asked again later
             more_queued = report.papers_new > 0 and report.queued > 0
             self._queue_at = None if more_queued else now + self.refetch
-        counts = {
-            "lists": report.lists,
-            "observations": report.observations,
-            "bad": report.skipped,
-            "papers_new": report.papers_new,
-            "queued": report.queued,
-        }
+            counts.update(papers_new=report.papers_new, queued=report.queued)  # only when looked at
+        counts.update(lists=report.lists, observations=report.observations, bad=report.skipped)
         return Outcome(counts, more=len(due) > 1 or more_queued)
