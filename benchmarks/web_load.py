@@ -11,6 +11,17 @@ Every level is bounded in requests and seconds. The issue's floor: /api/search p
 
 --database-url serves another store (PostgreSQL: fill it first with `paperwire --home HOME db copy --to URL`)
 from its own --home, where the server builds its indexes on first start (minutes at full size).
+
+--sample serves the bundled demo sample instead (4,451 papers, 1,187 Hugging Face observations), loaded by the
+server into a fresh home (--home, default benchmarks/out/sample-home; a temp dir with --fresh), and loads the
+trending page and API beside the daily list as the baseline (issue 10's floor: /trending p95 < 50 ms at 8
+clients):
+
+    python benchmarks/web_load.py --sample --levels 8 [--paths /,/trending,/api/trending]
+
+Each path gets its own request mix: searches a distinct query each; /trending and /api/trending every window
+(today, week, month, all) in every common category and the first two pages; / (the daily list) every category
+in both orders.
 """
 
 from __future__ import annotations
@@ -20,6 +31,7 @@ import asyncio
 import json
 import os
 import sys
+import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -35,9 +47,16 @@ from tests.serving import ServerFailed, running_server
 
 
 async def level(
-    base: str, path: str, qs: list[str], clients: int, requests: int, seconds: float, http: str = "aiohttp"
+    base: str,
+    path: str,
+    mix: list[dict[str, str]],
+    clients: int,
+    requests: int,
+    seconds: float,
+    http: str = "aiohttp",
 ) -> dict:
-    """``requests`` GETs of ``path`` (capped at ``seconds``) from ``clients`` concurrent workers.
+    """``requests`` GETs of ``path`` (capped at ``seconds``) from ``clients`` concurrent workers, the query
+    parameters of each the next of ``mix``.
 
     The load shares the machine with the server, so its own cost counts: aiohttp's client takes ~0.4 ms
     of CPU a request here, httpx's async client ~2 ms (both are kept, see --client).
@@ -47,10 +66,10 @@ async def level(
     sent = 0
     deadline = time.perf_counter() + seconds
 
-    async def one(get: Callable[[str], Awaitable[tuple[int, str]]]) -> None:
+    async def one(get: Callable[[dict[str, str]], Awaitable[tuple[int, str]]]) -> None:
         nonlocal sent, errors
         while sent < requests and time.perf_counter() < deadline:
-            q = qs[sent % len(qs)]
+            q = mix[sent % len(mix)]
             sent += 1
             t = time.perf_counter()
             try:
@@ -58,11 +77,11 @@ async def level(
                 if status != 200:
                     errors += 1
                     if errors <= 3:
-                        print(f"  {status} for q={q!r}: {text[:200]}", file=sys.stderr)
+                        print(f"  {status} for {q!r}: {text[:200]}", file=sys.stderr)
             except Exception as exc:  # any failed request counts as an error, and the load goes on
                 errors += 1
                 if errors <= 3:
-                    print(f"  {type(exc).__name__} for q={q!r}: {exc}", file=sys.stderr)
+                    print(f"  {type(exc).__name__} for {q!r}: {exc}", file=sys.stderr)
             lat.append((time.perf_counter() - t) * 1000)
 
     t0 = time.perf_counter()
@@ -73,8 +92,8 @@ async def level(
         timeout = aiohttp.ClientTimeout(total=60)
         async with aiohttp.ClientSession(base, connector=connector, timeout=timeout) as session:
 
-            async def get_aiohttp(q: str) -> tuple[int, str]:
-                async with session.get(path, params={"q": q}) as r:
+            async def get_aiohttp(q: dict[str, str]) -> tuple[int, str]:
+                async with session.get(path, params=q) as r:
                     return r.status, await r.text()
 
             t0 = time.perf_counter()
@@ -83,8 +102,8 @@ async def level(
         limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
         async with httpx.AsyncClient(base_url=base, timeout=60, limits=limits) as client:
 
-            async def get_httpx(q: str) -> tuple[int, str]:
-                r = await client.get(path, params={"q": q})
+            async def get_httpx(q: dict[str, str]) -> tuple[int, str]:
+                r = await client.get(path, params=q)
                 return r.status_code, r.text
 
             t0 = time.perf_counter()
@@ -103,6 +122,27 @@ async def level(
     }
 
 
+CATEGORIES = ("", "cs.CV", "cs.CL", "cs.LG", "cs.AI", "cs.RO")
+
+
+def request_mix(path: str, queries: list[str]) -> list[dict[str, str]]:
+    """The query parameters ``path`` is loaded with, in turn (see the module's docstring)."""
+    if path.rstrip("/").endswith("trending"):
+        return [
+            {k: v for k, v in {"window": w, "category": c, "page": str(p)}.items() if v and v != "1"}
+            for p in (1, 2)
+            for w in ("today", "week", "month", "all")
+            for c in CATEGORIES
+        ]
+    if path in ("/", "/api/daily"):
+        return [
+            {k: v for k, v in {"category": c, "sort": s}.items() if v}
+            for s in ("", "upvotes")
+            for c in CATEGORIES
+        ]
+    return [{"q": q} for q in queries]
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     corpus_args(ap)
@@ -116,7 +156,19 @@ def main() -> int:
         help="the load's HTTP client (aiohttp: ~5x less CPU a request, which the server would share)",
     )
     ap.add_argument("--levels", default="1,8,32", help="concurrent clients per level, comma-separated")
-    ap.add_argument("--paths", default="/api/search,/search", help="what to load, comma-separated")
+    ap.add_argument(
+        "--paths",
+        default=None,
+        help="what to load, comma-separated (default: /api/search,/search; with --sample: /,/trending,/api/trending)",
+    )
+    ap.add_argument(
+        "--sample",
+        action="store_true",
+        help="serve the bundled demo sample (the server loads it into an empty --home) instead of --papers",
+    )
+    ap.add_argument(
+        "--fresh", action="store_true", help="with --sample: a new temp home (first start: indexing)"
+    )
     ap.add_argument(
         "--embedding-threads",
         type=int,
@@ -124,43 +176,55 @@ def main() -> int:
         help="PAPERWIRE_EMBEDDING_THREADS for the server (default: the setting's own, all cores)",
     )
     args = ap.parse_args()
-    if not args.papers.exists():
-        print(f"skipped: {args.papers} not found (needs ../shared beside the repo)", file=sys.stderr)
-        return 0
-    prepare(args.home, args.papers, args.fill, args.database_url)[0].close()
     levels = [int(x) for x in args.levels.split(",")]
-    paths = args.paths.split(",")
-    # a distinct query for every request of the run: no level is helped by what an earlier one asked
-    qs = sample_queries(args.papers, args.requests * len(levels) * len(paths))
-
+    paths = (args.paths or ("/,/trending,/api/trending" if args.sample else "/api/search,/search")).split(",")
     env: dict[str, str | None] = {"PAPERWIRE_LOAD_SAMPLE": "0", "PAPERWIRE_RATE_LIMIT_PER_MINUTE": "0"}
+    if args.sample:
+        if args.fresh:
+            args.home = Path(tempfile.mkdtemp(prefix="pw-web-load-"))
+        elif args.home == ROOT / "benchmarks" / "out" / "full-home":
+            args.home = ROOT / "benchmarks" / "out" / "sample-home"
+        args.home.mkdir(parents=True, exist_ok=True)
+        env["PAPERWIRE_LOAD_SAMPLE"] = "1"  # loaded by the server on its first start, with its vectors
+        env["PAPERWIRE_JOBS_IN_PROCESS"] = "false"  # nothing to embed: no model loading during the load
+        qs = [f"{w} {n}" for n in range(args.requests) for w in ("diffusion", "language models", "robots")]
+    else:
+        if not args.papers.exists():
+            print(f"skipped: {args.papers} not found (needs ../shared beside the repo)", file=sys.stderr)
+            return 0
+        prepare(args.home, args.papers, args.fill, args.database_url)[0].close()
+        # a distinct query for every request of the run: no level is helped by what an earlier one asked
+        qs = sample_queries(args.papers, args.requests * len(levels) * len(paths))
+
     if args.embedding_threads:
         env["PAPERWIRE_EMBEDDING_THREADS"] = str(args.embedding_threads)
     try:
         with running_server(
             args.home, database_url=args.database_url, env=env, timeout=600, log_name="web_load-serve.log"
         ) as (base, proc):
-            # warm up: the first query loads the embedding model in the server
-            httpx.get(f"{base}/api/search", params={"q": "warm up"}, timeout=120).raise_for_status()
+            # warm up: the first query loads the embedding model in the server; the first trending list
+            # computes its snapshot (the background job keeps it fresh after)
+            for path in paths:
+                warm = request_mix(path, ["warm up"])[0]
+                httpx.get(f"{base}{path}", params=warm, timeout=120).raise_for_status()
             status = httpx.get(f"{base}/api/status", timeout=10).json()
             print(f"corpus: {status['papers']} papers, {status['vector_indexed']} vectors; {len(qs)} queries; "
                   f"client {args.client}; torch threads {args.embedding_threads or 'default'}; server pid {proc.pid}, "
                   f"client pid {os.getpid()}", flush=True)  # fmt: skip
             if not args.json:
-                print(f"{'path':<12} {'clients':>7} {'reqs':>5} {'errors':>6} {'p50 ms':>8} {'p95 ms':>8} "
+                print(f"{'path':<14} {'clients':>7} {'reqs':>5} {'errors':>6} {'p50 ms':>8} {'p95 ms':>8} "
                       f"{'p99 ms':>8} {'req/s':>7}")  # fmt: skip
             run = 0
             for path in paths:
                 for clients in levels:
                     chunk = qs[run * args.requests : (run + 1) * args.requests]
                     run += 1
-                    r = asyncio.run(
-                        level(base, path, chunk, clients, args.requests, args.seconds, args.client)
-                    )
+                    mix = request_mix(path, chunk)
+                    r = asyncio.run(level(base, path, mix, clients, args.requests, args.seconds, args.client))
                     if args.json:
                         print(json.dumps(r), flush=True)
                     else:
-                        print(f"{path:<12} {clients:>7} {r['requests']:>5} {r['errors']:>6} {r['p50_ms']:8.1f} "
+                        print(f"{path:<14} {clients:>7} {r['requests']:>5} {r['errors']:>6} {r['p50_ms']:8.1f} "
                               f"{r['p95_ms']:8.1f} {r['p99_ms']:8.1f} {r['req_per_s']:7.1f}", flush=True)  # fmt: skip
     except ServerFailed as exc:
         print(f"server did not start: {exc}", file=sys.stderr)

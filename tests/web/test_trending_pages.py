@@ -167,7 +167,7 @@ def test_when_the_clock_is_past_the_data_the_page_says_so(site: tuple[TestClient
     clock.now = NOW + 40 * D
     trending.refresh(force=True)
     try:
-        page = web.get("/trending").text
+        page = web.get("/trending").text  # rendered before this snapshot: rendered again (site.RenderCache)
         assert "The newest signals are from 28 November 2026, not today: the windows end" in page
         assert _ids(page)[0] == "2611.00001"  # the list is as it was at the data's end
         body = web.get("/api/trending").json()

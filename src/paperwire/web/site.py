@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from collections.abc import Hashable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated
@@ -38,6 +41,34 @@ def make_templates() -> Jinja2Templates:
     return Jinja2Templates(env=env)
 
 
+class RenderCache:
+    """Rendered bodies kept while the object they were rendered from is still the one served (compared by
+    identity): trending lists change only with a new snapshot (trending/service.py keeps each page's list
+    object until then), so their pages need rendering once per snapshot, not once per request. LRU, bounded."""
+
+    def __init__(self, size: int = 512) -> None:
+        self.size = size
+        self._lock = threading.Lock()
+        self._items: OrderedDict[Hashable, tuple[object, bytes]] = OrderedDict()
+
+    def get(self, key: Hashable, source: object) -> bytes | None:
+        """The body rendered for ``key`` from ``source`` itself, if kept."""
+        with self._lock:
+            got = self._items.get(key)
+            if got is None or got[0] is not source:
+                return None
+            self._items.move_to_end(key)
+            return got[1]
+
+    def put(self, key: Hashable, source: object, body: bytes) -> None:
+        """Keep ``body``, rendered for ``key`` from ``source``."""
+        with self._lock:
+            self._items[key] = (source, body)
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+
+
 @dataclass
 class Site:
     """The state of one running app (set up at startup by the lifespan)."""
@@ -45,6 +76,7 @@ class Site:
     settings: Settings
     templates: Jinja2Templates = field(default_factory=make_templates)
     views: ViewCounter = field(init=False)
+    rendered: RenderCache = field(default_factory=RenderCache)  # trending pages and API bodies
     _pw: Paperwire | None = None
 
     def __post_init__(self) -> None:

@@ -6,7 +6,7 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from paperwire.listing import DaySort, daily
 from paperwire.serialize import day_json, paper_json, results_json, similar_json, status_json, trending_json
@@ -105,7 +105,7 @@ def trending(
     day: Day = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 25,
     page: Annotated[int, Query(ge=1, le=1000)] = 1,
-) -> JSONResponse:
+) -> Response:
     """A window (today: the latest Hugging Face daily list; week, month: a decayed trending score; all: most
     upvoted ever), optionally one category, in one of the window's sorts. ``clock_past_data`` true: the newest
     signals are older than the clock, and the windows end at them (``as_of``). 400 for a window, sort or
@@ -113,7 +113,12 @@ def trending(
     limit = min(limit, site.settings.max_page_size)
     offset = (page - 1) * limit
     t = site.pw.trending.list(window, category or None, sort or None, limit=limit, offset=offset, day=day)
-    return JSONResponse(trending_json(t, offset, limit))
+    key = ("api", t.window, t.category, t.sort, limit, offset, day)
+    body = site.rendered.get(key, t)
+    if body is None:  # once per list and snapshot (web/site.py RenderCache)
+        body = bytes(JSONResponse(trending_json(t, offset, limit)).body)
+        site.rendered.put(key, t, body)
+    return Response(body, media_type="application/json")
 
 
 @router.get("/api/status", summary="Corpus size, newest paper, model, harvest state")

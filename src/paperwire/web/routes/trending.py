@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import HTMLResponse, Response
 from markupsafe import escape
 
 from paperwire.errors import QueryError
@@ -21,7 +21,7 @@ from paperwire.web.error_pages import error_response
 from paperwire.web.feeds import rss
 from paperwire.web.render import popularity, snippet
 from paperwire.web.routes.feeds import RSS_TYPE
-from paperwire.web.routes.pages import COMMON_CATEGORIES, MAX_PAGE, Card, error_page, page_links, render
+from paperwire.web.routes.pages import COMMON_CATEGORIES, MAX_PAGE, Card, error_page, page_links
 from paperwire.web.site import Site, SiteDep
 
 router = APIRouter(include_in_schema=False)
@@ -126,14 +126,20 @@ def trending_page(
         )
     except QueryError as exc:
         return error_page(site, request, 400, "That list does not exist", str(exc))
+    key = ("page", t.window, t.category, t.sort, page, day)
+    body = site.rendered.get(key, t)
+    if body is None:  # once per list and snapshot: the list object stays the same until the next one
+        body = _page(site, t, page, day)
+        site.rendered.put(key, t, body)
+    return HTMLResponse(body)
+
+
+def _page(site: Site, t: TrendingList, page: int, day: date | None) -> bytes:
     cat = t.category  # as the list understood it (cs.cv -> cs.CV)
     here = {"window": t.window, "category": cat, "sort": t.sort if t.sort != SORTS[t.window][0] else None}
     if day is not None:
         here["day"] = day.isoformat()
-    return render(
-        site,
-        request,
-        "trending.html",
+    html = site.templates.get_template("trending.html").render(
         t=t,
         title=title_of(t),
         cards=_cards(t),
@@ -149,6 +155,7 @@ def trending_page(
         pages=page_links("/trending", here, page, t.total, PAGE_SIZE, drop=()),
         feed_url=trending_url("/trending/feed.xml", t.window, cat, t.sort),
     )
+    return html.encode()
 
 
 @router.get("/trending/feed.xml", name="trending_feed")
