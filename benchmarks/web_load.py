@@ -21,7 +21,8 @@ clients):
 
 Each path gets its own request mix: searches a distinct query each; /trending and /api/trending every window
 (today, week, month, all) in every common category and the first two pages; / (the daily list) every category
-in both orders.
+in both orders. The warm-up asks each of a path's mix once (a running server renders each trending page once per
+snapshot; --cold leaves that to the measured requests).
 """
 
 from __future__ import annotations
@@ -170,6 +171,12 @@ def main() -> int:
         "--fresh", action="store_true", help="with --sample: a new temp home (first start: indexing)"
     )
     ap.add_argument(
+        "--cold",
+        action="store_true",
+        help="warm up with one request a path (default: each of its request mix once, so the trending pages "
+        "are rendered, as they are once per snapshot on a running server)",
+    )
+    ap.add_argument(
         "--embedding-threads",
         type=int,
         default=None,
@@ -203,10 +210,10 @@ def main() -> int:
             args.home, database_url=args.database_url, env=env, timeout=600, log_name="web_load-serve.log"
         ) as (base, proc):
             # warm up: the first query loads the embedding model in the server; the first trending list
-            # computes its snapshot (the background job keeps it fresh after)
+            # computes its snapshot, and each trending page is rendered once per snapshot (--cold: not here)
             for path in paths:
-                warm = request_mix(path, ["warm up"])[0]
-                httpx.get(f"{base}{path}", params=warm, timeout=120).raise_for_status()
+                for warm in request_mix(path, ["warm up"])[: 1 if args.cold else None]:
+                    httpx.get(f"{base}{path}", params=warm, timeout=120).raise_for_status()
             status = httpx.get(f"{base}/api/status", timeout=10).json()
             print(f"corpus: {status['papers']} papers, {status['vector_indexed']} vectors; {len(qs)} queries; "
                   f"client {args.client}; torch threads {args.embedding_threads or 'default'}; server pid {proc.pid}, "
