@@ -57,21 +57,7 @@ def main() -> int:
         gz.write("".join(chosen).encode())
     papers = [parse_record(json.loads(line)) for line in chosen]
     ids = {p.id for p in papers}
-    signals = []
-    for pid in sorted(ids & hf.keys()):
-        for d in hf[pid]:
-            p = d["paper"]
-            signals.append(
-                {
-                    "paper_id": pid,
-                    "source": "hf-daily",
-                    "observed_on": d.get("_snapshot_file_date") or str(date.today()),
-                    "upvotes": p.get("upvotes", 0),
-                    "comments": d.get("numComments", 0),
-                    "github_repo": p.get("githubRepo"),
-                    "github_stars": p.get("githubStars"),
-                }
-            )
+    signals = sample_signals(ids)
     with gzip.GzipFile(OUT / "sample-hf-signals.jsonl.gz", "wb", mtime=0) as gz:
         gz.write("".join(json.dumps(s) + "\n" for s in signals).encode())
     emb = SentenceTransformerEmbedder(precision="fp32")
@@ -90,6 +76,33 @@ def main() -> int:
     )
     print(f"{len(papers)} papers, {len(signals)} upvote records, vectors {vecs.shape}")
     return 0
+
+
+def sample_signals(ids: set[str]) -> list[dict[str, object]]:
+    """The Hugging Face observations of the sample's papers, read as `paperwire ingest hf-daily --file` reads
+    them (each list's day, its listing times, dated 23:59 UTC of the day), in paper then time order."""
+    from paperwire.sources.hf_daily import read_file
+
+    out = []
+    for daily in read_file(SHARED / "hf-daily-papers.jsonl.gz").lists:
+        for s in daily.signals:
+            if s.paper_id in ids:
+                out.append(
+                    {
+                        "paper_id": s.paper_id,
+                        "source": s.source,
+                        "observed_at": s.observed_at.isoformat(),
+                        "listed_on": s.listed_on.isoformat() if s.listed_on else None,
+                        "listed_at": s.listed_at.isoformat() if s.listed_at else None,
+                        "upvotes": s.upvotes,
+                        "comments": s.comments,
+                        "github_repo": s.github_repo,
+                        "github_stars": s.github_stars,
+                        "project_page": s.project_page,
+                    }
+                )
+    out.sort(key=lambda o: (str(o["paper_id"]), str(o["observed_at"])))
+    return out
 
 
 def check(emb: object) -> int:
