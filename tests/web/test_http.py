@@ -12,7 +12,7 @@ from starlette.routing import Mount
 
 from paperwire.config import Settings
 from paperwire.web.app import create_app
-from paperwire.web.routes import api, feeds, pages
+from paperwire.web.routes import api, feeds, pages, trending
 from tests.embedders import HashEmbedder
 from tests.web.conftest import HOSTILE, fill
 
@@ -28,11 +28,14 @@ GET_URLS = {
     "/feed.xml": "/feed.xml",
     "/feed/{category}.xml": "/feed/cs.LG.xml",
     "/search/feed.xml": "/search/feed.xml?q=graph",
+    "/trending": "/trending",
+    "/trending/feed.xml": "/trending/feed.xml?window=all",
     "/api": "/api",
     "/api/search": "/api/search?q=graph",
     "/api/papers/{paper_id:path}": "/api/papers/2501.00001",
     "/api/papers/{paper_id:path}/similar": "/api/papers/2501.00001/similar",
     "/api/daily": "/api/daily",
+    "/api/trending": "/api/trending",
     "/api/status": "/api/status",
     "/openapi.json": "/openapi.json",
     "/static": "/static/style.css",
@@ -40,7 +43,8 @@ GET_URLS = {
 
 
 def test_every_get_route_is_listed(web: TestClient) -> None:
-    routes = [*web.app.routes, *api.router.routes, *feeds.router.routes, *pages.router.routes]  # type: ignore[attr-defined]
+    routers = (api.router, feeds.router, pages.router, trending.router)
+    routes = [*web.app.routes, *(r for router in routers for r in router.routes)]  # type: ignore[attr-defined]
     paths = {r.path for r in routes if isinstance(r, Mount) or "GET" in (getattr(r, "methods", None) or ())}
     assert paths == set(GET_URLS)
 
