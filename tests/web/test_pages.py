@@ -28,6 +28,11 @@ PAGES = [
     "/author/Ada%20Lovelace",
     "/about",
     "/no/such/page%3Cscript%3E",
+    "/?sort=upvotes",
+    "/trending",
+    "/trending?window=today",
+    "/trending?window=all&category=cs.LG",
+    "/trending?window=%3Cscript%3E",
 ]
 
 
