@@ -121,6 +121,7 @@ def test_a_failed_flush_keeps_the_counts(store: Store) -> None:
 @pytest.fixture
 def site_home(tmp_path: Path) -> Iterator[tuple[Path, str | None]]:
     home = tmp_path / "views"
+    home.mkdir()
     with database() as url:
         fill(home, [make_paper(PAPER), make_paper("2609.00002", title="Another paper")], url)
         yield home, url
