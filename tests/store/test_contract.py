@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from paperwire.models import LocalCount, Signal
-from paperwire.store import Store, open_url
+from paperwire.store import SignalColumns, Store, open_url
 from paperwire.store.migrations import MIGRATIONS
 from tests.conftest import make_paper
 
@@ -173,6 +173,57 @@ def test_signal_rows_hold_the_window_and_one_baseline_before_it(store: Store) ->
     assert rows[1].observed_at == "2025-01-09T00:00:00+00:00"
 
 
+def test_signal_and_local_columns_hold_what_rows_and_counts_hold(store: Store) -> None:
+    d = date(2025, 1, 10)
+    store.upsert_signals(
+        [
+            Signal("2501.00001", "hf-daily", at(d - timedelta(days=k)), upvotes=10 - k, listed_on=d)
+            for k in range(5)
+        ]
+        + [Signal("2501.00002", "hf-daily", at(d - timedelta(days=9), 7), upvotes=3, github_stars=12)]
+        + [Signal("2501.00002", "other", at(d, 5), upvotes=1)]
+    )
+    store.add_local_counts([LocalCount("2501.00001", "view", d, 4), LocalCount("2501.00002", "save", d, -1)])
+    epoch = date(1970, 1, 1)
+
+    def as_rows(cols: SignalColumns) -> set[tuple[object, ...]]:
+        days = [None if ld < 0 else epoch + timedelta(days=int(ld)) for ld in cols.listed_on]
+        stars = [None if st < 0 else int(st) for st in cols.stars]
+        return set(
+            zip(
+                [cols.papers[p] for p in cols.paper],
+                [cols.sources[s] for s in cols.source],
+                cols.observed.tolist(),
+                cols.upvotes.tolist(),
+                stars,
+                days,
+                strict=True,
+            )
+        )
+
+    for since in (None, at(d - timedelta(days=1))):
+        want = {
+            (
+                r.paper_id,
+                r.source,
+                int(datetime.fromisoformat(r.observed_at).timestamp()),
+                r.upvotes,
+                r.github_stars,
+                date.fromisoformat(r.listed_on) if r.listed_on else None,
+            )
+            for r in store.signal_rows(since)
+        }
+        assert as_rows(store.signal_columns(since)) == want
+    assert len(store.signal_columns(at(d + timedelta(days=1))).paper) == 3  # the baselines alone
+    local = store.local_columns()
+    got = {
+        (local.papers[p], local.kinds[k], epoch + timedelta(days=int(day)), int(n))
+        for p, k, day, n in zip(local.paper, local.kind, local.day, local.n, strict=True)
+    }
+    assert got == {(c.paper_id, c.kind, c.day, c.n) for c in store.local_counts()}
+    assert len(store.local_columns(d + timedelta(days=1)).paper) == 0
+
+
 def test_observed_papers_missing_from_the_store_are_queued(store: Store) -> None:
     store.upsert_papers([make_paper("2501.00001")])
     store.upsert_signals(
@@ -233,7 +284,7 @@ def test_local_totals_sum_every_day_and_newest_signals_name_the_latest_of_each(s
     assert store.newest_signals() == (at(d + timedelta(days=1), 18), d + timedelta(days=4))
 
 
-def test_paper_facets_for_many_ids_at_once(store: Store) -> None:
+def test_paper_categories_for_many_ids_at_once(store: Store) -> None:
     store.upsert_papers(
         [
             make_paper(f"2501.{i:05d}", categories=("cs.CV", "cs.LG") if i % 2 else ("math.CO",))
@@ -242,12 +293,15 @@ def test_paper_facets_for_many_ids_at_once(store: Store) -> None:
         + [make_paper("2501.00099", announced=None, categories=())]
     )
     ids = [f"2501.{i:05d}" for i in range(1, 100)] * 2  # unknown ids and repeats too
-    facets = store.paper_facets(ids)
-    assert len(facets) == 41
-    assert facets["2501.00001"] == (date(2025, 1, 2), ("cs.CV", "cs.LG"))
-    assert facets["2501.00002"] == (date(2025, 1, 2), ("math.CO",))
-    assert facets["2501.00099"] == (None, ())
-    assert store.paper_facets([]) == {}
+    got = store.paper_categories(ids)
+    assert len(got) == 41
+    assert got["2501.00001"] == ("cs.CV", "cs.LG")
+    assert got["2501.00002"] == ("math.CO",)
+    assert got["2501.00099"] == ()
+    assert store.paper_categories([]) == {}
+    odd = ("cs.CV", 'a "quoted", one', "back\\slash", "ünï")  # whatever a record held comes back as it was
+    store.upsert_papers([make_paper("2501.00098", categories=odd)])
+    assert store.paper_categories(["2501.00098"]) == {"2501.00098": odd}
 
 
 def test_the_stamp_changes_with_every_observation_written(store: Store) -> None:

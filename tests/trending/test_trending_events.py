@@ -6,8 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 
-from paperwire.models import LocalCount
-from paperwire.store.base import SignalRow
+from paperwire.store.columns import SignalColumns, local_columns, signal_columns
 from paperwire.trending.events import (
     HF_UPVOTE,
     LOCAL_UPVOTE,
@@ -31,16 +30,23 @@ def row(
     stars: int | None = None,
     listed_on: date | None = None,
     source: str = "hf-daily",
-) -> SignalRow:
-    return SignalRow(
-        pid, source, when.isoformat(), upvotes, stars, listed_on.isoformat() if listed_on else None
-    )
+) -> tuple[object, ...]:
+    """A source and a row of it as the store reads them for signal_columns."""
+    listed = listed_on.isoformat() if listed_on else None
+    return (source, (pid, when.isoformat(), upvotes, -1 if stars is None else stars, listed))
 
 
-def events_of(rows: list[SignalRow]) -> list[tuple[str, str, float, float]]:
+def columns_of(rows: list[tuple[object, ...]]) -> SignalColumns:
+    by_source: dict[str, list[tuple[object, ...]]] = {}
+    for source, r in rows:
+        by_source.setdefault(str(source), []).append(r)  # type: ignore[arg-type]
+    return signal_columns(list(by_source.items()))
+
+
+def events_of(rows: list[tuple[object, ...]]) -> list[tuple[str, str, float, float]]:
     """(paper, kind, hours after T0, n) of each event, in time order then kind."""
     papers = PaperIds()
-    ev, _, _ = observation_events(rows, SINCE, papers, CAP)
+    ev, _, _ = observation_events(columns_of(rows[::-1]), SINCE, papers, CAP)  # any order will do
     kinds = {HF_UPVOTE: "upvote", STAR: "star"}
     out = [
         (papers.ids[p], kinds[int(k)], (t - T0.timestamp()) / 3600, n)
@@ -119,7 +125,7 @@ def test_series_of_other_papers_and_sources_never_mix() -> None:
         row("2603.00002", T0 + timedelta(hours=2), 3, stars=1),
     ]
     papers = PaperIds()
-    ev, latest, times = observation_events(rows, SINCE, papers, CAP)
+    ev, latest, times = observation_events(columns_of(rows), SINCE, papers, CAP)
     up = ev.kind == HF_UPVOTE
     assert sorted(zip([papers.ids[p] for p in ev.paper[up]], ev.n[up], strict=True)) == [
         ("2603.00001", 2.0),
@@ -127,14 +133,13 @@ def test_series_of_other_papers_and_sources_never_mix() -> None:
         ("2603.00002", 3.0),
     ]
     # the latest Hugging Face observation of each paper (the other source is not one)
-    assert [papers.ids[p] for p in latest.paper] == ["2603.00001", "2603.00002"]
-    assert list(latest.upvotes) == [10.0, 3.0]
-    assert list(latest.stars) == [10.0, 1.0]
+    got = sorted(zip([papers.ids[p] for p in latest.paper], latest.upvotes, latest.stars, strict=True))
+    assert got == [("2603.00001", 10.0, 10.0), ("2603.00002", 3.0, 1.0)]
     assert len(times) == 3
 
 
 def test_no_rows_no_events() -> None:
-    ev, latest, times = observation_events([], SINCE, PaperIds(), CAP)
+    ev, latest, times = observation_events(signal_columns([]), SINCE, PaperIds(), CAP)
     assert len(ev) == 0 and len(latest.paper) == 0 and len(times) == 0
 
 
@@ -142,12 +147,14 @@ def test_local_counts_are_events_at_noon_of_their_day_withdrawals_negative() -> 
     d = date(2026, 3, 9)
     papers = PaperIds()
     ev = local_events(
-        [
-            LocalCount("2603.00001", "view", d, 7),
-            LocalCount("2603.00001", "upvote", d, -1),
-            LocalCount("2603.00002", "save", d, 2),
-            LocalCount("2603.00002", "sneeze", d, 9),  # a kind this version does not know: left out
-        ],
+        local_columns(
+            [
+                ("2603.00001", "view", d.isoformat(), 7),
+                ("2603.00001", "upvote", d.isoformat(), -1),
+                ("2603.00002", "save", d.isoformat(), 2),
+                ("2603.00002", "sneeze", d.isoformat(), 9),  # a kind this version does not know: left out
+            ]
+        ),
         papers,
     )
     noon = datetime(2026, 3, 9, 12, tzinfo=UTC).timestamp()

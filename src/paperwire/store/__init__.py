@@ -19,6 +19,7 @@ from paperwire.store.base import (
     Store,
     UpsertResult,
 )
+from paperwire.store.columns import LocalColumns, SignalColumns
 
 SCHEMES = ("sqlite:///PATH", "postgresql://USER:PASSWORD@HOST:PORT/DATABASE")
 
@@ -47,7 +48,9 @@ __all__ = [
     "EmbeddingTask",
     "JobRun",
     "JobStore",
+    "LocalColumns",
     "PaperStore",
+    "SignalColumns",
     "SignalRow",
     "SignalStore",
     "Store",

@@ -16,6 +16,7 @@ from typing import NamedTuple, Protocol
 import numpy as np
 
 from paperwire.models import LocalCount, Paper, Signal
+from paperwire.store.columns import LocalColumns, SignalColumns
 
 
 @dataclass
@@ -98,8 +99,8 @@ class PaperStore(Protocol):
     def paper_digests(self, after_id: str = "", batch: int = 5000) -> list[tuple[str, str, int]]:
         """(id, content hash, version) of the papers after ``after_id`` in id order: for copies and checks."""
 
-    def paper_facets(self, paper_ids: Sequence[str]) -> dict[str, tuple[date | None, tuple[str, ...]]]:
-        """(announced, categories) of each paper by id, for many ids at once (missing ids are absent)."""
+    def paper_categories(self, paper_ids: Sequence[str]) -> dict[str, tuple[str, ...]]:
+        """Each paper's categories by id, for many ids at once (missing ids are absent)."""
 
 
 class EmbeddingStore(Protocol):
@@ -171,6 +172,10 @@ class SignalStore(Protocol):
         """Observations at or after ``since`` plus, per (paper, source), the last one before it (the baseline
         gains are measured from), ordered by paper, source, time: what trending reads."""
 
+    def signal_columns(self, since: datetime | None = None) -> SignalColumns:
+        """What ``signal_rows(since)`` holds, as numpy columns in no particular order (trending sorts them
+        itself): a million observations without an object per value past the driver's rows."""
+
     def papers_missing_for_signals(self, limit: int = 1000) -> list[str]:
         """Ids of observed papers that are not in the store (yet): the queue the fetch of missing papers
         works off."""
@@ -183,6 +188,9 @@ class SignalStore(Protocol):
 
     def local_counts(self, since: date | None = None) -> list[LocalCount]:
         """Daily local counts on or after ``since``."""
+
+    def local_columns(self, since: date | None = None) -> LocalColumns:
+        """What ``local_counts(since)`` holds, as numpy columns in no particular order."""
 
     def local_totals(self) -> list[tuple[str, str, int]]:
         """(paper id, kind, n summed over all days) of every paper and kind whose total is not 0."""

@@ -19,6 +19,7 @@ import numpy as np
 
 from paperwire.errors import MigrationError, StoreBusyError, StoreError
 from paperwire.models import LocalCount, Paper, Signal
+from paperwire.store import columns
 from paperwire.store.base import EmbeddingTask, JobRun, SignalRow, UpsertResult
 from paperwire.store.merge import dedupe, plan_upsert
 from paperwire.store.migrations import LATEST, MIGRATIONS, Dialect, statements
@@ -60,6 +61,8 @@ class SQLStore(ABC):
     url: str
     _SCHEMA_TABLE_EXISTS: str  # a query answering one row: whether the schema_version table exists
     _NOW: str  # a query answering the database's clock in Unix seconds (leases)
+    # how signal_columns reads observed_at: Unix seconds where the database makes them cheaply, else as stored
+    _OBSERVED_SECONDS = "observed_at"
 
     # -- what a backend supplies --------------------------------------------------------------
 
@@ -95,6 +98,10 @@ class SQLStore(ABC):
         with self._reading() as cur:
             cur.execute(self._q(sql), params)
             return list(cur.fetchall())
+
+    def _plain(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+        """Many rows of plain values (text, numbers), read as fast as the driver can (a million at once)."""
+        return self._all(sql, params)
 
     def _one(self, sql: str, params: Sequence[object] = ()) -> tuple[Any, ...] | None:
         rows = self._all(sql, params)
@@ -249,18 +256,19 @@ class SQLStore(ABC):
         )
         return [(str(i), str(h), int(v)) for i, h, v in rows]
 
-    def paper_facets(self, paper_ids: Sequence[str]) -> dict[str, tuple[date | None, tuple[str, ...]]]:
-        """(announced, categories) of each paper by id, for many ids at once (missing ids are absent)."""
-        out: dict[str, tuple[date | None, tuple[str, ...]]] = {}
-        # one statement per 20,000 ids: the ids travel as one value (a JSON array on SQLite, an array on
-        # PostgreSQL), not as a placeholder each
-        ids = "(SELECT value FROM json_each(?))" if self.dialect == "sqlite" else "(SELECT unnest(?::text[]))"
+    def paper_categories(self, paper_ids: Sequence[str]) -> dict[str, tuple[str, ...]]:
+        """Each paper's categories by id, for many ids at once (missing ids are absent)."""
+        out: dict[str, tuple[str, ...]] = {}
+        # one statement per 20,000 ids: they travel as one JSON array, not as a placeholder each (nor as a
+        # PostgreSQL array, which psycopg quotes element by element)
+        ids = (
+            "(SELECT value FROM json_each(?))"
+            if self.dialect == "sqlite"
+            else "(SELECT jsonb_array_elements_text(?::jsonb))"
+        )
         for chunk in _chunks(list(dict.fromkeys(paper_ids)), 20_000):
-            param: object = json.dumps(chunk) if self.dialect == "sqlite" else chunk
-            for pid, announced, cats in self._all(
-                f"SELECT id, announced, categories FROM papers WHERE id IN {ids}", (param,)
-            ):
-                out[str(pid)] = (_date(announced), tuple(json.loads(cats)))
+            rows = self._plain(f"SELECT id, categories FROM papers WHERE id IN {ids}", (json.dumps(chunk),))
+            out.update((str(pid), _categories(str(cats))) for pid, cats in rows)
         return out
 
     # -- embeddings ---------------------------------------------------------------------------
@@ -477,6 +485,34 @@ class SQLStore(ABC):
             )
         return [SignalRow(*r) for r in rows]
 
+    def signal_columns(self, since: datetime | None = None) -> columns.SignalColumns:
+        """What ``signal_rows(since)`` holds, as numpy columns in no particular order."""
+        cols = f"paper_id, {self._OBSERVED_SECONDS}, upvotes, COALESCE(github_stars, -1), listed_on"
+        t = _ts(since) if since is not None else None
+        # SQLite would walk an index and fetch each row from the table in its order: far slower than reading
+        # the table straight through when most rows qualify (a unary + keeps a column's index out of a plan)
+        scan = "+" if self.dialect == "sqlite" and (t is None or self._mostly_since(t)) else ""
+        parts = []
+        for (source,) in self._all("SELECT DISTINCT source FROM signals"):  # no source per row: a query each
+            if t is None:
+                rows = self._plain(f"SELECT {cols} FROM signals WHERE {scan}source = ?", (source,))
+            else:
+                rows = self._plain(
+                    f"SELECT {cols} FROM signals WHERE {scan}source = ? AND {scan}observed_at >= ? UNION ALL "
+                    f"SELECT {cols} FROM (SELECT *, ROW_NUMBER() OVER (PARTITION BY paper_id "
+                    "ORDER BY observed_at DESC) AS rn FROM signals WHERE source = ? AND observed_at < ?) "
+                    "AS before_window WHERE rn = 1",
+                    (source, t, source, t),
+                )
+            parts.append((str(source), rows))
+        return columns.signal_columns(parts)
+
+    def _mostly_since(self, t: str) -> bool:
+        """Whether most observations are at or after ``t`` (two counts over the observed_at index)."""
+        after = self._one("SELECT COUNT(*) FROM signals WHERE observed_at >= ?", (t,))
+        total = self._one("SELECT COUNT(*) FROM signals")
+        return bool(after and total and 3 * int(after[0]) >= int(total[0]))
+
     def papers_missing_for_signals(self, limit: int = 1000) -> list[str]:
         """Ids of observed papers that are not in the store (yet), oldest observation first."""
         rows = self._all(
@@ -545,6 +581,14 @@ class SQLStore(ABC):
         row = self._one("SELECT (SELECT MAX(observed_at) FROM signals), (SELECT MAX(day) FROM local_counts)")
         observed, day = row if row else (None, None)
         return (datetime.fromisoformat(str(observed)) if observed else None, _date(day))
+
+    def local_columns(self, since: date | None = None) -> columns.LocalColumns:
+        """What ``local_counts(since)`` holds, as numpy columns in no particular order."""
+        rows = self._plain(
+            "SELECT paper_id, kind, day, n FROM local_counts WHERE day >= ?",
+            ((since or date.min).isoformat(),),
+        )
+        return columns.local_columns(rows)
 
     def signals_stamp(self) -> str:
         """Changes whenever an observation or local count is written (caches of trending compare it)."""
@@ -728,6 +772,15 @@ def _from_row(r: Sequence[object]) -> Paper:
         license=r[12] if r[12] is None else str(r[12]),
         sources=tuple(json.loads(str(r[13]))),
     )
+
+
+def _categories(stored: str) -> tuple[str, ...]:
+    """A stored categories list (as _to_row writes it: json.dumps of plain names) without a JSON parse each."""
+    if stored == "[]":
+        return ()
+    if stored.startswith('["') and stored.endswith('"]') and "\\" not in stored:
+        return tuple(stored[2:-2].split('", "'))
+    return tuple(json.loads(stored))
 
 
 def _date(v: object) -> date | None:

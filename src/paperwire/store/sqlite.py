@@ -28,6 +28,7 @@ class SQLiteStore(SQLStore):
         "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_version'"
     )
     _NOW = "SELECT (julianday('now') - 2440587.5) * 86400.0"
+    _OBSERVED_SECONDS = "unixepoch(observed_at)" if sqlite3.sqlite_version_info >= (3, 38) else "observed_at"
 
     def __init__(self, path: str | Path, busy_timeout: float = 30.0, migrate: bool = True) -> None:
         self.path = str(path)

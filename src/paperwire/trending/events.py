@@ -24,8 +24,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import numpy as np
 
-from paperwire.models import LocalCount
-from paperwire.store.base import SignalRow
+from paperwire.store import LocalColumns, SignalColumns
 
 KINDS = ("hf_upvote", "star", "view", "local_upvote", "save")
 HF_UPVOTE, STAR, VIEW, LOCAL_UPVOTE, SAVE = range(len(KINDS))
@@ -100,36 +99,30 @@ class Latest:
 
 
 def observation_events(
-    rows: Sequence[SignalRow], since: float, papers: PaperIds, first_stars_cap: float
+    cols: SignalColumns, since: float, papers: PaperIds, first_stars_cap: float
 ) -> tuple[Events, Latest, np.ndarray]:
-    """Events from observations in (paper, source, time) order, as ``SignalStore.signal_rows(since)`` gives
-    them (a series' row before ``since`` is its baseline, not a first observation); also each Hugging Face
-    series' latest state, and the time of every observation (for where the data thins out)."""
-    n = len(rows)
+    """Events from observations as ``SignalStore.signal_columns(since)`` gives them (a series' observation
+    before ``since`` is its baseline, not a first observation); also each Hugging Face series' latest state,
+    and the time of every observation at or after ``since`` (for where the data thins out)."""
+    n = len(cols.paper)
     if n == 0:
-        return (
-            Events.empty(),
-            Latest(*(np.zeros(0, np.int64), np.zeros(0), np.zeros(0), np.zeros(0))),
-            np.zeros(0),
-        )
-    pid, src, observed, upvotes, stars, listed = zip(*rows, strict=True)
-    pid_a = np.array(pid, dtype=object)
-    src_a = np.array(src, dtype=object)
-    new_paper = np.ones(n, dtype=bool)
-    new_paper[1:] = pid_a[1:] != pid_a[:-1]
-    first = new_paper.copy()  # a series' first row
-    first[1:] |= src_a[1:] != src_a[:-1]
-    paper = papers.codes(list(pid_a[new_paper]))[np.cumsum(new_paper) - 1]
-    t = seconds(observed)
-    up = np.array(upvotes, dtype=np.float64)
-    st = np.array(stars, dtype=np.float64)  # None -> NaN
+        none = np.zeros(0)
+        return Events.empty(), Latest(np.zeros(0, np.int64), none, none, none), none
+    code = papers.codes(cols.papers)[cols.paper]
+    order = np.lexsort((cols.observed, cols.source, code))  # by paper, source, time
+    paper, src = code[order], cols.source[order]
+    t = cols.observed[order].astype(np.float64)
+    up = cols.upvotes[order].astype(np.float64)
+    st = cols.stars[order].astype(np.float64)
+    st[st < 0] = np.nan
+    listed = cols.listed_on[order]
+    first = np.ones(n, dtype=bool)  # a series' first row
+    first[1:] = (paper[1:] != paper[:-1]) | (src[1:] != src[:-1])
     fresh = first & (t >= since)  # a first observation ever (a baseline's own first is before the window)
 
     when = t.copy()
-    idx = np.flatnonzero(fresh)
-    if len(idx):
-        ends = _day_ends([listed[i] for i in idx])
-        when[idx] = np.minimum(t[idx], ends)
+    late = fresh & (listed >= 0)
+    when[late] = np.minimum(t[late], (listed[late] + 1) * DAY)  # by the end of its listing day
 
     d_up = np.zeros(n)
     d_up[1:] = up[1:] - up[:-1]
@@ -160,20 +153,18 @@ def observation_events(
     )
     last = np.ones(n, dtype=bool)
     last[:-1] = first[1:]
-    last &= src_a == HF_SOURCE
+    last &= src == (cols.sources.index(HF_SOURCE) if HF_SOURCE in cols.sources else -1)
     return events, Latest(paper[last], up[last], st[last], t[last]), t[t >= since]
 
 
-def local_events(counts: Sequence[LocalCount], papers: PaperIds) -> Events:
+def local_events(cols: LocalColumns, papers: PaperIds) -> Events:
     """Events from daily local counts: at noon (UTC) of their day."""
-    if not counts:
-        return Events.empty()
-    noon = {d: _noon(d) for d in {c.day for c in counts}}
+    kinds = np.array([LOCAL_KINDS.get(k, -1) for k in cols.kinds], dtype=np.int64)
     return Events(
-        papers.codes([c.paper_id for c in counts]),
-        np.fromiter((noon[c.day] for c in counts), dtype=np.float64, count=len(counts)),
-        np.fromiter((LOCAL_KINDS.get(c.kind, -1) for c in counts), dtype=np.int64, count=len(counts)),
-        np.fromiter((c.n for c in counts), dtype=np.float64, count=len(counts)),
+        papers.codes(cols.papers)[cols.paper] if len(cols.paper) else np.zeros(0, np.int64),
+        (cols.day + 0.5) * DAY,
+        kinds[cols.kind] if len(cols.kind) else np.zeros(0, np.int64),
+        cols.n.astype(np.float64),
     ).known_kinds()
 
 
@@ -185,27 +176,6 @@ def local_totals(totals: Sequence[tuple[str, str, int]], papers: PaperIds) -> Ev
         np.fromiter((LOCAL_KINDS.get(k, -1) for _, k, _ in totals), dtype=np.int64, count=len(totals)),
         np.fromiter((v for _, _, v in totals), dtype=np.float64, count=len(totals)),
     ).known_kinds()
-
-
-def seconds(stamps: Sequence[str]) -> np.ndarray:
-    """ISO 8601 times as Unix seconds (naive ones taken as UTC); each distinct text is parsed once."""
-    parsed = {s: _unix(s) for s in set(stamps)}
-    return np.fromiter(map(parsed.__getitem__, stamps), dtype=np.float64, count=len(stamps))
-
-
-def _unix(stamp: str) -> float:
-    t = datetime.fromisoformat(stamp)
-    return (t if t.tzinfo else t.replace(tzinfo=UTC)).timestamp()
-
-
-def _day_ends(days: Sequence[str | None]) -> np.ndarray:
-    """The end (next midnight, UTC) of each ISO day; +inf where there is none."""
-    ends = {d: _noon(date.fromisoformat(d)) + DAY / 2 for d in set(days) if d}
-    return np.array([ends[d] if d else np.inf for d in days], dtype=np.float64)
-
-
-def _noon(d: date) -> float:
-    return datetime.combine(d, time(12), UTC).timestamp()
 
 
 def day_start(d: date) -> datetime:

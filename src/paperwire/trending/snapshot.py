@@ -2,7 +2,7 @@
 
 Reads (a few statements, whatever the size): the stamp and the newest data, the observations of the last month
 with each series' baseline (``signal_rows``), the month's local counts, all-time local totals, the listed days,
-and the announced date and categories of every paper met (``paper_facets``). Everything else is numpy.
+and the categories of every paper met (``paper_categories``). Everything else is numpy.
 """
 
 from __future__ import annotations
@@ -125,20 +125,20 @@ def build(store: Store, settings: Settings, now: datetime, stamp: str | None = N
     since = ref.at - timedelta(days=lookback)
     papers = PaperIds()
     observed, latest, times = observation_events(
-        store.signal_rows(since), since.timestamp(), papers, float(settings.trending_first_stars_cap)
+        store.signal_columns(since), since.timestamp(), papers, float(settings.trending_first_stars_cap)
     )
     as_of = _settle(ref, times) if ref.clock_past_data else ref.at
     if as_of < ref.at:  # observations after the settled end are not in its windows (local counts are: below)
         keep = observed.t <= as_of.timestamp()
         observed = Events(observed.paper[keep], observed.t[keep], observed.kind[keep], observed.n[keep])
-    local = local_events(store.local_counts((as_of - timedelta(days=SPANS["month"])).date()), papers)
+    local = local_events(store.local_columns((as_of - timedelta(days=SPANS["month"])).date()), papers)
     totals_ev = local_totals(store.local_totals(), papers)
     events = Events.concat([observed, local])
     n = len(papers)
 
-    facets = store.paper_facets(papers.ids)
-    in_store = np.fromiter((pid in facets for pid in papers.ids), dtype=bool, count=n)
-    categories = [facets[pid][1] if pid in facets else () for pid in papers.ids]
+    found = store.paper_categories(papers.ids)
+    in_store = np.fromiter((pid in found for pid in papers.ids), dtype=bool, count=n)
+    categories = [found.get(pid, ()) for pid in papers.ids]
 
     latest_upvotes = np.full(n, np.nan)
     latest_upvotes[latest.paper] = latest.upvotes
