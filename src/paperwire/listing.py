@@ -13,7 +13,7 @@ from paperwire.models import SearchHit
 from paperwire.search.hybrid import SearchResults
 from paperwire.search.keyword import paper_date
 from paperwire.search.query import parse_query
-from paperwire.trending.daily import hf_order_key
+from paperwire.sources.hf_daily import hf_order_key
 
 DaySort = Literal["announced", "upvotes"]
 DAY_SORTS: tuple[DaySort, ...] = ("announced", "upvotes")
@@ -87,7 +87,7 @@ def _by_upvotes(pw: Paperwire, cats: list[str] | None, day: date, limit: int, of
     ids = [h.paper_id for h in every]
     signals = pw.store.latest_signals(ids) if ids else {}
     # Hugging Face's order (trending's "today" uses the same key), then the papers never listed there
-    listed = sorted((i for i in ids if i in signals), key=lambda i: hf_order_key(signals[i]), reverse=True)
+    listed = sorted((i for i in ids if i in signals), key=lambda i: hf_order_key(signals[i]))
     order = listed + [i for i in ids if i not in signals]
     page = order[offset : offset + limit]
     papers = pw.store.get_papers(page) if page else {}

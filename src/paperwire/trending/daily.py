@@ -6,13 +6,7 @@ from collections.abc import Sequence
 from datetime import date
 
 from paperwire.models import Paper, Signal
-
-
-def hf_order_key(signal: Signal) -> tuple[int, float, str]:
-    """Hugging Face's order of a daily list, with ``reverse=True``: most upvotes first, then the latest put
-    on the list, then the highest id."""
-    listed = signal.listed_at.timestamp() if signal.listed_at else float("-inf")
-    return (signal.upvotes, listed, signal.paper_id)
+from paperwire.sources.hf_daily import hf_order_key  # Hugging Face's own order, one rule for every list
 
 
 def announced_key(paper: Paper) -> tuple[int, date, str]:
@@ -31,7 +25,7 @@ def order(
 ) -> list[Signal]:
     """The day's papers (those in the store) in ``sort`` order: upvotes (Hugging Face's), announced (arXiv's)
     or score (the week's trending score, Hugging Face's order among equals)."""
-    here = sorted((s for s in signals if s.paper_id in papers), key=hf_order_key, reverse=True)
+    here = sorted((s for s in signals if s.paper_id in papers), key=hf_order_key)
     if sort == "announced":
         return sorted(here, key=lambda s: announced_key(papers[s.paper_id]))
     if sort == "score":
