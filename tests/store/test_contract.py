@@ -177,7 +177,13 @@ def test_signal_and_local_columns_hold_what_rows_and_counts_hold(store: Store) -
     d = date(2025, 1, 10)
     store.upsert_signals(
         [
-            Signal("2501.00001", "hf-daily", at(d - timedelta(days=k)), upvotes=10 - k, listed_on=d)
+            Signal(
+                "2501.00001",
+                "hf-daily",
+                at(d - timedelta(days=k)),
+                upvotes=10 - k,
+                listed_on=d - timedelta(days=2),
+            )
             for k in range(5)
         ]
         + [Signal("2501.00002", "hf-daily", at(d - timedelta(days=9), 7), upvotes=3, github_stars=12)]
@@ -187,7 +193,7 @@ def test_signal_and_local_columns_hold_what_rows_and_counts_hold(store: Store) -
     epoch = date(1970, 1, 1)
 
     def as_rows(cols: SignalColumns) -> set[tuple[object, ...]]:
-        days = [None if ld < 0 else epoch + timedelta(days=int(ld)) for ld in cols.listed_on]
+        days = [None if ld < 0 else epoch + timedelta(days=int(ld)) for ld in cols.listed_before]
         stars = [None if st < 0 else int(st) for st in cols.stars]
         return set(
             zip(
@@ -209,7 +215,7 @@ def test_signal_and_local_columns_hold_what_rows_and_counts_hold(store: Store) -
                 int(datetime.fromisoformat(r.observed_at).timestamp()),
                 r.upvotes,
                 r.github_stars,
-                date.fromisoformat(r.listed_on) if r.listed_on else None,
+                date.fromisoformat(r.listed_on) if r.listed_on and r.listed_on < r.observed_at[:10] else None,
             )
             for r in store.signal_rows(since)
         }
@@ -273,6 +279,13 @@ def test_local_totals_sum_every_day_and_newest_signals_name_the_latest_of_each(s
         ("2501.00001", "view", 5),
         ("2501.00002", "save", 1),
     ]
+    assert store.local_totals(before=d) == [("2501.00002", "save", 1)]
+    assert store.local_totals(before=d + timedelta(days=1)) == [
+        ("2501.00001", "upvote", 2),
+        ("2501.00001", "view", 5),
+        ("2501.00002", "save", 1),
+        ("2501.00003", "upvote", 1),
+    ]
     assert store.newest_signals() == (None, d + timedelta(days=4))
     store.upsert_signals(
         [
@@ -299,6 +312,11 @@ def test_paper_categories_for_many_ids_at_once(store: Store) -> None:
     assert got["2501.00002"] == ("math.CO",)
     assert got["2501.00099"] == ()
     assert store.paper_categories([]) == {}
+    # a few of many: looked up by id rather than read all
+    assert store.paper_categories(["2501.00003", "2501.00004", "2501.00404"]) == {
+        "2501.00003": ("cs.CV", "cs.LG"),
+        "2501.00004": ("math.CO",),
+    }
     odd = ("cs.CV", 'a "quoted", one', "back\\slash", "ünï")  # whatever a record held comes back as it was
     store.upsert_papers([make_paper("2501.00098", categories=odd)])
     assert store.paper_categories(["2501.00098"]) == {"2501.00098": odd}

@@ -174,7 +174,8 @@ class SignalStore(Protocol):
 
     def signal_columns(self, since: datetime | None = None) -> SignalColumns:
         """What ``signal_rows(since)`` holds, as numpy columns in no particular order (trending sorts them
-        itself): a million observations without an object per value past the driver's rows."""
+        itself), listing days only where they are before the observation's: a million observations without
+        an object per value past the driver's rows."""
 
     def papers_missing_for_signals(self, limit: int = 1000) -> list[str]:
         """Ids of observed papers that are not in the store (yet): the queue the fetch of missing papers
@@ -192,8 +193,9 @@ class SignalStore(Protocol):
     def local_columns(self, since: date | None = None) -> LocalColumns:
         """What ``local_counts(since)`` holds, as numpy columns in no particular order."""
 
-    def local_totals(self) -> list[tuple[str, str, int]]:
-        """(paper id, kind, n summed over all days) of every paper and kind whose total is not 0."""
+    def local_totals(self, before: date | None = None) -> list[tuple[str, str, int]]:
+        """(paper id, kind, n summed over all days, or the days before ``before``) of every paper and kind
+        whose total is not 0."""
 
     def newest_signals(self) -> tuple[datetime | None, date | None]:
         """The newest observation's time and the newest local count's day (None where there are none)."""

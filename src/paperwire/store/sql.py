@@ -259,6 +259,12 @@ class SQLStore(ABC):
     def paper_categories(self, paper_ids: Sequence[str]) -> dict[str, tuple[str, ...]]:
         """Each paper's categories by id, for many ids at once (missing ids are absent)."""
         out: dict[str, tuple[str, ...]] = {}
+        wanted = set(paper_ids)
+        if wanted and 4 * len(wanted) >= self.count_papers():  # most papers: reading them all is quicker
+            for pid, cats in self._plain("SELECT id, categories FROM papers"):
+                if pid in wanted:
+                    out[str(pid)] = _categories(str(cats))
+            return out
         # one statement per 20,000 ids: they travel as one JSON array, not as a placeholder each (nor as a
         # PostgreSQL array, which psycopg quotes element by element)
         ids = (
@@ -487,11 +493,19 @@ class SQLStore(ABC):
 
     def signal_columns(self, since: datetime | None = None) -> columns.SignalColumns:
         """What ``signal_rows(since)`` holds, as numpy columns in no particular order."""
-        cols = f"paper_id, {self._OBSERVED_SECONDS}, upvotes, COALESCE(github_stars, -1), listed_on"
+        # a listing day only where it is before the observation's (no text object for the others)
+        cols = (
+            f"paper_id, {self._OBSERVED_SECONDS}, upvotes, COALESCE(github_stars, -1), "
+            "CASE WHEN listed_on < substr(observed_at, 1, 10) THEN listed_on END"
+        )
         t = _ts(since) if since is not None else None
         # SQLite would walk an index and fetch each row from the table in its order: far slower than reading
         # the table straight through when most rows qualify (a unary + keeps a column's index out of a plan)
-        scan = "+" if self.dialect == "sqlite" and (t is None or self._mostly_since(t)) else ""
+        scan = (
+            "+"
+            if self.dialect == "sqlite" and (t is None or self._mostly("signals", "observed_at", t))
+            else ""
+        )
         parts = []
         for (source,) in self._all("SELECT DISTINCT source FROM signals"):  # no source per row: a query each
             if t is None:
@@ -507,10 +521,10 @@ class SQLStore(ABC):
             parts.append((str(source), rows))
         return columns.signal_columns(parts)
 
-    def _mostly_since(self, t: str) -> bool:
-        """Whether most observations are at or after ``t`` (two counts over the observed_at index)."""
-        after = self._one("SELECT COUNT(*) FROM signals WHERE observed_at >= ?", (t,))
-        total = self._one("SELECT COUNT(*) FROM signals")
+    def _mostly(self, table: str, column: str, value: str) -> bool:
+        """Whether a third or more of ``table``'s rows have ``column >= value`` (two counts over indexes)."""
+        after = self._one(f"SELECT COUNT(*) FROM {table} WHERE {column} >= ?", (value,))
+        total = self._one(f"SELECT COUNT(*) FROM {table}")
         return bool(after and total and 3 * int(after[0]) >= int(total[0]))
 
     def papers_missing_for_signals(self, limit: int = 1000) -> list[str]:
@@ -568,11 +582,13 @@ class SQLStore(ABC):
         )
         return [LocalCount(str(r[0]), str(r[1]), date.fromisoformat(str(r[2])), int(r[3])) for r in rows]
 
-    def local_totals(self) -> list[tuple[str, str, int]]:
-        """(paper id, kind, n summed over all days) of every paper and kind whose total is not 0."""
+    def local_totals(self, before: date | None = None) -> list[tuple[str, str, int]]:
+        """(paper id, kind, n summed over all days, or the days before ``before``) of every paper and kind
+        whose total is not 0."""
         rows = self._all(
-            "SELECT paper_id, kind, SUM(n) FROM local_counts GROUP BY paper_id, kind HAVING SUM(n) <> 0 "
-            "ORDER BY paper_id, kind"
+            "SELECT paper_id, kind, SUM(n) FROM local_counts WHERE day < ? GROUP BY paper_id, kind "
+            "HAVING SUM(n) <> 0 ORDER BY paper_id, kind",
+            ((before or date.max).isoformat(),),
         )
         return [(str(p), str(k), int(n)) for p, k, n in rows]
 
@@ -584,10 +600,10 @@ class SQLStore(ABC):
 
     def local_columns(self, since: date | None = None) -> columns.LocalColumns:
         """What ``local_counts(since)`` holds, as numpy columns in no particular order."""
-        rows = self._plain(
-            "SELECT paper_id, kind, day, n FROM local_counts WHERE day >= ?",
-            ((since or date.min).isoformat(),),
-        )
+        day = (since or date.min).isoformat()
+        # as signal_columns: straight through the table when most rows qualify
+        scan = "+" if self.dialect == "sqlite" and self._mostly("local_counts", "day", day) else ""
+        rows = self._plain(f"SELECT paper_id, kind, day, n FROM local_counts WHERE {scan}day >= ?", (day,))
         return columns.local_columns(rows)
 
     def signals_stamp(self) -> str:

@@ -46,10 +46,9 @@ class PaperIds:
     def codes(self, ids: Sequence[str]) -> np.ndarray:
         """The index of each id (new ids are added)."""
         index, known = self.index, self.ids
-        for pid in ids:
-            if pid not in index:
-                index[pid] = len(known)
-                known.append(pid)
+        new = [pid for pid in dict.fromkeys(ids) if pid not in index]
+        index.update(zip(new, range(len(known), len(known) + len(new)), strict=True))
+        known.extend(new)
         return np.fromiter(map(index.__getitem__, ids), dtype=np.int64, count=len(ids))
 
 
@@ -109,13 +108,16 @@ def observation_events(
         none = np.zeros(0)
         return Events.empty(), Latest(np.zeros(0, np.int64), none, none, none), none
     code = papers.codes(cols.papers)[cols.paper]
-    order = np.lexsort((cols.observed, cols.source, code))  # by paper, source, time
+    # by paper, source, time: one argsort of a key made of the three (lexsort's three passes cost twice that)
+    span = int(cols.observed.max() - cols.observed.min()) + 1
+    key = (code * len(cols.sources) + cols.source) * span + (cols.observed - cols.observed.min())
+    order = np.argsort(key, kind="stable")
     paper, src = code[order], cols.source[order]
     t = cols.observed[order].astype(np.float64)
     up = cols.upvotes[order].astype(np.float64)
     st = cols.stars[order].astype(np.float64)
     st[st < 0] = np.nan
-    listed = cols.listed_on[order]
+    listed = cols.listed_before[order]
     first = np.ones(n, dtype=bool)  # a series' first row
     first[1:] = (paper[1:] != paper[:-1]) | (src[1:] != src[:-1])
     fresh = first & (t >= since)  # a first observation ever (a baseline's own first is before the window)
@@ -169,7 +171,7 @@ def local_events(cols: LocalColumns, papers: PaperIds) -> Events:
 
 
 def local_totals(totals: Sequence[tuple[str, str, int]], papers: PaperIds) -> Events:
-    """All-time local counts (``SignalStore.local_totals``) as events of no particular time (t = 0)."""
+    """Summed local counts (``SignalStore.local_totals``) as events of no particular time (t = 0)."""
     return Events(
         papers.codes([p for p, _, _ in totals]),
         np.zeros(len(totals)),

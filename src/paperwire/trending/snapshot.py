@@ -131,8 +131,9 @@ def build(store: Store, settings: Settings, now: datetime, stamp: str | None = N
     if as_of < ref.at:  # observations after the settled end are not in its windows (local counts are: below)
         keep = observed.t <= as_of.timestamp()
         observed = Events(observed.paper[keep], observed.t[keep], observed.kind[keep], observed.n[keep])
-    local = local_events(store.local_columns((as_of - timedelta(days=SPANS["month"])).date()), papers)
-    totals_ev = local_totals(store.local_totals(), papers)
+    first_day = (as_of - timedelta(days=SPANS["month"])).date()
+    local = local_events(store.local_columns(first_day), papers)
+    before = local_totals(store.local_totals(before=first_day), papers)  # all time: these and the month's
     events = Events.concat([observed, local])
     n = len(papers)
 
@@ -145,7 +146,8 @@ def build(store: Store, settings: Settings, now: datetime, stamp: str | None = N
     latest_stars = np.full(n, np.nan)
     latest_stars[latest.paper] = latest.stars
     totals = np.zeros((len(KINDS), n))
-    np.add.at(totals, (totals_ev.kind, totals_ev.paper), totals_ev.n)
+    for part in (before, local):
+        np.add.at(totals, (part.kind, part.paper), part.n)
 
     w = weights(settings)
     t_ref = as_of.timestamp()
