@@ -176,3 +176,26 @@ def test_daily_lists_a_day_as_the_home_page_does(home: Home) -> None:
     assert run(home, "eval", "beir", str(home.path), "--mode", "bogus").returncode == 2
     bad = run(home, "daily", "--day", "2026-07")
     assert bad.returncode == 2 and "YYYY-MM-DD" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_daily_by_upvotes_follows_hugging_face_and_keeps_the_day(fresh: Home) -> None:
+    by_upvotes = json.loads(
+        run(fresh, "daily", "--sort", "upvotes", "-n", "100", "--json", sample=True).stdout
+    )
+    day = by_upvotes["day"]
+    announced: list[dict[str, object]] = []
+    for page in range(1, -(-int(by_upvotes["total"]) // 100) + 1):  # the whole day, page by page
+        r = run(fresh, "daily", "--day", day, "-n", "100", "--page", str(page), "--json", sample=True)
+        announced += json.loads(r.stdout)["papers"]
+    assert len(announced) == by_upvotes["total"]
+    votes = [p["upvotes"] for p in by_upvotes["papers"]]
+    listed = [v for v in votes if v is not None]
+    assert listed and listed == sorted(listed, reverse=True)  # the demo's last day has Hugging Face papers
+    assert len(listed) == sum(p["upvotes"] is not None for p in announced)  # all of them, on the first page
+    assert (
+        votes[: len(listed)] == listed
+    )  # papers Hugging Face never listed come after, in announcement order
+    rest = [p["id"] for p in by_upvotes["papers"] if p["upvotes"] is None]
+    assert rest == [p["id"] for p in announced if p["upvotes"] is None][: len(rest)]
+    bad = run(fresh, "daily", "--sort", "hot")
+    assert bad.returncode == 2 and "unknown sort" in bad.stderr

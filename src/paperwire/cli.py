@@ -472,13 +472,21 @@ def daily_cmd(
     category: Annotated[str | None, typer.Option("--category", "-c", help="Only this category.")] = None,
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, max=100, help="Papers per page.")] = 50,
     page: Annotated[int, typer.Option(min=1, max=1000, help="Page number.")] = 1,
+    sort: Annotated[
+        str,
+        typer.Option(
+            help="announced (arXiv's order) or upvotes (Hugging Face's order; papers it never listed after)."
+        ),
+    ] = "announced",
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON (as /api/daily answers).")] = False,
 ) -> None:
     """The papers of one announcement day, as the home page lists them (newest day by default)."""
-    from paperwire.listing import daily
+    from paperwire.listing import DAY_SORTS, daily
     from paperwire.search.query import parse_date
     from paperwire.serialize import day_json
 
+    if sort not in DAY_SORTS:
+        raise QueryError(f"unknown sort {sort!r}: use {' or '.join(DAY_SORTS)}")
     when = None
     if day is not None:
         when = parse_date(day, end=False)
@@ -486,7 +494,7 @@ def daily_cmd(
             raise QueryError(f"--day {day!r}: give a whole date, YYYY-MM-DD")
     pw = _open()
     category = category or None
-    d = daily(pw, when, category, limit=limit, offset=(page - 1) * limit)
+    d = daily(pw, when, category, limit=limit, offset=(page - 1) * limit, sort=sort)
     if as_json:
         sys.stdout.write(json.dumps(day_json(d, category, limit), ensure_ascii=False) + "\n")
         return
