@@ -29,7 +29,8 @@ class SignalColumns(NamedTuple):
     observed: np.ndarray  # int64 Unix seconds
     upvotes: np.ndarray  # int64
     stars: np.ndarray  # int64; -1: no count
-    listed_on: np.ndarray  # int64 days since 1970-01-01; -1: not on a list
+    listed_before: np.ndarray  # int64 days since 1970-01-01 of its list's day where that is before the
+    # observation's own day (a late observation: all trending asks of listing days); -1 elsewhere
 
 
 class LocalColumns(NamedTuple):
@@ -44,8 +45,8 @@ class LocalColumns(NamedTuple):
 
 
 def signal_columns(parts: Sequence[tuple[str, Sequence[tuple[Any, ...]]]]) -> SignalColumns:
-    """Rows of (paper_id, observed_at as ISO text or Unix seconds, upvotes, github_stars or -1, listed_on or
-    None), one sequence of rows per source, as columns."""
+    """Rows of (paper_id, observed_at as ISO text or Unix seconds, upvotes, github_stars or -1, the listing day
+    when before the observation's or None), one sequence of rows per source, as columns."""
     parts = [(source, rows) for source, rows in parts if rows]
     if not parts:
         return SignalColumns([], [], *(np.zeros(0, np.int64) for _ in range(6)))
@@ -141,9 +142,15 @@ def iso_seconds(stamps: Sequence[str]) -> np.ndarray:
 
 
 def iso_days(days: Sequence[str | date | None]) -> np.ndarray:
-    """ISO days (or dates) as days since 1970-01-01; -1 for None."""
-    parsed = {d: _day_number(d) for d in set(days)}
-    return np.fromiter(map(parsed.__getitem__, days), dtype=np.int64, count=len(days))
+    """ISO days (or dates) as days since 1970-01-01; -1 for None (each distinct day parsed once)."""
+    every = np.array(days, dtype=object)
+    out = np.full(len(every), -1, dtype=np.int64)
+    some = np.flatnonzero(every != None)  # noqa: E711 (elementwise)
+    if len(some):
+        values = every[some].tolist()
+        parsed = {d: _day_number(d) for d in set(values)}
+        out[some] = np.fromiter(map(parsed.__getitem__, values), dtype=np.int64, count=len(values))
+    return out
 
 
 def _day_number(d: str | date | None) -> int:

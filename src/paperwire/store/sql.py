@@ -261,10 +261,10 @@ class SQLStore(ABC):
         out: dict[str, tuple[str, ...]] = {}
         wanted = set(paper_ids)
         if wanted and 4 * len(wanted) >= self.count_papers():  # most papers: reading them all is quicker
-            for pid, cats in self._plain("SELECT id, categories FROM papers"):
-                if pid in wanted:
-                    out[str(pid)] = _categories(str(cats))
-            return out
+            rows = [r for r in self._plain("SELECT id, categories FROM papers") if r[0] in wanted]
+            return dict(
+                zip((str(r[0]) for r in rows), _categories_of([str(r[1]) for r in rows]), strict=True)
+            )
         # one statement per 20,000 ids: they travel as one JSON array, not as a placeholder each (nor as a
         # PostgreSQL array, which psycopg quotes element by element)
         ids = (
@@ -274,7 +274,7 @@ class SQLStore(ABC):
         )
         for chunk in _chunks(list(dict.fromkeys(paper_ids)), 20_000):
             rows = self._plain(f"SELECT id, categories FROM papers WHERE id IN {ids}", (json.dumps(chunk),))
-            out.update((str(pid), _categories(str(cats))) for pid, cats in rows)
+            out.update(zip((str(r[0]) for r in rows), _categories_of([str(r[1]) for r in rows]), strict=True))
         return out
 
     # -- embeddings ---------------------------------------------------------------------------
@@ -499,17 +499,21 @@ class SQLStore(ABC):
             "CASE WHEN listed_on < substr(observed_at, 1, 10) THEN listed_on END"
         )
         t = _ts(since) if since is not None else None
-        # SQLite would walk an index and fetch each row from the table in its order: far slower than reading
-        # the table straight through when most rows qualify (a unary + keeps a column's index out of a plan)
-        scan = (
-            "+"
-            if self.dialect == "sqlite" and (t is None or self._mostly("signals", "observed_at", t))
-            else ""
-        )
+        scan, baselines = "", t is not None
+        if self.dialect == "sqlite":
+            # SQLite would walk an index and fetch each row from the table in its order: far slower than
+            # reading the table straight through when most rows qualify (a unary + keeps an index out of a
+            # plan); and it would scan the whole primary key for baselines when there is nothing before ``t``
+            after, total = self._counts("signals", "observed_at", t)
+            scan = "+" if 3 * after >= total else ""
+            baselines = after < total
         parts = []
         for (source,) in self._all("SELECT DISTINCT source FROM signals"):  # no source per row: a query each
-            if t is None:
-                rows = self._plain(f"SELECT {cols} FROM signals WHERE {scan}source = ?", (source,))
+            if not baselines:
+                rows = self._plain(
+                    f"SELECT {cols} FROM signals WHERE {scan}source = ? AND {scan}observed_at >= ?",
+                    (source, t or ""),
+                )
             else:
                 rows = self._plain(
                     f"SELECT {cols} FROM signals WHERE {scan}source = ? AND {scan}observed_at >= ? UNION ALL "
@@ -521,11 +525,12 @@ class SQLStore(ABC):
             parts.append((str(source), rows))
         return columns.signal_columns(parts)
 
-    def _mostly(self, table: str, column: str, value: str) -> bool:
-        """Whether a third or more of ``table``'s rows have ``column >= value`` (two counts over indexes)."""
-        after = self._one(f"SELECT COUNT(*) FROM {table} WHERE {column} >= ?", (value,))
+    def _counts(self, table: str, column: str, value: str | None) -> tuple[int, int]:
+        """How many of ``table``'s rows have ``column >= value`` (all when None), and how many it has (counts
+        over indexes)."""
+        after = self._one(f"SELECT COUNT(*) FROM {table} WHERE {column} >= ?", (value or "",))
         total = self._one(f"SELECT COUNT(*) FROM {table}")
-        return bool(after and total and 3 * int(after[0]) >= int(total[0]))
+        return int(after[0]) if after else 0, int(total[0]) if total else 0
 
     def papers_missing_for_signals(self, limit: int = 1000) -> list[str]:
         """Ids of observed papers that are not in the store (yet), oldest observation first."""
@@ -602,7 +607,8 @@ class SQLStore(ABC):
         """What ``local_counts(since)`` holds, as numpy columns in no particular order."""
         day = (since or date.min).isoformat()
         # as signal_columns: straight through the table when most rows qualify
-        scan = "+" if self.dialect == "sqlite" and self._mostly("local_counts", "day", day) else ""
+        after, total = self._counts("local_counts", "day", day) if self.dialect == "sqlite" else (0, 0)
+        scan = "+" if 3 * after >= total > 0 else ""
         rows = self._plain(f"SELECT paper_id, kind, day, n FROM local_counts WHERE {scan}day >= ?", (day,))
         return columns.local_columns(rows)
 
@@ -790,13 +796,14 @@ def _from_row(r: Sequence[object]) -> Paper:
     )
 
 
-def _categories(stored: str) -> tuple[str, ...]:
-    """A stored categories list (as _to_row writes it: json.dumps of plain names) without a JSON parse each."""
-    if stored == "[]":
-        return ()
-    if stored.startswith('["') and stored.endswith('"]') and "\\" not in stored:
-        return tuple(stored[2:-2].split('", "'))
-    return tuple(json.loads(stored))
+def _categories_of(stored: list[str]) -> list[tuple[str, ...]]:
+    """Stored categories lists (as _to_row writes them: json.dumps of plain names), split without a JSON parse
+    each when none holds an escape (a quote, a backslash, anything not ASCII)."""
+    if all((s.startswith('["') and s.endswith('"]')) or s == "[]" for s in stored) and "\\" not in "".join(
+        stored
+    ):
+        return [tuple(s[2:-2].split('", "')) if len(s) > 2 else () for s in stored]
+    return [tuple(json.loads(s)) for s in stored]
 
 
 def _date(v: object) -> date | None:

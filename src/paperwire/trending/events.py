@@ -111,7 +111,7 @@ def observation_events(
     # by paper, source, time: one argsort of a key made of the three (lexsort's three passes cost twice that)
     span = int(cols.observed.max() - cols.observed.min()) + 1
     key = (code * len(cols.sources) + cols.source) * span + (cols.observed - cols.observed.min())
-    order = np.argsort(key, kind="stable")
+    order = np.argsort(key)  # the key is unique: (paper, source, time) is the primary key
     paper, src = code[order], cols.source[order]
     t = cols.observed[order].astype(np.float64)
     up = cols.upvotes[order].astype(np.float64)
