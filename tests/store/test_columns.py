@@ -65,7 +65,7 @@ def test_signal_rows_become_columns() -> None:
     assert [cols.papers[p] for p in cols.paper] == ["2501.00002", "2501.00001", "2501.00001"]
     assert cols.sources == ["hf-daily", "other"] and cols.source.tolist() == [0, 0, 1]
     assert cols.upvotes.tolist() == [3, 5, 1]
-    assert cols.stars.tolist() == [-1, 40, -1] and cols.listed_on.tolist() == [-1, 20453, -1]
+    assert cols.stars.tolist() == [-1, 40, -1] and cols.listed_before.tolist() == [-1, 20453, -1]
     assert np.diff(cols.observed).tolist() == [6 * 3600, 3600]
     seconds = signal_columns([("hf-daily", [("2501.00001", 1_800_000_000, 1, -1, None)])])
     assert seconds.observed.tolist() == [1_800_000_000]  # a database that answers Unix seconds
