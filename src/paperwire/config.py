@@ -144,6 +144,13 @@ class Settings(BaseSettings):
         description="Stars a repository's first observation counts as gained at most (its stars before we saw "
         "it may be years old: a famous repository first seen with 80,000 stars must not swamp the list).",
     )
+    trending_recompute_interval: float = Field(
+        300.0,
+        ge=0,
+        description="Least seconds between two background recomputations of a server's trending snapshot: a "
+        "busy server writes view counts every few seconds, and a recomputation reads the month's signals (about "
+        "5 s at a million). New Hugging Face lists show within this long.",
+    )
     trending_stale_days: float = Field(
         3.0,
         gt=0,

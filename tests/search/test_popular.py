@@ -79,7 +79,11 @@ def test_without_signals_popular_says_so_and_keeps_relevance(engine: SearchEngin
     relevance = engine.search("graph molecules", limit=20)
     popular = engine.search("graph molecules", sort="popular", limit=20)
     assert [h.paper.id for h in popular.hits] == [h.paper.id for h in relevance.hits]
-    assert any("no popularity signals" in n for n in popular.notes)
+    assert any("no popularity signals" in n or "has popularity signals" in n for n in popular.notes)
+    engine.popularity = popularity({"2502.00003": 0.0})  # type: ignore[assignment]  # as trending answers: zeros
+    zeros = engine.search("graph molecules", sort="popular", limit=20)
+    assert [h.paper.id for h in zeros.hits] == [h.paper.id for h in relevance.hits]
+    assert any("none of these has popularity signals" in n for n in zeros.notes)
 
 
 def test_an_unknown_sort_is_a_query_error(engine: SearchEngine) -> None:

@@ -273,6 +273,23 @@ def test_the_snapshot_is_recomputed_only_when_signals_change_or_time_moves(
     assert job.run().counts == {"recomputed": 0}
 
 
+def test_the_job_recomputes_at_most_once_per_interval_however_often_counts_are_written(
+    store: Store, trending: Trending, clock: Clock
+) -> None:
+    papers(store, "2611.00001")
+    store.upsert_signals([seen("2611.00001", H, 10)])
+    job = TrendingJob(trending, 30, min_interval=300)
+    assert job.run().counts["recomputed"] == 1
+    for _ in range(9):  # a busy server: view counts written every 30 s
+        clock.now += timedelta(seconds=30)
+        store.add_local_counts([LocalCount("2611.00001", "view", TODAY, 1)])
+        assert job.run().counts == {"recomputed": 0}
+    clock.now += timedelta(seconds=30)  # 300 s since the last recomputation
+    assert job.run().counts["recomputed"] == 1
+    assert trending.list("week").entries[0].views == 9
+    assert trending.refresh(force=True) is True  # force always recomputes
+
+
 def test_popularity_is_all_time_points_and_zero_without_signals(store: Store, trending: Trending) -> None:
     store.upsert_signals(
         [seen("2611.00001", 400 * D, 12, stars=5000)]

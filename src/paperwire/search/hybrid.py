@@ -232,8 +232,8 @@ class SearchEngine:
     def _by_popularity(self, fused: Fused, notes: list[str]) -> Fused:
         """The list most popular first; papers equally popular (or never seen) keep their relevance order."""
         pop = self._popularity_of([f[0] for f in fused])
-        if pop is None:
-            notes.append("no popularity signals here: most relevant first")
+        if not pop or not any(pop.values()):
+            notes.append("none of these has popularity signals: most relevant first")
             return fused
         order = sorted(range(len(fused)), key=lambda i: (-pop.get(fused[i][0], 0.0), i))
         return [fused[i] for i in order]

@@ -50,13 +50,19 @@ class Trending:
 
     # -- the snapshot -------------------------------------------------------------------------
 
-    def refresh(self, force: bool = False) -> bool:
-        """Recompute if the signals stamp changed or the reference time moved (or ``force``); returns whether
-        it did."""
+    def refresh(self, force: bool = False, min_interval: float = 0.0) -> bool:
+        """Recompute if the signals stamp changed or the reference time moved (or ``force``), but not within
+        ``min_interval`` seconds of the last recomputation; returns whether it did."""
         with self._lock:
-            stamp = self.store.signals_stamp()
             now = self.clock()
             current = self._snapshot
+            if (
+                not force
+                and current is not None
+                and 0 <= (now - current.ref.now).total_seconds() < min_interval
+            ):
+                return False  # (a clock set back is no reason to wait)
+            stamp = self.store.signals_stamp()
             if not force and current is not None and current.stamp == stamp:
                 ref = reference(now, self.store.newest_signals(), self.settings.trending_stale_days)
                 if (ref.clock_past_data, ref.newest_data) == (

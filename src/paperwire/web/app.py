@@ -45,7 +45,9 @@ def _background(settings: Settings, pw: Paperwire, embedder: Embedder | None, st
     name = runner_name()
     jobs = shared_jobs(settings, store, name, embedder) if settings.jobs_in_process else []
     jobs.append(RefreshIndexJob(pw.engine, settings.refresh_interval))
-    jobs.append(TrendingJob(pw.trending, settings.refresh_interval))  # recomputed here, not on requests
+    jobs.append(
+        TrendingJob(pw.trending, settings.refresh_interval, settings.trending_recompute_interval)
+    )  # recomputed here, not on requests
     try:
         Runner(store, jobs, name=name).run_forever(stop)
     finally:
