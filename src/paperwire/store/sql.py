@@ -550,29 +550,22 @@ class SQLStore(ABC):
         rows = [
             (*k, n) for k, n in sorted(merged.items()) if n
         ]  # sorted: concurrent writers lock in one order
-        if not rows:
-            return 0
-        with self._write() as c:
-            c.executemany(
-                self._q(
-                    "INSERT INTO local_counts (paper_id, kind, day, n) VALUES (?, ?, ?, ?) "
-                    "ON CONFLICT (paper_id, kind, day) DO UPDATE SET n = local_counts.n + excluded.n"
-                ),
-                rows,
-            )
-            self._set_checkpoint(c, SIGNALS_STAMP, uuid.uuid4().hex)
-        return len(rows)
+        return self._write_local_counts(rows, "local_counts.n + excluded.n")
 
     def put_local_counts(self, counts: Sequence[LocalCount]) -> int:
         """Set these daily counts to exactly their n (copies: a rerun writes the same values)."""
-        rows = [(lc.paper_id, lc.kind, lc.day.isoformat(), lc.n) for lc in counts]
+        return self._write_local_counts(
+            [(lc.paper_id, lc.kind, lc.day.isoformat(), lc.n) for lc in counts], "excluded.n"
+        )
+
+    def _write_local_counts(self, rows: list[tuple[str, str, str, int]], new_n: str) -> int:
         if not rows:
             return 0
         with self._write() as c:
             c.executemany(
                 self._q(
                     "INSERT INTO local_counts (paper_id, kind, day, n) VALUES (?, ?, ?, ?) "
-                    "ON CONFLICT (paper_id, kind, day) DO UPDATE SET n = excluded.n"
+                    f"ON CONFLICT (paper_id, kind, day) DO UPDATE SET n = {new_n}"
                 ),
                 rows,
             )
