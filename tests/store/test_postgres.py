@@ -173,3 +173,47 @@ def test_an_app_role_without_create_rights_opens_a_migrated_database(url: str) -
         with psycopg.connect(url, autocommit=True) as admin:
             admin.execute("DROP OWNED BY pw_app")
             admin.execute("DROP ROLE pw_app")
+
+
+def test_signal_columns_come_packed_from_the_server(url: str, monkeypatch: object) -> None:
+    from datetime import UTC, date, datetime, timedelta
+
+    from paperwire.models import LocalCount, Signal
+    from paperwire.store.sql import SQLStore
+
+    store = PostgresStore(url)
+    t = datetime(2025, 1, 10, 12, 30, 5, tzinfo=UTC)
+    store.upsert_signals(
+        [Signal("2501.00001", "hf-daily", t - timedelta(days=k), upvotes=9 - k) for k in range(4)]
+        + [Signal("2501.00002", "other", t, upvotes=1, github_stars=7)]
+    )
+
+    def text_path(*_: object) -> object:
+        raise AssertionError("the packed read fell back to rows")
+
+    monkeypatch.setattr(SQLStore, "signal_columns", text_path)  # type: ignore[attr-defined]
+    monkeypatch.setattr(SQLStore, "local_columns", text_path)  # type: ignore[attr-defined]
+    store.add_local_counts([LocalCount("2501.00001", "view", t.date(), 4)])
+    local = store.local_columns()
+    assert (local.papers, local.kinds, local.day.tolist(), local.n.tolist()) == (
+        ["2501.00001"],
+        ["view"],
+        [(t.date() - date(1970, 1, 1)).days],
+        [4],
+    )
+    cols = store.signal_columns(t - timedelta(days=1))
+    got = sorted(
+        (cols.papers[p], cols.sources[s], int(o), int(u), int(st))
+        for p, s, o, u, st in zip(
+            cols.paper, cols.source, cols.observed, cols.upvotes, cols.stars, strict=True
+        )
+    )
+    ts = int(t.timestamp())
+    assert got == [
+        ("2501.00001", "hf-daily", ts - 2 * 86400, 7, -1),  # the baseline: the latest before the window
+        ("2501.00001", "hf-daily", ts - 86400, 8, -1),
+        ("2501.00001", "hf-daily", ts, 9, -1),
+        ("2501.00002", "other", ts, 1, 7),
+    ]
+    assert cols.listed_before.tolist() == [-1] * 4
+    store.close()

@@ -122,18 +122,29 @@ def iso_seconds(stamps: Sequence[str]) -> np.ndarray:
     if n == 0:
         return np.zeros(0, np.int64)
     joined = "".join(stamps)
-    if len(joined) == 25 * n and joined.isascii():
-        b = np.frombuffer(joined.encode("ascii"), np.uint8).reshape(n, 25)
-        digits = b[:, _DIGITS] - np.uint8(48)  # wraps below "0": one comparison finds every non-digit
-        if (b[:, _SEPARATORS] == _SEPARATOR_BYTES).all() and (digits <= 9).all():
-            d = digits.astype(np.int32)
-            year = d[:, 0] * 1000 + d[:, 1] * 100 + d[:, 2] * 10 + d[:, 3]
-            month, day = d[:, 4] * 10 + d[:, 5], d[:, 6] * 10 + d[:, 7]
-            hms = (d[:, 8] * 10 + d[:, 9]) * 3600 + (d[:, 10] * 10 + d[:, 11]) * 60 + d[:, 12] * 10 + d[:, 13]
-            seconds: np.ndarray = _days_from_civil(year, month, day).astype(np.int64) * 86400 + hms
+    if joined.isascii():
+        seconds = stored_seconds(joined.encode("ascii"), n)
+        if seconds is not None:
             return seconds
     parsed = {s: _unix(s) for s in set(stamps)}
     return np.fromiter(map(parsed.__getitem__, stamps), dtype=np.int64, count=n)
+
+
+def stored_seconds(joined: bytes, n: int) -> np.ndarray | None:
+    """``n`` times as the store writes them (YYYY-MM-DDTHH:MM:SS+00:00), end to end in ``joined``, as Unix
+    seconds, all at once; None when they are not all in that form."""
+    if len(joined) != 25 * n:
+        return None
+    b = np.frombuffer(joined, np.uint8).reshape(n, 25)
+    digits = b[:, _DIGITS] - np.uint8(48)  # wraps below "0": one comparison finds every non-digit
+    if not ((b[:, _SEPARATORS] == _SEPARATOR_BYTES).all() and (digits <= 9).all()):
+        return None
+    d = digits.astype(np.int32)
+    year = d[:, 0] * 1000 + d[:, 1] * 100 + d[:, 2] * 10 + d[:, 3]
+    month, day = d[:, 4] * 10 + d[:, 5], d[:, 6] * 10 + d[:, 7]
+    hms = (d[:, 8] * 10 + d[:, 9]) * 3600 + (d[:, 10] * 10 + d[:, 11]) * 60 + d[:, 12] * 10 + d[:, 13]
+    seconds: np.ndarray = _days_from_civil(year, month, day).astype(np.int64) * 86400 + hms
+    return seconds
 
 
 def iso_days(days: Sequence[str | date | None]) -> np.ndarray:

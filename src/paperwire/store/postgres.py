@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, suppress
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -19,8 +20,9 @@ import psycopg
 from psycopg_pool import ConnectionPool
 
 from paperwire.errors import StoreBusyError, StoreError
+from paperwire.store import columns
 from paperwire.store.migrations import Dialect
-from paperwire.store.sql import SQLStore
+from paperwire.store.sql import SQLStore, _ts
 
 _SEQ_LOCK = 0x70617065  # "pape": the advisory lock of the change feed (and of migrations, and claims)
 _TRANSIENT = (
@@ -124,6 +126,97 @@ class PostgresStore(SQLStore):
                 return list(cur.fetchall())
         except psycopg.Error as exc:
             raise self._error(exc) from exc
+
+    def signal_columns(self, since: datetime | None = None) -> columns.SignalColumns:
+        """What ``signal_rows(since)`` holds, as numpy columns in no particular order. The server packs each
+        source's window into one row of a few values (the paper ids joined by newlines, the times end to end,
+        the numbers as big-endian int64s), so no Python object is made per observation but a paper id."""
+        t = _ts(since) if since is not None else None
+        # the window's rows, as SQLStore.signal_columns reads them
+        cols = "paper_id, observed_at, upvotes, github_stars, listed_on"
+        window = f"SELECT {cols} FROM signals WHERE source = %s" + (
+            ""
+            if t is None
+            else f" AND observed_at >= %s UNION ALL SELECT {cols} FROM (SELECT *, ROW_NUMBER() OVER "
+            "(PARTITION BY paper_id ORDER BY observed_at DESC) AS rn FROM signals WHERE source = %s "
+            "AND observed_at < %s) AS before_window WHERE rn = 1"
+        )
+        packed = (
+            "SELECT count(*), string_agg(paper_id, E'\\n'), string_agg(textsend(observed_at), ''), "
+            "string_agg(int8send(upvotes) || int8send(COALESCE(github_stars, -1)) || int8send(CASE WHEN "
+            "listed_on < substr(observed_at, 1, 10) COLLATE \"C\" THEN (listed_on::date - DATE '1970-01-01')::int8 "
+            f"ELSE -1::int8 END), '') FROM ({window}) AS w"
+        )
+        try:
+            with self._pool.connection() as conn, conn.transaction():
+                cur = conn.cursor(binary=True)
+                # one snapshot for every source; one worker, so every aggregate takes the rows in one order
+                cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+                cur.execute("SET LOCAL max_parallel_workers_per_gather = 0")
+                sources = [str(r[0]) for r in cur.execute("SELECT DISTINCT source FROM signals").fetchall()]
+                got = [cur.execute(packed, (s,) if t is None else (s, t, s, t)).fetchone() for s in sources]
+        except psycopg.Error as exc:
+            raise self._error(exc) from exc
+        pid: list[str] = []
+        parts: list[tuple[str, int]] = []
+        observed, numbers = [], []
+        for source, row in zip(sources, got, strict=True):
+            if row is None or not row[0]:
+                continue
+            n = int(row[0])
+            ids = str(row[1]).split("\n")
+            seconds = columns.stored_seconds(bytes(row[2]), n)
+            if len(ids) != n or seconds is None or len(row[3]) != 24 * n:  # an id with a newline, a time
+                return super().signal_columns(since)  # written otherwise: read as rows
+            pid.extend(ids)
+            parts.append((source, n))
+            observed.append(seconds)
+            numbers.append(np.frombuffer(bytes(row[3]), ">i8").reshape(n, 3))
+        if not parts:
+            return columns.SignalColumns([], [], *(np.zeros(0, np.int64) for _ in range(6)))
+        papers, paper = columns.factorize(pid)
+        nums = np.concatenate(numbers).astype(np.int64)
+        return columns.SignalColumns(
+            papers,
+            [s for s, _ in parts],
+            paper,
+            np.concatenate([np.full(n, k, dtype=np.int64) for k, (_, n) in enumerate(parts)]),
+            np.concatenate(observed),
+            *(np.ascontiguousarray(nums[:, i]) for i in range(3)),
+        )
+
+    def local_columns(self, since: date | None = None) -> columns.LocalColumns:
+        """What ``local_counts(since)`` holds, as numpy columns in no particular order, packed by the server
+        into one row as ``signal_columns`` reads observations."""
+        try:
+            with self._pool.connection() as conn, conn.transaction():
+                cur = conn.cursor(binary=True)
+                cur.execute("SET LOCAL max_parallel_workers_per_gather = 0")  # the aggregates in one order
+                row = cur.execute(
+                    "SELECT count(*), string_agg(paper_id, E'\\n'), string_agg(kind, E'\\n'), "
+                    "string_agg(int8send((day::date - DATE '1970-01-01')::int8) || int8send(n), '') "
+                    "FROM local_counts WHERE day >= %s",
+                    ((since or date.min).isoformat(),),
+                ).fetchone()
+        except psycopg.Error as exc:
+            raise self._error(exc) from exc
+        if row is None or not row[0]:
+            return columns.local_columns([])
+        n = int(row[0])
+        pid, kind = str(row[1]).split("\n"), str(row[2]).split("\n")
+        if len(pid) != n or len(kind) != n or len(row[3]) != 16 * n:  # an id or kind with a newline
+            return super().local_columns(since)
+        nums = np.frombuffer(bytes(row[3]), ">i8").reshape(n, 2).astype(np.int64)
+        papers, paper = columns.factorize(pid)
+        kinds, kind_codes = columns.factorize(kind)
+        return columns.LocalColumns(
+            papers,
+            kinds,
+            paper,
+            kind_codes,
+            np.ascontiguousarray(nums[:, 0]),
+            np.ascontiguousarray(nums[:, 1]),
+        )
 
     @contextmanager
     def _write(self, *, changes_papers: bool = False) -> Iterator[Any]:
