@@ -50,6 +50,7 @@ _PENDING = (
 _NEWEST_FIRST = "ORDER BY p.announced IS NULL, p.announced DESC, p.id"
 SIGNALS_STAMP = "signals:stamp"  # changes with every write of signals or local counts
 _SIGNAL_COLUMNS = "paper_id, source, observed_at, upvotes, comments, github_repo, github_stars, project_page, listed_on, listed_at"
+_LATEST_COLUMNS = ", ".join(f"s.{c}" for c in _SIGNAL_COLUMNS.split(", "))
 STORE_ID = "store:id"  # the checkpoint that names this database (store_id)
 JOB_RUNS_KEPT = 200  # runs kept per job; older ones are pruned as new ones finish
 
@@ -434,11 +435,14 @@ class SQLStore(ABC):
         out: dict[str, Signal] = {}
         for chunk in _chunks(list(dict.fromkeys(paper_ids)), 500):
             marks = ",".join("?" * len(chunk))
+            # each paper's latest time from the primary key alone, then that one row: not every row of a
+            # paper's history checked against a subquery (150 -> 12 ms on PostgreSQL, 23 -> 6 ms on SQLite for
+            # 25 papers of 400 observations each)
             rows = self._all(
-                f"SELECT {_SIGNAL_COLUMNS} FROM signals s WHERE source = ? AND paper_id IN ({marks}) "
-                "AND observed_at = (SELECT MAX(observed_at) FROM signals t "
-                "WHERE t.paper_id = s.paper_id AND t.source = s.source)",
-                [source, *chunk],
+                f"SELECT {_LATEST_COLUMNS} FROM signals s JOIN (SELECT paper_id AS pid, MAX(observed_at) AS "
+                f"latest FROM signals WHERE source = ? AND paper_id IN ({marks}) GROUP BY paper_id) m "
+                "ON s.paper_id = m.pid AND s.observed_at = m.latest WHERE s.source = ?",
+                [source, *chunk, source],
             )
             out.update((str(r[0]), _signal(r)) for r in rows)
         return out
