@@ -248,10 +248,14 @@ def trending_server(tmp_path_factory: pytest.TempPathFactory, repo_host: str) ->
     today = now.date()
     repo = f"{repo_host}/acme/vision"
 
+    midnight = datetime.combine(today, datetime.min.time(), UTC)
+
     def seen(
         pid: str, ago: timedelta, upvotes: int, listed_ago: timedelta | None = None, **kw: object
     ) -> Signal:
         listed = now - (listed_ago if listed_ago is not None else ago)
+        if listed_ago is None and ago < timedelta(days=1):
+            listed = max(listed, midnight)  # on today's list at any hour of the day the tests run
         return Signal(
             pid, "hf-daily", now - ago, upvotes=upvotes, listed_on=listed.date(), listed_at=listed, **kw
         )  # type: ignore[arg-type]
