@@ -136,7 +136,7 @@ def prepare(home: Path, papers: Path, fill: str, database_url: str | None = None
     from paperwire.ingest import ingest_file
 
     extra = {"database_url": database_url} if database_url else {}  # a paperwire without the setting runs too
-    pw = open_paperwire(Settings(home=home, load_sample=False, **extra), first_run=False)
+    pw = open_paperwire(Settings(home=home, load_sample=False, **extra), first_run=False, graph="inline")
     t0 = time.perf_counter()
     rep = ingest_file(pw.store, papers)
     if rep.read:

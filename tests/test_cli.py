@@ -132,6 +132,77 @@ def test_status_and_settings(home: Home) -> None:
     assert "PAPERWIRE_EMBEDDING_MODEL" in r.stdout and "PAPERWIRE_REQUEST_INTERVAL" in r.stdout
 
 
+# runs the CLI in a process where reading any vector (or the vector index) ends it with status 97
+_NO_VECTORS = """
+import sys
+from paperwire.search.semantic import VectorIndex
+from paperwire.store.sql import SQLStore
+def refuse(*args, **kwargs):
+    print("a vector was read", file=sys.stderr)
+    raise SystemExit(97)
+SQLStore.iter_vectors = refuse
+VectorIndex.sync = refuse
+from paperwire.cli import main
+sys.argv = ["paperwire", *sys.argv[1:]]
+main()
+"""
+
+
+def test_ingest_and_status_never_read_a_vector(fresh: Home, tmp_path: Path) -> None:
+    import numpy as np
+
+    from paperwire.config import Settings
+    from paperwire.embed import vector_space
+    from paperwire.store import open_store
+
+    assert (
+        run(fresh, "ingest", "file", str(FIXTURES / "kaggle-snapshot-sample.jsonl"), "--no-embed").returncode
+        == 0
+    )
+    settings = Settings(home=fresh.path, load_sample=False, database_url=fresh.database_url)
+    store = open_store(settings)
+    try:  # every paper gets a vector, as after `paperwire embed`
+        model = vector_space(settings.embedding_model, settings.embedding_max_length)
+        tasks = store.pending_embeddings(model, 1000)
+        vecs = np.random.default_rng(0).standard_normal((len(tasks), 384)).astype(np.float32)
+        store.save_embeddings(
+            model, [(t.paper_id, t.text_hash) for t in tasks], vecs / np.linalg.norm(vecs, axis=1)[:, None]
+        )
+    finally:
+        store.close()
+    one = tmp_path / "one.jsonl"
+    one.write_text(
+        '{"id": "2511.00001", "title": "A new paper", "summary": "Its abstract.", "authors": ["A B"]}\n'
+    )
+    env = {
+        **os.environ,
+        **database_env(fresh.database_url),
+        "PAPERWIRE_HOME": str(fresh.path),
+        "PAPERWIRE_LOAD_SAMPLE": "0",
+    }
+    for args in (
+        ["ingest", "file", str(one), "--no-embed"],
+        ["search", "a new paper", "--mode", "keyword"],
+        ["status", "--json"],
+    ):
+        r = subprocess.run(
+            [sys.executable, "-c", _NO_VECTORS, *args], env=env, capture_output=True, text=True, timeout=300
+        )
+        assert r.returncode in (0, 1), (args, r.returncode, r.stderr)  # status exits 1 for a job warning
+    st = json.loads(r.stdout)
+    assert st["papers"] == 201 and st["keyword_indexed"] == 201 and st["embedded"] == 200
+    assert st["vector_index"] == {"vectors": None, "graph": None, "building": None}  # none loaded, none saved
+    # the guard works: similar papers do read vectors
+    r = subprocess.run(
+        [sys.executable, "-c", _NO_VECTORS, "similar", "0704.0001"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert r.returncode == 97
+
+
 def test_every_setting_is_documented_in_the_readme() -> None:
     from paperwire.config import Settings
 

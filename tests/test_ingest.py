@@ -161,7 +161,7 @@ def test_load_sample_ships_vectors_and_upvotes(store: Store) -> None:
     assert report.read == n > 1000
     assert store.count_signals() > 100
     assert store.count_embeddings("all-MiniLM-L6-v2") == n  # every sample paper comes with its vector
-    _ids, vecs = store.load_embeddings("all-MiniLM-L6-v2")
+    vecs = np.concatenate([b.vectors for b in store.iter_vectors("all-MiniLM-L6-v2")])
     assert vecs.shape == (n, 384)
     assert np.allclose(np.linalg.norm(vecs, axis=1), 1.0, atol=1e-2)
 

@@ -11,6 +11,7 @@ from paperwire.config import Settings
 from paperwire.embed import Embedder, vector_space
 from paperwire.ingest import load_sample
 from paperwire.search.hybrid import SearchEngine
+from paperwire.search.semantic import GraphBuild
 from paperwire.store import Store, open_store
 
 if TYPE_CHECKING:
@@ -43,12 +44,25 @@ class Paperwire:
         return self.trending.popularity(paper_ids)
 
     def close(self) -> None:
-        """Release the store."""
+        """Stop background index work, save what the vector index has not saved, release the store."""
+        self.engine.close()
         self.store.close()
 
 
-def open_paperwire(settings: Settings, embedder: Embedder | None = None, first_run: bool = True) -> Paperwire:
-    """Open the store (loading the demo sample into an empty one when allowed) and its indexes."""
+def open_paperwire(
+    settings: Settings,
+    embedder: Embedder | None = None,
+    first_run: bool = True,
+    *,
+    serving: bool = False,
+    graph: GraphBuild | None = None,
+) -> Paperwire:
+    """Open the store (loading the demo sample into an empty one when allowed) and the search engine.
+
+    The indexes load on first use, so a command that only writes papers never reads a vector. ``serving``
+    (a server): load them now, and build a missing vector graph in the background while exact scans answer.
+    ``graph``: how a missing graph is built (default: in the background when serving, else only when small;
+    "inline": now, whatever its size, as benchmarks want)."""
     store = open_store(settings)
     if first_run and settings.load_sample and store.count_papers() == 0:
         model = (
@@ -57,8 +71,9 @@ def open_paperwire(settings: Settings, embedder: Embedder | None = None, first_r
             else vector_space(settings.embedding_model, settings.embedding_max_length)
         )
         load_sample(store, model_name=model)  # its vectors load only if they are this vector space's
-    engine = SearchEngine(settings, store, embedder)
-    engine.refresh()
+    engine = SearchEngine(settings, store, embedder, graph or ("background" if serving else "auto"))
+    if serving:
+        engine.refresh()
     pw = Paperwire(settings, store, engine)
     engine.popularity = pw.popularity
     return pw

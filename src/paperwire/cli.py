@@ -153,7 +153,7 @@ def ingest_file_cmd(
 
 
 def _index_and_embed(pw: Paperwire, embed: bool) -> None:
-    n, _ = pw.engine.refresh()
+    n = pw.engine.refresh_keyword()  # never the vectors: a server reads the new ones from the store by itself
     out.print(f"keyword index up to date ({n} papers indexed); keyword search works now")
     if embed:
         embed_cmd_impl(pw)
@@ -365,7 +365,6 @@ def embed_cmd_impl(pw: Paperwire, limit: int | None = None) -> None:
                 f"embedding with {embedder.name} ({getattr(embedder, 'precision', '?')})", total=pending
             )
             embed_pending(pw.store, embedder, limit=limit, on_progress=lambda n: bar.advance(task, n))
-    _, _v = pw.engine.refresh()
     out.print(
         f"embeddings up to date for {pw.engine.model_name}: {pw.store.count_embeddings(pw.engine.model_name)} papers"
     )

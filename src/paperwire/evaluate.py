@@ -124,7 +124,7 @@ def open_dataset(
                 on_progress(done, pending)
 
         embed_pending(store, embedder, on_progress=tick)
-    engine = SearchEngine(eval_settings, store, embedder)
+    engine = SearchEngine(eval_settings, store, embedder, graph="inline")
     engine.refresh()
     return engine
 

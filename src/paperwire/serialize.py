@@ -185,7 +185,10 @@ def status_json(pw: Paperwire, private: bool = False) -> dict[str, Any]:
         "embedded": store.count_embeddings(model),
         "pending_embeddings": pending,
         "keyword_indexed": pw.engine.keyword.num_docs(),
-        "vector_indexed": len(pw.engine.vectors),
+        # this process's vector index when it has loaded it (a server), else what is saved (a command never
+        # loads vectors for a status)
+        "vector_indexed": (vs := pw.engine.vector_state())["vectors"],
+        "vector_index": vs,
         "last_harvest": store.get_checkpoint("oai:last-harvest"),
         "jobs": [j.as_json() for j in job_states(store, pw.settings, waiting={"embed": pending})],
     } | ({"database": store.url} if private else {})  # where the data lives is the operator's business

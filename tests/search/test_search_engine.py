@@ -128,8 +128,10 @@ def test_incremental_refresh_picks_up_new_and_changed_papers(engine: SearchEngin
 
 
 def test_indexes_survive_reopen_and_rebuild(engine: SearchEngine) -> None:
+    engine.close()  # saves what the vector index has not saved yet (a server does on its way out)
     again = SearchEngine(engine.settings, engine.store, HashEmbedder())
     assert again.refresh() == (0, 0)  # nothing to do: both indexes were saved
+    assert again.vectors.n == engine.vectors.n and again.vectors.graph_n == again.vectors.n
     before = [h.paper.id for h in again.search("masked autoencoders", mode="hybrid").hits]
     again.rebuild()
     assert [h.paper.id for h in again.search("masked autoencoders", mode="hybrid").hits] == before

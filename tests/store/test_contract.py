@@ -73,8 +73,7 @@ def test_embeddings_are_stale_when_text_changes(store: Store) -> None:
     assert store.count_pending_embeddings("other-model") == 1  # a model change re-embeds
     store.upsert_papers([make_paper(version=2, abstract="A different abstract entirely.")])
     assert store.count_pending_embeddings("m") == 1
-    ids, _ = store.load_embeddings("m")
-    assert ids == []  # the stale vector is never served
+    assert all_vectors(store, "m")[0] == []  # the stale vector is never served
 
 
 def test_embedding_dimension_is_enforced(store: Store) -> None:
@@ -361,12 +360,65 @@ def test_vectors_round_trip_exactly(store: Store) -> None:
     rng = np.random.default_rng(7)
     vecs = rng.standard_normal((3, 384)).astype(np.float32)
     store.save_embeddings("m", [(p.id, p.text_hash) for p in papers], vecs)
-    ids, loaded = store.load_embeddings("m")
+    ids, loaded = all_vectors(store, "m", batch=2)
     assert ids == [p.id for p in papers] and loaded.dtype == np.float32
     assert np.array_equal(loaded, vecs)
     one = store.get_embedding("m", papers[1].id)
     assert one is not None and np.array_equal(one, vecs[1])
     assert store.embedding_dim("m") == 384 and store.count_embeddings("m") == 3
+
+
+def all_vectors(store: Store, model: str, batch: int = 10_000) -> tuple[list[str], np.ndarray]:
+    """Every current vector of ``model`` through the batched full load."""
+    batches = list(store.iter_vectors(model, None, batch=batch))
+    ids = [i for b in batches for i in b.ids]
+    return ids, (np.concatenate([b.vectors for b in batches]) if batches else np.zeros((0, 0), np.float32))
+
+
+def test_vector_changes_are_read_once_past_a_cursor(store: Store) -> None:
+    papers = [
+        make_paper(f"2501.{i:05d}", categories=("cs.CV", "cs.LG"), announced=date(2025, 1, i))
+        for i in range(1, 6)
+    ]
+    store.upsert_papers(papers)
+    vecs = np.eye(5, 8, dtype=np.float32)
+    store.save_embeddings("m", [(p.id, p.text_hash) for p in papers[:3]], vecs[:3])
+    store.save_embeddings("m", [(p.id, p.text_hash) for p in papers[3:]], vecs[3:])
+    start = store.vector_cursor("m")
+    full = list(store.iter_vectors("m", None, batch=2))
+    assert [len(b) for b in full] == [2, 2, 1]  # batches, never all at once
+    first = full[0]
+    assert first.dates == ["2025-01-01", "2025-01-02"] and first.categories[0] == ("cs.CV", "cs.LG")
+    assert first.current.all()
+    assert list(store.iter_vectors("m", start)) == []  # nothing after the cursor
+    # a new vector, a re-embedded one, a paper whose text moved on, a paper whose categories changed
+    new = make_paper("2501.00009")
+    store.upsert_papers([new])
+    store.save_embeddings("m", [(new.id, new.text_hash), (papers[0].id, papers[0].text_hash)], vecs[:2] * -1)
+    store.upsert_papers([make_paper("2501.00002", version=2, abstract="Another text.")])
+    store.upsert_papers([make_paper("2501.00003", categories=("math.CO",), announced=date(2025, 1, 3))])
+    seen: dict[str, tuple[bool, tuple[str, ...]]] = {}
+    for b in store.iter_vectors("m", start, batch=1):
+        for i, pid in enumerate(b.ids):
+            seen[pid] = (bool(b.current[i]), b.categories[i])
+            if pid == new.id:
+                assert np.array_equal(b.vectors[i], vecs[0] * -1)
+    assert seen == {
+        "2501.00009": (True, ("cs.LG", "cs.AI")),
+        "2501.00001": (True, ("cs.CV", "cs.LG")),
+        "2501.00002": (False, ("cs.LG", "cs.AI")),  # stale: the index drops it
+        "2501.00003": (True, ("math.CO",)),
+    }
+    after = store.vector_cursor("m")
+    assert after.vectors > start.vectors and after.papers > start.papers
+    assert list(store.iter_vectors("m", after)) == []
+    assert sorted(all_vectors(store, "m")[0]) == [
+        "2501.00001",
+        "2501.00003",
+        "2501.00004",
+        "2501.00005",
+        "2501.00009",
+    ]
 
 
 def test_claims_give_each_paper_to_one_holder_until_the_lease_ends(store: Store) -> None:
@@ -517,6 +569,46 @@ def test_the_change_feed_misses_nothing_while_writers_commit_concurrently(
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_migration_4_gives_vectors_a_change_sequence(backend: str, tmp_path: Path) -> None:
+    from tests import pg
+
+    url = pg.create_database(empty=True) if backend == "postgresql" else f"sqlite:///{tmp_path / 'old.db'}"
+    try:
+        if backend == "postgresql":
+            import psycopg
+
+            with psycopg.connect(url, autocommit=True) as c:
+                c.execute("CREATE EXTENSION IF NOT EXISTS vector")
+        old = open_url(url, migrate=False)
+        old._migrate(target=3)  # type: ignore[attr-defined]  # a database as issue 10 left it
+        papers = [make_paper(f"2501.{i:05d}") for i in range(1, 4)]
+        old.upsert_papers(papers)
+        vec = old._vector_param(np.ones(4, np.float32) / 2)  # type: ignore[attr-defined]
+        with old._write() as c:  # type: ignore[attr-defined]
+            for p in papers:  # as the code of then saved them: no seq column
+                c.execute(
+                    old._q(  # type: ignore[attr-defined]
+                        "INSERT INTO embeddings (paper_id, model, dim, text_hash, vector) VALUES (?, ?, ?, ?, ?)"
+                    ),
+                    (p.id, "m", 4, p.text_hash, vec),
+                )
+        old.close()
+        store = open_url(url)
+        assert store.schema_version() == 4
+        assert all_vectors(store, "m")[0] == [p.id for p in papers]  # the old vectors load in full
+        start = store.vector_cursor("m")
+        assert start.vectors == 0 and list(store.iter_vectors("m", start)) == []
+        new = make_paper("2501.00009")
+        store.upsert_papers([new])
+        store.save_embeddings("m", [(new.id, new.text_hash)], np.ones((1, 4), np.float32) / 2)
+        assert {i for b in store.iter_vectors("m", start) for i in b.ids} == {new.id}  # (it may come twice)
+        store.close()
+    finally:
+        if backend == "postgresql":
+            pg.drop_database(url)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_migration_3_keeps_each_days_signal_as_a_point_of_history(backend: str, tmp_path: Path) -> None:
     from tests import pg
 
@@ -536,7 +628,7 @@ def test_migration_3_keeps_each_days_signal_as_a_point_of_history(backend: str, 
             )
         old.close()
         store = open_url(url)
-        assert store.schema_version() == 3
+        assert store.schema_version() == MIGRATIONS[-1][0]
         (s,) = store.signal_history("2501.00001")
         assert s == Signal(
             "2501.00001",

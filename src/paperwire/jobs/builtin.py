@@ -73,20 +73,13 @@ class RefreshIndexJob:
     def __init__(self, engine: SearchEngine, every: float) -> None:
         self.engine = engine
         self.every = every
-        self._indexed: tuple[int, int, str | None] | None = None
-
-    def _signature(self) -> tuple[int, int, str | None]:
-        store, model = self.engine.store, self.engine.model_name
-        return store.max_seq(), store.count_embeddings(model), store.vectors_stamp(model)
 
     def run(self) -> Outcome:
-        sig = self._signature()
-        if self._indexed is None and self.engine.synced == sig[:2]:
-            self._indexed = sig  # opening the engine has just brought them up to here
-        if sig == self._indexed:
+        # two index lookups: nothing is read while nothing changed (the engine's first refresh counts)
+        c = self.engine.store.vector_cursor(self.engine.model_name)
+        if self.engine.synced == (c.papers, c.vectors):
             return Outcome({"papers": 0, "vectors": 0})
         papers, vectors = self.engine.refresh()
-        self._indexed = sig
         return Outcome({"papers": papers, "vectors": vectors})
 
 

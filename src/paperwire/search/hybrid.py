@@ -25,7 +25,7 @@ from paperwire.search.fusion import (
 )
 from paperwire.search.keyword import KeywordHit, KeywordIndex, date_key, paper_date
 from paperwire.search.query import Query, parse_query
-from paperwire.search.semantic import VectorIndex
+from paperwire.search.semantic import GraphBuild, VectorIndex
 from paperwire.store.base import Store
 
 Mode = Literal["keyword", "semantic", "hybrid"]
@@ -60,8 +60,11 @@ class SearchResults:
 class SearchEngine:
     """Keyword + semantic search over a store, with indexes derived from it."""
 
-    def __init__(self, settings: Settings, store: Store, embedder: Embedder | None = None) -> None:
+    def __init__(
+        self, settings: Settings, store: Store, embedder: Embedder | None = None, graph: GraphBuild = "auto"
+    ) -> None:
         self.settings = settings
+        self.graph = graph  # how the vector graph gets built: see VectorIndex.sync
         self.store = store
         self._embedder = embedder
         self.keyword = KeywordIndex(settings.index_dir / "keyword", settings.title_boost)
@@ -75,7 +78,9 @@ class SearchEngine:
         self._query_vectors: dict[str, np.ndarray] = {}
         self._query_vectors_lock = threading.Lock()  # never the refresh lock: a refresh may take minutes
         self._ids_learned = 0
-        self.synced: tuple[int, int] | None = None  # (store seq, vectors) as of the last refresh
+        self._keyword_fresh = False  # the keyword index was brought up to date in this process
+        # (papers' change sequence, vectors' change sequence) the last refresh read up to; None: none yet
+        self.synced: tuple[int, int] | None = None
         # each paper's popularity (>= 0; trending/ sets it): the "popular" sort and the relevance lift read it
         self.popularity: Popularity | None = None
 
@@ -90,37 +95,74 @@ class SearchEngine:
         """Bring both indexes up to date with the store; returns (papers indexed, vectors changed)."""
         with self._refresh_lock:
             # read first: whatever arrives while this runs is caught by the next refresh
-            synced = (self.store.max_seq(), self.store.count_embeddings(self.model_name))
-            sid = self.store.store_id()
-            follows = self.keyword.store_id
-            if (follows is not None and follows != sid) or synced[0] < self.keyword.seq:
-                # built from another database (a home pointed at a copy): its sequence numbers mean
-                # nothing here
-                self.keyword.clear()
-            if follows != sid:
-                self.keyword.follow(sid)
-            n = 0
-            if synced[0] > self.keyword.seq:
-                n = self.keyword.add(self.store.iter_papers(after_seq=self.keyword.seq))
-            else:
-                self.keyword.reload()  # another process may have indexed them
-            v = self.vectors.sync(self.store)
+            cursor = self.store.vector_cursor(self.model_name)
+            n = self._refresh_keyword()
+            v = self.vectors.sync(self.store, self.store.store_id(), self.graph)
             for pid in self.vectors.ids[self._ids_learned :]:  # most keyword hits resolve from memory
                 self.keyword.learn_id(pid)
             self._ids_learned = len(self.vectors.ids)
-            self.synced = synced
+            self.synced = (cursor.papers, cursor.vectors)
             return n, v
 
+    def refresh_keyword(self) -> int:
+        """Bring the keyword index up to date (never reads a vector: what `paperwire ingest` does);
+        returns papers indexed."""
+        with self._refresh_lock:
+            return self._refresh_keyword()
+
+    def _refresh_keyword(self) -> int:
+        self._keyword_fresh = True
+        sid = self.store.store_id()
+        follows = self.keyword.store_id
+        if (follows is not None and follows != sid) or self.store.max_seq() < self.keyword.seq:
+            # built from another database (a home pointed at a copy): its sequence numbers mean nothing here
+            self.keyword.clear()
+        if follows != sid:
+            self.keyword.follow(sid)
+        if self.store.max_seq() > self.keyword.seq:
+            return self.keyword.add(self.store.iter_papers(after_seq=self.keyword.seq))
+        self.keyword.reload()  # another process may have indexed them
+        return 0
+
+    def ready(self, vectors: bool = True) -> None:
+        """Refresh once if this process has not yet (the indexes load on first use; a keyword search
+        never loads the vectors)."""
+        if self.synced is None and vectors:
+            self.refresh()
+        elif not self._keyword_fresh:
+            self.refresh_keyword()
+
     def rebuild(self) -> tuple[int, int]:
-        """Drop and rebuild both indexes from the store."""
+        """Drop and rebuild both indexes from the store (the vector graph whole, here and now)."""
         import shutil
 
         with self._refresh_lock:
             self.keyword.clear()
+            self.vectors.close()
             shutil.rmtree(self.vectors.dir, ignore_errors=True)
             self.vectors = VectorIndex(self.settings.index_dir, self.model_name)
             self._ids_learned = 0
-        return self.refresh()
+        graph, self.graph = self.graph, "inline"
+        try:
+            return self.refresh()
+        finally:
+            self.graph = graph
+
+    def vector_state(self) -> dict[str, int | bool | None]:
+        """The vector index as the status page shows it: this process's when loaded, else the saved one."""
+        if self.vectors.cursor is not None:
+            return dict(self.vectors.state())
+        from paperwire.search.semantic import saved_count
+
+        return {
+            "vectors": saved_count(self.settings.index_dir, self.model_name),
+            "graph": None,
+            "building": None,
+        }
+
+    def close(self) -> None:
+        """Stop a background graph build and save the vector index's unsaved changes."""
+        self.vectors.close()
 
     # -- search -------------------------------------------------------------------------------
 
@@ -150,6 +192,7 @@ class SearchEngine:
                 "narrow the search with words or filters"
             )
         q = parse_query(text, categories=categories, authors=authors, after=after, before=before)
+        self.ready(vectors=mode != "keyword")
         if q.paper_id:
             return SearchResults(q, mode, [self.paper(q.paper_id)], 1, 0, limit, ["exact arXiv id"])
         notes: list[str] = []
@@ -378,6 +421,7 @@ class SearchEngine:
         paper = self.store.get_paper(pid)
         if paper is None:
             raise NotFoundError(f"arXiv {pid} is not in this paperwire")
+        self.ready()
         vec = self.vectors.vector(pid)
         if vec is None:
             vec = self.store.get_embedding(self.model_name, pid)

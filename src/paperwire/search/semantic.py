@@ -1,30 +1,48 @@
-"""Dense vector search: an HNSW index (hnswlib) for plain queries, exact numpy scans under filters.
+"""Dense vector search: an HNSW graph (hnswlib) for plain queries, exact numpy scans under filters.
 
-The vectors live in the store; this index is derived from them, kept on disk beside the keyword index,
-and brought up to date incrementally (new papers added, re-embedded ones replaced, stale ones dropped).
+The vectors live in the store; this index is derived from them. It reads them once, streamed in batches
+into one preallocated matrix, and after that only what changed: the store gives every saved vector and
+every changed paper a change sequence, and the index keeps the cursor it has read up to (S4: nothing
+committed later has a lower one). A refresh after one new paper reads one row, at any corpus size.
+
+Rows are labels 0..n-1 of one float32 matrix; the HNSW graph covers the first ``graph_n`` of them. Rows
+beyond (papers added since the graph was built, or all of them while a large graph is still being built in
+the background) are searched exactly and merged in, so a search never misses a paper the index holds. The
+graph, the row ids, which rows are live and the facets are saved beside the keyword index with the cursor
+they are up to, so a restart loads them and reads only the changes since.
 """
 
 from __future__ import annotations
 
 import fcntl
 import json
+import logging
 import os
 import re
 import threading
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Literal
 
 import hnswlib
 import numpy as np
 
-from paperwire.search.keyword import date_key
-from paperwire.store.base import Store
+from paperwire.search.facets import Facets
+from paperwire.store.base import EmbeddingStore, VectorBatch, VectorCursor
+
+log = logging.getLogger("paperwire.search")
 
 _M = 32
 _EF_CONSTRUCTION = 128
 _EF_SEARCH = 128
+_FORMAT = 2  # 2: state.npz + cursor in meta.json (1: labels.json, no cursor: read anew)
+GRAPH_CHUNK = 256  # rows added to the graph per hold of the search lock (~0.3 s at a million rows)
+INLINE_GRAPH_ROWS = 20_000  # rows missing from the graph that a sync adds itself; more: a build (background)
+
+GraphBuild = Literal["auto", "inline", "background"]
 
 
 @dataclass
@@ -59,13 +77,21 @@ class VectorIndex:
         self.model = model
         self.ids: list[str] = []  # label -> paper id
         self.label_of: dict[str, int] = {}
+        self.n = 0  # rows in use (labels 0..n-1); the arrays below have room for more
         self.mat = np.zeros((0, 0), dtype=np.float32)
         self.alive = np.zeros(0, dtype=bool)
-        self._live = 0  # alive.sum(), counted when it changes (every search asks)
-        self.dates = np.zeros(0, dtype=np.int64)
-        self.cat_rows: dict[str, np.ndarray] = {}
-        self.hnsw: hnswlib.Index | None = None
-        self._lock = threading.Lock()
+        self.facets = Facets()
+        self.graph: hnswlib.Index | None = None
+        self.graph_n = 0  # rows 0..graph_n-1 are in the graph (their live ones, with their current vector)
+        self.cursor: VectorCursor | None = None  # where the store was read up to
+        self.store_id: str | None = None  # the database the cursor belongs to
+        self._live = 0  # alive[:n].sum()
+        self._graph_live = 0  # alive[:graph_n].sum(): what the graph can return
+        self._unsaved = 0  # rows changed since the saved state
+        self._lock = threading.Lock()  # searches, and every step that changes what they read
+        self._mutate = threading.RLock()  # syncs, graph steps and saves, one at a time
+        self._builder: threading.Thread | None = None
+        self._stop = threading.Event()  # the running builder's: set, it stops at its next chunk
 
     def __len__(self) -> int:
         return self._live
@@ -75,126 +101,314 @@ class VectorIndex:
         """Vector dimension (0 when empty)."""
         return int(self.mat.shape[1]) if self.mat.ndim == 2 and self.mat.size else 0
 
-    def sync(self, store: Store) -> int:
-        """Bring the index up to date with the store's current vectors; returns rows added or changed."""
-        # read the store first: searches wait only while the arrays and the graph change
-        ids, vecs = store.load_embeddings(self.model)
-        facets = list(store.iter_facets())
-        with self._lock, _dir_lock(self.dir):
-            changed = self._sync(ids, vecs)
-            self._live = int(self.alive.sum())
-            self._load_facets(facets)
+    @property
+    def building(self) -> bool:
+        """Whether rows are waiting to join the graph (searched exactly meanwhile)."""
+        return self.graph_n < self.n
+
+    def state(self) -> dict[str, int | bool]:
+        """What the status page says about this index."""
+        return {"vectors": self._live, "graph": self._graph_live, "building": self.building}
+
+    # -- keeping up with the store ------------------------------------------------------------
+
+    def sync(self, store: EmbeddingStore, store_id: str, graph: GraphBuild = "auto") -> int:
+        """Bring the index up to the store's current vectors; returns rows added, changed or dropped.
+
+        The first sync loads the saved index (or reads every vector); later ones read only changes. Rows
+        missing from the graph are added here when few (or always: ``graph="inline"``); when many, by a
+        background thread (``"background"``: a server) or not at all (``"auto"``: a short-lived command
+        searches them exactly)."""
+        with self._mutate:
+            if self.cursor is not None and (store_id != self.store_id or self._went_back(store)):
+                self._clear()  # another database (a home pointed at a copy), or one restored from a backup
+            changed = 0
+            if self.cursor is None:
+                with _dir_lock(self.dir):
+                    loaded = self._load_saved(store_id)
+                if not loaded:
+                    changed = self._full_load(store, store_id)
+            changed += self._read_changes(store)
+            self._unsaved += changed
+            if graph == "inline" or self.n - self.graph_n <= INLINE_GRAPH_ROWS:
+                self.extend_graph()
+            elif graph == "background":
+                self._start_builder()
+            self._maybe_save()
             return changed
 
-    def _sync(self, ids: list[str], vecs: np.ndarray) -> int:
-        if not ids:  # no current vectors at all: nothing may be served
-            gone = np.nonzero(self.alive)[0]
-            for lab in gone:
-                assert self.hnsw is not None
-                self.hnsw.mark_deleted(int(lab))
-            self.alive[:] = False
-            return len(gone)
-        dim = int(vecs.shape[1])
-        if self.hnsw is None:
-            self._open(dim)
-        assert self.hnsw is not None
-        if self.mat.size and self.mat.shape[1] != dim:
-            self._reset(dim)
-            assert self.hnsw is not None
-        cur = dict.fromkeys(ids)
-        for pid in cur:
-            if pid not in self.label_of:
-                self.label_of[pid] = len(self.ids)
-                self.ids.append(pid)
-        # grow the dense copy, then find re-embedded rows by comparing vectors
-        n = len(self.ids)
-        if self.mat.shape[0] < n:
-            grown = np.zeros((n, dim), dtype=np.float32)
-            grown[: self.mat.shape[0]] = self.mat if self.mat.size else 0
-            self.mat = grown
-            alive = np.zeros(n, dtype=bool)
-            alive[: self.alive.shape[0]] = self.alive
-            self.alive = alive
-        old_labels = np.array([self.label_of[pid] for pid in ids], dtype=np.int64)
-        diff = np.abs(self.mat[old_labels] - vecs).max(axis=1) > 1e-6
-        was_alive = self.alive.copy()
-        upd_labels = old_labels[diff]
-        self.mat[old_labels] = vecs
-        self.alive[:] = False
-        self.alive[old_labels] = True
-        changed = 0
-        if len(upd_labels):
-            if self.hnsw.get_max_elements() < n:
-                self.hnsw.resize_index(max(n, int(self.hnsw.get_max_elements() * 1.5)))
-            # hnswlib updates an existing label in place, undeleting it if it was deleted
-            self.hnsw.add_items(self.mat[upd_labels], upd_labels, replace_deleted=False)
-            changed = len(upd_labels)
-        for lab in np.nonzero(was_alive & ~self.alive)[0]:
-            try:
-                self.hnsw.mark_deleted(int(lab))
-            except RuntimeError:  # already deleted in the saved index
-                continue
-            changed += 1
-        if changed or not (self.dir / "hnsw.bin").exists():
-            self._save()
-        return changed
+    def _went_back(self, store: EmbeddingStore) -> bool:
+        assert self.cursor is not None
+        now = store.vector_cursor(self.model)
+        return now.vectors < self.cursor.vectors or now.papers < self.cursor.papers
 
-    def _open(self, dim: int) -> None:
-        meta_path = self.dir / "meta.json"
-        if meta_path.exists():
-            meta = json.loads(meta_path.read_text())
-            if meta.get("model") == self.model and meta.get("dim") == dim:
-                self.ids = list(json.loads((self.dir / "labels.json").read_text()))
-                self.label_of = {pid: i for i, pid in enumerate(self.ids)}
-                self.hnsw = hnswlib.Index(space="ip", dim=dim)
-                self.hnsw.load_index(str(self.dir / "hnsw.bin"), max_elements=max(len(self.ids), 1))
-                self.hnsw.set_ef(_EF_SEARCH)
-                n = len(self.ids)
-                self.mat = np.zeros((n, dim), dtype=np.float32)
-                if n:
-                    self.mat[:] = np.asarray(self.hnsw.get_items(list(range(n))), dtype=np.float32)
-                # every saved label counts as live until the sync below drops the ones gone stale
-                self.alive = np.ones(n, dtype=bool)
-                return
-        self._reset(dim)
+    def _clear(self) -> None:
+        self.stop_builder(wait=False)  # it waits for the lock this sync holds, then sees it must stop
+        with self._lock:
+            self.ids, self.label_of, self.n = [], {}, 0
+            self.mat = np.zeros((0, 0), dtype=np.float32)
+            self.alive = np.zeros(0, dtype=bool)
+            self.facets = Facets()
+            self.graph, self.graph_n = None, 0
+            self.cursor, self.store_id = None, None
+            self._live = self._graph_live = 0
+            self._unsaved = 0
 
-    def _reset(self, dim: int) -> None:
-        self.ids, self.label_of = [], {}
-        self.mat = np.zeros((0, dim), dtype=np.float32)
-        self.alive = np.zeros(0, dtype=bool)
-        self.hnsw = hnswlib.Index(space="ip", dim=dim)
-        self.hnsw.init_index(
-            max_elements=1024, ef_construction=_EF_CONSTRUCTION, M=_M, allow_replace_deleted=False
-        )
-        self.hnsw.set_ef(_EF_SEARCH)
+    def _full_load(self, store: EmbeddingStore, store_id: str) -> int:
+        """Every current vector, streamed in batches into one preallocated matrix."""
+        cursor = store.vector_cursor(self.model)  # read first: later changes are read as changes
+        expected = store.count_embeddings(self.model)  # stale ones too: an upper bound, give or take
+        t0 = time.perf_counter()
+        for batch in store.iter_vectors(self.model, None):
+            with self._lock:
+                if not self.mat.size:
+                    self._allocate(batch.vectors.shape[1], expected + max(1024, expected // 50))
+                first = self.n
+                self._ensure(first + len(batch))
+                self.mat[first : first + len(batch)] = batch.vectors
+                self.alive[first : first + len(batch)] = True
+                self.ids.extend(batch.ids)
+                self.label_of.update(zip(batch.ids, range(first, first + len(batch)), strict=True))
+                self.facets.append(first, batch.dates, batch.categories)
+                self.n += len(batch)
+                self._live = self.n
+        self.facets.seal()
+        self.cursor, self.store_id = cursor, store_id
+        if self.n:
+            log.info("read %d vectors of %s in %.1f s", self.n, self.model, time.perf_counter() - t0)
+        return self.n
+
+    def _read_changes(self, store: EmbeddingStore) -> int:
+        """Apply what changed in the store since the cursor."""
+        assert self.cursor is not None
+        cursor = store.vector_cursor(self.model)
+        if cursor == self.cursor:
+            return 0
+        changed: set[str] = set()  # a row may come twice (its vector saved and its paper changed)
+        for batch in store.iter_vectors(self.model, self.cursor):
+            changed |= self._apply(batch)
+        self.cursor = cursor
+        return len(changed)
+
+    def _apply(self, batch: VectorBatch) -> set[str]:
+        """One batch of changed rows: new and re-embedded vectors in, stale ones out."""
+        with self._lock:
+            if not self.mat.size:
+                self._allocate(batch.vectors.shape[1], len(batch) + 1024)
+            to_graph: list[int] = []
+            changed: set[str] = set()
+            for i, pid in enumerate(batch.ids):
+                lab = self.label_of.get(pid)
+                if batch.current[i]:
+                    if lab is None:
+                        lab = self.n
+                        self._ensure(lab + 1)
+                        self.ids.append(pid)
+                        self.label_of[pid] = lab
+                        self.n += 1
+                    self.mat[lab] = batch.vectors[i]
+                    self.alive[lab] = True
+                    self.facets.set(lab, batch.dates[i], batch.categories[i])
+                    if lab < self.graph_n:
+                        to_graph.append(lab)
+                    changed.add(pid)
+                elif lab is not None and self.alive[lab]:
+                    self.alive[lab] = False
+                    if lab < self.graph_n and self.graph is not None:
+                        # RuntimeError: never added (it was not live when the graph passed it)
+                        with suppress(RuntimeError):
+                            self.graph.mark_deleted(lab)
+                    changed.add(pid)
+            if to_graph and self.graph is not None:
+                # hnswlib updates an existing label in place, undeleting it if it was deleted
+                labels = np.array(sorted(set(to_graph)), dtype=np.int64)
+                self.graph.add_items(self.mat[labels], labels, num_threads=1)
+            self._count()
+            return changed
+
+    def _count(self) -> None:
+        self._live = int(self.alive[: self.n].sum())
+        self._graph_live = int(self.alive[: self.graph_n].sum())
+
+    def _allocate(self, dim: int, capacity: int) -> None:
+        self.mat = np.zeros((capacity, dim), dtype=np.float32)
+        self.alive = np.zeros(capacity, dtype=bool)
+        self.facets.grow(capacity)
+
+    def _ensure(self, rows: int) -> None:
+        """Room for ``rows`` rows (grown by a quarter at least: a copy now and then, not per row)."""
+        cap = self.mat.shape[0]
+        if rows <= cap:
+            return
+        new = max(rows, cap + cap // 4, 1024)
+        grown = np.zeros((new, self.mat.shape[1]), dtype=np.float32)
+        grown[: self.n] = self.mat[: self.n]
+        self.mat = grown
+        alive = np.zeros(new, dtype=bool)
+        alive[: self.n] = self.alive[: self.n]
+        self.alive = alive
+        self.facets.grow(new)
+
+    # -- the graph ------------------------------------------------------------------------------
+
+    def extend_graph(self, stop: Callable[[], bool] | None = None) -> int:
+        """Add the rows beyond the graph to it, a chunk per hold of the search lock; returns rows added."""
+        added = 0
+        while True:
+            with self._mutate:
+                if self.graph_n >= self.n or (stop is not None and stop()):
+                    break
+                with self._lock:
+                    if self.graph is None or self.graph.dim != self.dim:
+                        self.graph = hnswlib.Index(space="ip", dim=self.dim)
+                        self.graph.init_index(
+                            max_elements=max(self.mat.shape[0], 1),
+                            ef_construction=_EF_CONSTRUCTION,
+                            M=_M,
+                            allow_replace_deleted=False,
+                        )
+                        self.graph.set_ef(_EF_SEARCH)
+                        self.graph_n = 0
+                    end = min(self.n, self.graph_n + GRAPH_CHUNK)
+                    if self.graph.get_max_elements() < end:
+                        self.graph.resize_index(max(self.mat.shape[0], end))
+                    rows = np.arange(self.graph_n, end, dtype=np.int64)
+                    rows = rows[self.alive[rows]]
+                    if rows.size:
+                        self.graph.add_items(self.mat[rows], rows)
+                    added += end - self.graph_n
+                    self.graph_n = end
+                    self._count()
+        return added
+
+    def _start_builder(self) -> None:
+        if self._builder is not None and self._builder.is_alive() and not self._stop.is_set():
+            return
+        stop = self._stop = threading.Event()  # its own: one told to stop may still be finishing a chunk
+
+        def build() -> None:
+            t0 = time.perf_counter()
+            log.info("building the vector graph: %d rows to add", self.n - self.graph_n)
+            added = self.extend_graph(stop=stop.is_set)
+            if not stop.is_set():
+                log.info("vector graph built: %d rows in %.0f s", added, time.perf_counter() - t0)
+                with self._mutate:
+                    self._maybe_save(force=True)
+
+        self._builder = threading.Thread(target=build, daemon=True, name="paperwire-vector-graph")
+        self._builder.start()
+
+    def stop_builder(self, wait: bool = True) -> None:
+        """Stop a background graph build (a later sync starts it again where it stopped)."""
+        self._stop.set()
+        if wait and self._builder is not None:
+            self._builder.join()
+            self._builder = None
+
+    def wait_built(self, timeout: float | None = None) -> bool:
+        """Wait for a background graph build; True when the graph covers every row."""
+        if self._builder is not None:
+            self._builder.join(timeout)
+        return not self.building
+
+    # -- saved state ----------------------------------------------------------------------------
+
+    def _maybe_save(self, force: bool = False) -> None:
+        """Save when the graph is complete and enough changed (a restart then reads only what follows)."""
+        if self.cursor is None or self.building or self.graph is None:
+            return
+        saved = (self.dir / "meta.json").exists()
+        if force or not saved or self._unsaved >= max(1000, self.n // 100):
+            with _dir_lock(self.dir):
+                self._save()
+            self._unsaved = 0
+
+    def close(self) -> None:
+        """Stop a background build and save what is not yet saved."""
+        self.stop_builder()
+        with self._mutate:
+            if self._unsaved:
+                self._maybe_save(force=True)
 
     def _save(self) -> None:
-        assert self.hnsw is not None
+        assert self.graph is not None and self.cursor is not None
         self.dir.mkdir(parents=True, exist_ok=True)
-        # write beside, then rename: a crash never leaves a half-written index in place
-        # (temporary names of this process's own: a CLI and a server may save at the same time)
+        # write beside, then rename: a crash never leaves a half-written file in place; meta.json goes last
+        # and names the row count the others must have, so a crash between the renames reads as no index
         tag = f"tmp{os.getpid()}"
-        self.hnsw.save_index(str(self.dir / f"hnsw.bin.{tag}"))
-        (self.dir / f"labels.json.{tag}").write_text(json.dumps(self.ids))
+        n = self.n
+        self.graph.save_index(str(self.dir / f"hnsw.bin.{tag}"))
+        with (self.dir / f"state.{tag}.npz").open("wb") as fh:
+            arrays: dict[str, Any] = {"ids": np.array(self.ids[:n], dtype=str), "alive": self.alive[:n]}
+            arrays.update(self.facets.arrays(n))
+            np.savez(fh, **arrays)
         (self.dir / f"hnsw.bin.{tag}").replace(self.dir / "hnsw.bin")
-        (self.dir / f"labels.json.{tag}").replace(self.dir / "labels.json")
-        (self.dir / "meta.json").write_text(
-            json.dumps({"model": self.model, "dim": self.dim, "count": len(self.ids)})
-        )
+        (self.dir / f"state.{tag}.npz").replace(self.dir / "state.npz")
+        meta = {
+            "format": _FORMAT,
+            "model": self.model,
+            "dim": self.dim,
+            "count": n,
+            "live": self._live,
+            "graph": self.graph.get_current_count(),
+            "cursor": [self.cursor.vectors, self.cursor.papers],
+            "store": self.store_id,
+        }
+        (self.dir / f"meta.json.{tag}").write_text(json.dumps(meta))
+        (self.dir / f"meta.json.{tag}").replace(self.dir / "meta.json")
+        (self.dir / "labels.json").unlink(missing_ok=True)  # format 1
 
-    def _load_facets(self, facets: Iterable[tuple[str, object, list[str]]]) -> None:
-        n = len(self.ids)
-        dates = np.zeros(n, dtype=np.int64)
-        cats: dict[str, list[int]] = {}
-        for pid, d, categories in facets:
-            lab = self.label_of.get(pid)
-            if lab is None:
-                continue
-            dates[lab] = date_key(d)  # type: ignore[arg-type]
-            for c in categories:
-                cats.setdefault(c, []).append(lab)
-        self.dates = dates
-        self.cat_rows = {c: np.array(rows, dtype=np.int64) for c, rows in cats.items()}
+    def _load_saved(self, store_id: str) -> bool:
+        """The saved index, when it is this model's, from this database, and whole; False otherwise."""
+        try:
+            meta = json.loads((self.dir / "meta.json").read_text())
+        except (OSError, ValueError):
+            return False
+        if (
+            meta.get("format") != _FORMAT
+            or meta.get("model") != self.model
+            or meta.get("store") != store_id
+            or not meta.get("dim")
+        ):
+            return False
+        t0 = time.perf_counter()
+        try:
+            with np.load(self.dir / "state.npz") as z:
+                ids = [str(x) for x in z["ids"]]
+                alive = z["alive"].astype(bool)
+                n = len(ids)
+                if n != int(meta["count"]) or alive.shape[0] != n:
+                    return False
+                capacity = n + max(1024, n // 50)
+                facets = Facets.from_arrays(z, capacity)
+            dim = int(meta["dim"])
+            graph = hnswlib.Index(space="ip", dim=dim)
+            graph.load_index(str(self.dir / "hnsw.bin"), max_elements=capacity)
+            if graph.get_current_count() != int(meta["graph"]):
+                return False
+            graph.set_ef(_EF_SEARCH)
+            mat = np.zeros((capacity, dim), dtype=np.float32)
+            live = np.nonzero(alive)[0]
+            for start in range(0, live.size, 50_000):  # the graph holds the vectors: copy them out in chunks
+                rows = live[start : start + 50_000]
+                mat[rows] = graph.get_items(rows, return_type="numpy")
+        except (OSError, ValueError, KeyError, RuntimeError) as exc:
+            log.warning(
+                "the saved vector index in %s cannot be used (%s): reading the vectors anew", self.dir, exc
+            )
+            return False
+        with self._lock:
+            self.ids, self.label_of, self.n = ids, {pid: i for i, pid in enumerate(ids)}, n
+            self.mat = mat
+            self.alive = np.zeros(capacity, dtype=bool)
+            self.alive[:n] = alive
+            self.facets = facets
+            self.graph, self.graph_n = graph, n
+            self.cursor = VectorCursor(int(meta["cursor"][0]), int(meta["cursor"][1]))
+            self.store_id = store_id
+            self._count()
+        log.info("loaded the saved vector index (%d rows) in %.1f s", n, time.perf_counter() - t0)
+        return True
 
     # -- queries ------------------------------------------------------------------------------
 
@@ -208,23 +422,21 @@ class VectorIndex:
         """Rows allowed by the filters, or None when nothing filters."""
         if not (categories or after or before or ids is not None):
             return None
-        m = self.alive.copy()
-        if categories:
-            cm = np.zeros_like(m)
-            for c in categories:
-                rows = self.cat_rows.get(c)
-                if rows is not None:
-                    cm[rows] = True
-            m &= cm
-        if after:
-            m &= self.dates >= after
-        if before:
-            m &= self.dates <= before
-        if ids is not None:
-            im = np.zeros_like(m)
-            labs = [self.label_of[i] for i in ids if i in self.label_of]
-            im[labs] = True
-            m &= im
+        with self._lock:
+            n = self.n
+            m = self.alive[:n].copy()
+            if categories:
+                m &= self.facets.category_mask(categories, n)
+            dates = self.facets.dates[:n]
+            if after:
+                m &= dates >= after
+            if before:
+                m &= dates <= before
+            if ids is not None:
+                im = np.zeros_like(m)
+                labs = [self.label_of[i] for i in ids if i in self.label_of]
+                im[labs] = True
+                m &= im
         return m
 
     def search(self, qvec: np.ndarray, k: int, mask: np.ndarray | None = None) -> list[VectorHit]:
@@ -233,32 +445,47 @@ class VectorIndex:
             return self._search(qvec, k, mask)
 
     def _search(self, qvec: np.ndarray, k: int, mask: np.ndarray | None) -> list[VectorHit]:
-        if mask is not None and mask.shape[0] < self.alive.shape[0]:  # rows added since the mask was made
-            mask = np.concatenate([mask, np.zeros(self.alive.shape[0] - mask.shape[0], dtype=bool)])
-        if not len(self) or k <= 0:
+        if not self._live or k <= 0:
             return []
         q = np.asarray(qvec, dtype=np.float32).reshape(-1)
-        if mask is None and self.hnsw is not None:
-            k = min(k, len(self))
-            self.hnsw.set_ef(max(_EF_SEARCH, k))
-            labels, dists = self.hnsw.knn_query(q, k=k, num_threads=1)  # no thread spawned per query
-            return [
-                VectorHit(self.ids[int(lab)], float(1.0 - d))
-                for lab, d in zip(labels[0], dists[0], strict=True)
-            ]
-        allowed = self.alive if mask is None else mask
+        n = self.n
+        if mask is None and self.graph is not None and self._graph_live:
+            kk = min(k, self._graph_live)
+            self.graph.set_ef(max(_EF_SEARCH, kk))
+            labels, dists = self.graph.knn_query(q, k=kk, num_threads=1)  # no thread spawned per query
+            hits = [(int(lab), float(1.0 - d)) for lab, d in zip(labels[0], dists[0], strict=True)]
+            if self.graph_n < n:  # rows not in the graph yet: searched exactly, merged in
+                hits += self._scan(q, k, self.graph_n, n, self.alive[self.graph_n : n])
+                hits.sort(key=lambda h: -h[1])
+                hits = hits[:k]
+            return [VectorHit(self.ids[lab], s) for lab, s in hits]
+        if mask is not None and mask.shape[0] < n:  # rows added since the mask was made
+            mask = np.concatenate([mask, np.zeros(n - mask.shape[0], dtype=bool)])
+        allowed = self.alive[:n] if mask is None else mask[:n]
+        return [VectorHit(self.ids[lab], s) for lab, s in self._scan(q, k, 0, n, allowed)]
+
+    def _scan(self, q: np.ndarray, k: int, lo: int, hi: int, allowed: np.ndarray) -> list[tuple[int, float]]:
+        """Exact top ``k`` of rows ``lo..hi-1`` where ``allowed`` (one pass over the rows, no gather)."""
         n_allowed = int(allowed.sum())
         if not n_allowed:
             return []
-        # one pass over the whole matrix beats gathering the allowed rows first (no 100 MB copy)
-        scores = self.mat @ q
+        scores = self.mat[lo:hi] @ q
         scores[~allowed] = -np.inf
         k = min(k, n_allowed)
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top], kind="stable")]
-        return [VectorHit(self.ids[int(i)], float(scores[i])) for i in top]
+        return [(lo + int(i), float(scores[i])) for i in top]
 
     def vector(self, paper_id: str) -> np.ndarray | None:
         """The stored vector of a paper, if indexed."""
         lab = self.label_of.get(paper_id)
-        return None if lab is None or not self.alive[lab] else self.mat[lab]
+        return None if lab is None or not self.alive[lab] else self.mat[lab].copy()
+
+
+def saved_count(index_dir: Path, model: str) -> int | None:
+    """How many live vectors the saved index of ``model`` holds, without loading it (None: none saved)."""
+    try:
+        meta = json.loads((index_dir / f"vectors-{_slug(model)}" / "meta.json").read_text())
+        return int(meta["live"]) if meta.get("format") == _FORMAT else None
+    except (OSError, ValueError, KeyError):
+        return None

@@ -18,6 +18,8 @@ from paperwire.store.base import (
     SignalStore,
     Store,
     UpsertResult,
+    VectorBatch,
+    VectorCursor,
 )
 from paperwire.store.columns import LocalColumns, SignalColumns
 
@@ -55,6 +57,8 @@ __all__ = [
     "SignalStore",
     "Store",
     "UpsertResult",
+    "VectorBatch",
+    "VectorCursor",
     "open_store",
     "open_url",
 ]

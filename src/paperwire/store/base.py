@@ -35,6 +35,31 @@ class UpsertResult:
 
 
 @dataclass(frozen=True)
+class VectorCursor:
+    """How far an index has read a model's vectors: the change sequences of vectors and of papers it has seen.
+
+    Every later change has a higher sequence than any visible now (S4), so reading past a cursor sees each
+    change once."""
+
+    vectors: int
+    papers: int
+
+
+@dataclass
+class VectorBatch:
+    """Some rows of a model's vectors as an index reads them, with what it filters on."""
+
+    ids: list[str]
+    vectors: np.ndarray  # (k, dim) float32, L2-normalised
+    current: np.ndarray  # bool (k,): False where the vector is of an older text (the index drops it)
+    dates: list[str | None]  # each paper's filter date, ISO: announced, else published, else updated
+    categories: list[tuple[str, ...]]
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+
+@dataclass(frozen=True)
 class EmbeddingTask:
     """A paper whose embedding is missing or stale for the current model."""
 
@@ -90,9 +115,6 @@ class PaperStore(Protocol):
     def max_seq(self) -> int:
         """The latest change sequence."""
 
-    def iter_facets(self) -> Iterator[tuple[str, date | None, list[str]]]:
-        """(id, filter date, categories) of every paper: what vector search filters on."""
-
     def latest_announced(self) -> date | None:
         """The newest announcement date in the store."""
 
@@ -122,8 +144,17 @@ class EmbeddingStore(Protocol):
     def save_embeddings(self, model: str, items: Sequence[tuple[str, str]], vectors: np.ndarray) -> None:
         """Store vectors (rows of float32) for (paper_id, text_hash) items in one transaction."""
 
-    def load_embeddings(self, model: str) -> tuple[list[str], np.ndarray]:
-        """All ids and vectors of ``model`` (normalised float32 rows)."""
+    def vector_cursor(self, model: str) -> VectorCursor:
+        """The latest change sequences of ``model``'s vectors and of papers: where a reader that has read
+        everything stands."""
+
+    def iter_vectors(
+        self, model: str, since: VectorCursor | None = None, batch: int = 10_000
+    ) -> Iterator[VectorBatch]:
+        """``model``'s vectors in batches (never all at once). ``since`` None: every current vector (a full
+        load, stale ones left out). Otherwise what changed after ``since``: the vectors saved after it and
+        the vectors of papers changed after it, each flagged stale when its paper's text moved on (a row may
+        come twice)."""
 
     def get_embedding(self, model: str, paper_id: str) -> np.ndarray | None:
         """One paper's vector for ``model``."""

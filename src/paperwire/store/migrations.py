@@ -140,6 +140,15 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             "CREATE INDEX local_counts_day ON local_counts (day)",
         ],
     ),
+    (
+        4,
+        "a change sequence per embedding: indexes read only the vectors saved since they last looked",
+        [
+            # 0 for vectors saved before: an index reads those in its first full load, never as changes
+            "ALTER TABLE embeddings ADD COLUMN seq {BIGINT} NOT NULL DEFAULT 0",
+            "CREATE INDEX embeddings_seq ON embeddings (model, seq, paper_id)",
+        ],
+    ),
 ]
 
 LATEST = MIGRATIONS[-1][0]

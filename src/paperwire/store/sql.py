@@ -20,7 +20,7 @@ import numpy as np
 from paperwire.errors import MigrationError, StoreBusyError, StoreError
 from paperwire.models import LocalCount, Paper, Signal
 from paperwire.store import columns
-from paperwire.store.base import EmbeddingTask, JobRun, SignalRow, UpsertResult
+from paperwire.store.base import EmbeddingTask, JobRun, SignalRow, UpsertResult, VectorBatch, VectorCursor
 from paperwire.store.merge import dedupe, plan_upsert
 from paperwire.store.migrations import LATEST, MIGRATIONS, Dialect, statements
 
@@ -238,13 +238,6 @@ class SQLStore(ABC):
                 (last_seq, last_seq, last_id, batch),
             )
 
-    def iter_facets(self) -> Iterator[tuple[str, date | None, list[str]]]:
-        """(id, filter date, categories) of every paper: what vector search filters on."""
-        for pid, d, cats in self._all(
-            "SELECT id, COALESCE(announced, published, updated), categories FROM papers"
-        ):
-            yield str(pid), _date(d), list(json.loads(cats))
-
     def latest_announced(self) -> date | None:
         """The newest announcement date in the store."""
         row = self._one("SELECT MAX(announced) FROM papers")
@@ -328,18 +321,24 @@ class SQLStore(ABC):
         dim = int(vecs.shape[1]) if vecs.ndim == 2 else 0
         if not items:
             return
-        with self._write() as c:
+        # under the change-sequence lock: a batch's sequence is above every one committed before it (S4)
+        with self._write(changes_papers=True) as c:
             c.execute(self._q("SELECT dim FROM embeddings WHERE model = ? LIMIT 1"), (model,))
             recorded = c.fetchone()
             if recorded and int(recorded[0]) != dim:
                 raise StoreError(f"model {model} has {recorded[0]}-d vectors stored, got {dim}-d")
+            c.execute(self._q("SELECT COALESCE(MAX(seq), 0) + 1 FROM embeddings WHERE model = ?"), (model,))
+            seq = int(c.fetchone()[0])
             c.executemany(
                 self._q(
-                    "INSERT INTO embeddings (paper_id, model, dim, text_hash, vector) VALUES (?, ?, ?, ?, ?) "
-                    "ON CONFLICT (paper_id, model) DO UPDATE SET dim = excluded.dim, "
-                    "text_hash = excluded.text_hash, vector = excluded.vector"
+                    "INSERT INTO embeddings (paper_id, model, dim, text_hash, vector, seq) "
+                    "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (paper_id, model) DO UPDATE SET dim = excluded.dim, "
+                    "text_hash = excluded.text_hash, vector = excluded.vector, seq = excluded.seq"
                 ),
-                [(pid, model, dim, th, self._vector_param(vecs[i])) for i, (pid, th) in enumerate(items)],
+                [
+                    (pid, model, dim, th, self._vector_param(vecs[i]), seq)
+                    for i, (pid, th) in enumerate(items)
+                ],
             )
             # a stamp that changes with every save: re-embedded rows keep the count the same
             self._set_checkpoint(c, f"vectors:{model}", uuid.uuid4().hex)
@@ -348,16 +347,61 @@ class SQLStore(ABC):
         """A value that changes whenever vectors of ``model`` are saved (cheap to poll)."""
         return self.get_checkpoint(f"vectors:{model}")
 
-    def load_embeddings(self, model: str) -> tuple[list[str], np.ndarray]:
-        """All current ids and vectors of ``model`` (stale ones excluded), in id order."""
-        rows = self._all(
-            "SELECT e.paper_id, e.vector, e.dim FROM embeddings e JOIN papers p ON p.id = e.paper_id "
-            "WHERE e.model = ? AND e.text_hash = p.text_hash ORDER BY e.paper_id",
+    def vector_cursor(self, model: str) -> VectorCursor:
+        """The latest change sequences of ``model``'s vectors and of papers."""
+        row = self._all(
+            "SELECT (SELECT COALESCE(MAX(seq), 0) FROM embeddings WHERE model = ?), "
+            "(SELECT COALESCE(MAX(seq), 0) FROM papers)",
             (model,),
+        )[0]
+        return VectorCursor(int(row[0]), int(row[1]))
+
+    def iter_vectors(
+        self, model: str, since: VectorCursor | None = None, batch: int = 10_000
+    ) -> Iterator[VectorBatch]:
+        """``model``'s vectors in batches of ``batch`` rows: all current ones, or what changed after ``since``.
+
+        Each batch is one keyset-paged statement, so memory stays one batch deep at any corpus size."""
+        cols = (
+            "e.paper_id, e.vector, e.dim, CASE WHEN e.text_hash = p.text_hash THEN 1 ELSE 0 END, "
+            "COALESCE(p.announced, p.published, p.updated), p.categories"
         )
-        if not rows:
-            return [], np.zeros((0, 0), dtype=np.float32)
-        return [str(r[0]) for r in rows], self._stack_vectors([r[1] for r in rows], int(rows[0][2]))
+        if since is None:  # a full load: every current vector, in id order
+            yield from self._vector_pages(
+                f"SELECT {cols}, e.paper_id FROM embeddings e JOIN papers p ON p.id = e.paper_id "
+                "WHERE e.model = ? AND e.text_hash = p.text_hash AND e.paper_id > ? ORDER BY e.paper_id LIMIT ?",
+                lambda last: (model, last[0], batch),
+                ("",),
+            )
+            return
+        # vectors saved since, in (seq, id) order; then papers changed since that have a vector (their text
+        # may have moved on: the vector is stale; or only their dates and categories changed)
+        yield from self._vector_pages(
+            f"SELECT {cols}, e.seq, e.paper_id FROM embeddings e JOIN papers p ON p.id = e.paper_id "
+            "WHERE e.model = ? AND (e.seq, e.paper_id) > (?, ?) ORDER BY e.seq, e.paper_id LIMIT ?",
+            lambda last: (model, last[0], last[1], batch),
+            (since.vectors + 1, ""),  # (seq, id) > (N + 1, ""): every row of a later sequence
+        )
+        yield from self._vector_pages(
+            f"SELECT {cols}, p.seq, p.id FROM papers p JOIN embeddings e ON e.paper_id = p.id AND e.model = ? "
+            "WHERE (p.seq, p.id) > (?, ?) ORDER BY p.seq, p.id LIMIT ?",
+            lambda last: (model, last[0], last[1], batch),
+            (since.papers + 1, ""),
+        )
+
+    def _vector_pages(self, sql: str, params: Any, start: tuple[Any, ...]) -> Iterator[VectorBatch]:
+        """Keyset pages of a vector query whose last columns are its order key."""
+        last = start
+        width = len(start)
+        while rows := self._all(sql, params(last)):
+            yield VectorBatch(
+                ids=[str(r[0]) for r in rows],
+                vectors=self._stack_vectors([r[1] for r in rows], int(rows[0][2])),
+                current=np.array([bool(r[3]) for r in rows], dtype=bool),
+                dates=[str(r[4])[:10] if r[4] else None for r in rows],
+                categories=_categories_of([str(r[5]) for r in rows]),
+            )
+            last = tuple(rows[-1][-width:])
 
     def _stack_vectors(self, stored: list[Any], dim: int) -> np.ndarray:
         """Stored vectors as the rows of one float32 matrix."""

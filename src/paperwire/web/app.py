@@ -66,7 +66,9 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        pw = open_paperwire(settings, embedder)
+        pw = open_paperwire(settings, embedder, serving=True)
+        if len(pw.engine.vectors):  # the model loads now, not in the first search
+            pw.engine.embedder.embed_query("warm up")
         site.attach(pw)
         stop = threading.Event()
         worker = None
