@@ -20,7 +20,8 @@ run, in order (every figure is printed and written to --results as JSON; nothing
     ingest      `paperwire ingest file --no-embed CORPUS` (the real CLI, a subprocess; it also brings the keyword
                 index up to date): wall time and papers/s.
     fill        every paper gets a random unit vector (float32, dim 384, seeded), written straight into the store
-                in batches of 5,000 (embedding a million papers with the model would take days on a CPU): time.
+                in batches of 5,000 in one pass over the papers (embedding a million papers with the model would
+                take days on a CPU): time. --skip-ingest: fill only, on a home that holds the corpus.
   serve (a real `paperwire serve` subprocess, rate limit off, default refresh interval 30 s):
     ready_s     from process start until GET /api/status answers 200.
     index_s     until the vector index is complete: /api/status "vector_index" says building false and graph >=
@@ -330,11 +331,58 @@ def settings_for(home: Path, database_url: str | None) -> Any:
     return Settings(home=home, load_sample=False, **extra)
 
 
-def prepare(papers: Path, home: Path, database_url: str | None) -> dict[str, Any]:
+def prepare(papers: Path, home: Path, database_url: str | None, skip_ingest: bool = False) -> dict[str, Any]:
     from paperwire.embed import vector_space
     from paperwire.store import open_store
 
     home.mkdir(parents=True, exist_ok=True)
+    saved = home / "scale-prepare.json"
+    figs: dict[str, Any] = json.loads(saved.read_text()) if skip_ingest and saved.exists() else {}
+    if not skip_ingest:
+        figs = ingest(papers, home, database_url)
+    settings = settings_for(home, database_url)
+    store = open_store(settings)
+    model = vector_space(settings.embedding_model, settings.embedding_max_length)
+    rng = np.random.default_rng(13)
+    filled = 0
+    t0 = time.perf_counter()
+    last = t0
+
+    def save(items: list[tuple[str, str]]) -> None:
+        nonlocal filled, last
+        v = rng.standard_normal((len(items), DIM)).astype(np.float32)
+        v /= np.linalg.norm(v, axis=1, keepdims=True)
+        store.save_embeddings(model, items, v)
+        filled += len(items)
+        if time.perf_counter() - last > 30:
+            last = time.perf_counter()
+            print(f"  {filled:,} vectors filled, {last - t0:.0f} s", flush=True)
+
+    # one streaming pass over every paper (pending_embeddings sorts all pending papers per call: at a million,
+    # seconds a batch); then whatever is still pending (none, unless papers changed meanwhile)
+    items: list[tuple[str, str]] = []
+    for _, paper in store.iter_papers(batch=5000):
+        items.append((paper.id, paper.text_hash))
+        if len(items) == 5000:
+            save(items)
+            items = []
+    if items:
+        save(items)
+    while tasks := store.pending_embeddings(model, 5000):
+        save([(t.paper_id, t.text_hash) for t in tasks])
+    fill_s = time.perf_counter() - t0
+    papers_in = store.count_papers()
+    store.close()
+    print(
+        f"  fill: {filled:,} random vectors in {fill_s:.1f} s; store holds {papers_in:,} papers", flush=True
+    )
+    figs |= {"fill_vectors": filled, "fill_s": round(fill_s, 1)}
+    saved.write_text(json.dumps(figs, indent=1))
+    return figs
+
+
+def ingest(papers: Path, home: Path, database_url: str | None) -> dict[str, Any]:
+    """`paperwire ingest file --no-embed` of the corpus; its figures."""
     n = count_lines(papers)
     print(f"prepare: ingesting {n:,} papers from {papers} into {home} ...", flush=True)
     log = (home / "scale-ingest.log").open("w")
@@ -352,38 +400,12 @@ def prepare(papers: Path, home: Path, database_url: str | None) -> dict[str, Any
     if p.returncode:
         raise SystemExit(f"ingest failed ({p.returncode}); see {home / 'scale-ingest.log'}")
     print(f"  ingest: {ingest_s:.1f} s, {n / ingest_s:,.0f} papers/s, peak RSS {ru.ru_maxrss / 1024:.0f} MB")
-
-    settings = settings_for(home, database_url)
-    store = open_store(settings)
-    model = vector_space(settings.embedding_model, settings.embedding_max_length)
-    rng = np.random.default_rng(13)
-    filled = 0
-    t0 = time.perf_counter()
-    last = t0
-    while tasks := store.pending_embeddings(model, 5000):
-        v = rng.standard_normal((len(tasks), DIM)).astype(np.float32)
-        v /= np.linalg.norm(v, axis=1, keepdims=True)
-        store.save_embeddings(model, [(t.paper_id, t.text_hash) for t in tasks], v)
-        filled += len(tasks)
-        if time.perf_counter() - last > 30:
-            last = time.perf_counter()
-            print(f"  {filled:,} vectors filled, {last - t0:.0f} s", flush=True)
-    fill_s = time.perf_counter() - t0
-    papers_in = store.count_papers()
-    store.close()
-    print(
-        f"  fill: {filled:,} random vectors in {fill_s:.1f} s; store holds {papers_in:,} papers", flush=True
-    )
-    figs = {
+    return {
         "corpus_file": str(papers),
         "ingest_s": round(ingest_s, 1),
         "ingest_papers_per_s": round(n / ingest_s),
         "ingest_peak_rss_mb": round(ru.ru_maxrss / 1024),
-        "fill_vectors": filled,
-        "fill_s": round(fill_s, 1),
     }
-    (home / "scale-prepare.json").write_text(json.dumps(figs, indent=1))
-    return figs
 
 
 # -- serve -------------------------------------------------------------------------------------------------
@@ -723,7 +745,7 @@ def run(args: argparse.Namespace) -> int:
                 res |= json.loads(saved.read_text())
             print(f"prepare skipped: reusing {home} as it is", flush=True)
         else:
-            res |= prepare(args.papers, home, url)
+            res |= prepare(args.papers, home, url, args.skip_ingest)
         from paperwire.embed import vector_space
         from paperwire.store import open_store
 
@@ -791,6 +813,11 @@ def main() -> int:
     )
     rn.add_argument(
         "--skip-prepare", action="store_true", help="reuse the home as it is (no ingest, no fill)"
+    )
+    rn.add_argument(
+        "--skip-ingest",
+        action="store_true",
+        help="prepare without the ingest (the home holds the corpus already; its ingest figures are kept): fill only",
     )
     rn.add_argument("--prepare-only", action="store_true", help="ingest and fill, then stop (no serve)")
     rn.add_argument("--no-restart", action="store_true", help="skip the second start on the saved indexes")

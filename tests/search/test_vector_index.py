@@ -116,6 +116,8 @@ def test_filters_follow_changed_dates_and_categories(store: Store, tmp_path: Pat
     assert cv is not None and cl is not None and int(cv.sum()) == 49 and int(cl.sum()) == 51
     late = index.mask(after=date_key(date(2026, 1, 1)))
     assert late is not None and [index.ids[i] for i in np.nonzero(late)[0]] == ["2501.00001"]
+    assert [h.paper_id for h in index.search(q, 10, late)] == ["2501.00001"]  # a narrow filter: rows gathered
+    assert {h.paper_id for h in index.search(q, 100, cl)} == {index.ids[i] for i in np.nonzero(cl)[0]}
     both = index.mask(["cs.CV", "cs.CL"], before=date_key(date(2025, 12, 31)))
     assert both is not None and int(both.sum()) == 99
 

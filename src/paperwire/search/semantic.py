@@ -465,15 +465,23 @@ class VectorIndex:
         return [VectorHit(self.ids[lab], s) for lab, s in self._scan(q, k, 0, n, allowed)]
 
     def _scan(self, q: np.ndarray, k: int, lo: int, hi: int, allowed: np.ndarray) -> list[tuple[int, float]]:
-        """Exact top ``k`` of rows ``lo..hi-1`` where ``allowed`` (one pass over the rows, no gather)."""
+        """Exact top ``k`` of rows ``lo..hi-1`` where ``allowed``: the allowed rows gathered when they are few
+        (a narrow filter reads a sliver of the matrix), else one pass over every row (no big copy)."""
         n_allowed = int(allowed.sum())
         if not n_allowed:
             return []
-        scores = self.mat[lo:hi] @ q
-        scores[~allowed] = -np.inf
         k = min(k, n_allowed)
+        if n_allowed * 8 <= hi - lo:
+            rows = lo + np.nonzero(allowed)[0]
+            scores = self.mat[rows] @ q
+        else:
+            rows = None
+            scores = self.mat[lo:hi] @ q
+            scores[~allowed] = -np.inf
         top = np.argpartition(-scores, k - 1)[:k]
         top = top[np.argsort(-scores[top], kind="stable")]
+        if rows is not None:
+            return [(int(rows[i]), float(scores[i])) for i in top]
         return [(lo + int(i), float(scores[i])) for i in top]
 
     def vector(self, paper_id: str) -> np.ndarray | None:
