@@ -147,6 +147,10 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             # 0 for vectors saved before: an index reads those in its first full load, never as changes
             "ALTER TABLE embeddings ADD COLUMN seq {BIGINT} NOT NULL DEFAULT 0",
             "CREATE INDEX embeddings_seq ON embeddings (model, seq, paper_id)",
+            "DROP INDEX embeddings_model",  # the new index starts with the model: the planner must take it
+            # the papers' change feed pages by (seq, id): an index on both, not a sort of the rest each page
+            "CREATE INDEX papers_seq_id ON papers (seq, id)",
+            "DROP INDEX papers_seq",
         ],
     ),
 ]

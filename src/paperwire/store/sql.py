@@ -233,9 +233,8 @@ class SQLStore(ABC):
                 yield int(row[0]), _from_row(row[1:])
             last_seq, last_id = int(rows[-1][0]), str(rows[-1][1])
             rows = self._all(
-                f"SELECT seq, {_COLUMNS} FROM papers WHERE seq > ? OR (seq = ? AND id > ?) "
-                "ORDER BY seq, id LIMIT ?",
-                (last_seq, last_seq, last_id, batch),
+                f"SELECT seq, {_COLUMNS} FROM papers WHERE (seq, id) > (?, ?) ORDER BY seq, id LIMIT ?",
+                (last_seq, last_id, batch),
             )
 
     def latest_announced(self) -> date | None:
@@ -366,12 +365,13 @@ class SQLStore(ABC):
             "e.paper_id, e.vector, e.dim, CASE WHEN e.text_hash = p.text_hash THEN 1 ELSE 0 END, "
             "COALESCE(p.announced, p.published, p.updated), p.categories"
         )
-        if since is None:  # a full load: every current vector, in id order
+        if since is None:  # a full load: every current vector, in the order of the (model, seq, id) index
             yield from self._vector_pages(
-                f"SELECT {cols}, e.paper_id FROM embeddings e JOIN papers p ON p.id = e.paper_id "
-                "WHERE e.model = ? AND e.text_hash = p.text_hash AND e.paper_id > ? ORDER BY e.paper_id LIMIT ?",
-                lambda last: (model, last[0], batch),
-                ("",),
+                f"SELECT {cols}, e.seq, e.paper_id FROM embeddings e JOIN papers p ON p.id = e.paper_id "
+                "WHERE e.model = ? AND (e.seq, e.paper_id) > (?, ?) AND e.text_hash = p.text_hash "
+                "ORDER BY e.seq, e.paper_id LIMIT ?",
+                lambda last: (model, last[0], last[1], batch),
+                (-1, ""),
             )
             return
         # vectors saved since, in (seq, id) order; then papers changed since that have a vector (their text
@@ -383,8 +383,9 @@ class SQLStore(ABC):
             (since.vectors + 1, ""),  # (seq, id) > (N + 1, ""): every row of a later sequence
         )
         yield from self._vector_pages(
-            f"SELECT {cols}, p.seq, p.id FROM papers p JOIN embeddings e ON e.paper_id = p.id AND e.model = ? "
-            "WHERE (p.seq, p.id) > (?, ?) ORDER BY p.seq, p.id LIMIT ?",
+            # CROSS JOIN: papers drive (SQLite would otherwise walk every vector of the model, then sort)
+            f"SELECT {cols}, p.seq, p.id FROM papers p CROSS JOIN embeddings e "
+            "WHERE e.paper_id = p.id AND e.model = ? AND (p.seq, p.id) > (?, ?) ORDER BY p.seq, p.id LIMIT ?",
             lambda last: (model, last[0], last[1], batch),
             (since.papers + 1, ""),
         )
