@@ -70,6 +70,8 @@ def log_config() -> dict[str, Any]:
     config = copy.deepcopy(LOGGING_CONFIG)
     config.setdefault("filters", {})["anonymous"] = {"()": AnonymousAccessLog}
     config["loggers"]["uvicorn.access"]["filters"] = ["anonymous"]
+    # paperwire's own notes (the vector index loading, its graph being built) beside uvicorn's
+    config["loggers"]["paperwire"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
     return config
 
 
