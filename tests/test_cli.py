@@ -183,6 +183,7 @@ def test_ingest_and_status_never_read_a_vector(fresh: Home, tmp_path: Path) -> N
     for args in (
         ["ingest", "file", str(one), "--no-embed"],
         ["search", "a new paper", "--mode", "keyword"],
+        ["daily", "--json"],
         ["status", "--json"],
     ):
         r = subprocess.run(

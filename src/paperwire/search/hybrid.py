@@ -192,7 +192,7 @@ class SearchEngine:
                 "narrow the search with words or filters"
             )
         q = parse_query(text, categories=categories, authors=authors, after=after, before=before)
-        self.ready(vectors=mode != "keyword")
+        self.ready(vectors=mode != "keyword" and q.has_text)  # filters alone are listed by the keyword index
         if q.paper_id:
             return SearchResults(q, mode, [self.paper(q.paper_id)], 1, 0, limit, ["exact arXiv id"])
         notes: list[str] = []
