@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from paperwire.config import Settings
 from paperwire.embed import Embedder, vector_space
@@ -27,6 +27,8 @@ class Paperwire:
     engine: SearchEngine
     _trending: Trending | None = field(default=None, init=False, repr=False)
     _trending_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+    _counts: tuple[tuple[int, int], dict[str, Any]] | None = field(default=None, init=False, repr=False)
+    _counts_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     @property
     def trending(self) -> Trending:
@@ -38,6 +40,27 @@ class Paperwire:
 
                 self._trending = Trending(self.store, self.settings)
             return self._trending
+
+    def store_counts(self) -> dict[str, Any]:
+        """Papers, vectors, papers waiting for one, the newest announcement: counted again only when papers or
+        vectors changed (counting what waits scans every paper: a second at a million, too much for each
+        status request)."""
+        model = self.engine.model_name
+        c = self.store.vector_cursor(model)
+        key = (c.papers, c.vectors)
+        with self._counts_lock:
+            if self._counts is None or self._counts[0] != key:
+                newest = self.store.latest_announced()
+                self._counts = (
+                    key,
+                    {
+                        "papers": self.store.count_papers(),
+                        "embedded": self.store.count_embeddings(model),
+                        "pending_embeddings": self.store.count_pending_embeddings(model),
+                        "newest_announced": newest.isoformat() if newest else None,
+                    },
+                )
+            return dict(self._counts[1])
 
     def popularity(self, paper_ids: Sequence[str]) -> dict[str, float]:
         """Each paper's popularity (the search's "popular" sort and lift read it)."""

@@ -175,14 +175,14 @@ def status_json(pw: Paperwire, private: bool = False) -> dict[str, Any]:
 
     store = pw.store
     model = pw.engine.model_name
-    newest = store.latest_announced()
-    pending = store.count_pending_embeddings(model)
+    counts = pw.store_counts()
+    pending = counts["pending_embeddings"]
     return {
         "home": str(pw.settings.home),
-        "papers": store.count_papers(),
-        "newest_announced": newest.isoformat() if newest else None,
+        "papers": counts["papers"],
+        "newest_announced": counts["newest_announced"],
         "embedding_model": model,
-        "embedded": store.count_embeddings(model),
+        "embedded": counts["embedded"],
         "pending_embeddings": pending,
         "keyword_indexed": pw.engine.keyword.num_docs(),
         # this process's vector index when it has loaded it (a server), else what is saved (a command never
