@@ -308,17 +308,10 @@ def start_postgres(home: Path) -> tuple[str, Path]:
 
 
 def stop_postgres(data: Path) -> None:
-    pidfile = data / "postmaster.pid"
-    if not pidfile.exists():
-        return
-    pid = int(pidfile.read_text().split()[0])
-    try:
-        os.kill(pid, signal.SIGINT)
-        for _ in range(600):
-            os.kill(pid, 0)
-            time.sleep(0.05)
-    except ProcessLookupError:
-        pass
+    sys.path.insert(0, str(ROOT))
+    from tests.pg import stop_postmaster
+
+    stop_postmaster(data, wait_s=30)
 
 
 # -- prepare ---------------------------------------------------------------------------------------------

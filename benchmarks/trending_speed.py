@@ -25,8 +25,8 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import signal
 import statistics
+import sys
 import tempfile
 import time
 import uuid
@@ -38,6 +38,7 @@ from typing import Any
 
 import numpy as np
 
+ROOT = Path(__file__).resolve().parents[1]
 END = datetime(2026, 11, 28, 12, tzinfo=UTC)  # the benchmark's clock; all data is in the month before
 CATEGORIES = ["cs.CV", "cs.LG", "cs.CL", "cs.AI", "cs.RO", "stat.ML", "eess.IV", "cs.IR", "cs.SD", "math.OC"]
 SIGNAL_COLUMNS = "paper_id, source, observed_at, upvotes, comments, github_repo, github_stars, project_page, listed_on, listed_at"
@@ -338,16 +339,10 @@ def embedded_postgres() -> Iterator[str]:
         parts = urlsplit(admin)
         yield urlunsplit((parts.scheme, parts.netloc, "/trending_bench", parts.query, parts.fragment))
     finally:
-        pidfile = home / "data" / "postmaster.pid"
-        if pidfile.exists():
-            pid = int(pidfile.read_text().split()[0])
-            try:
-                os.kill(pid, signal.SIGINT)
-                for _ in range(200):
-                    os.kill(pid, 0)
-                    time.sleep(0.05)
-            except ProcessLookupError:
-                pass
+        sys.path.insert(0, str(ROOT))
+        from tests.pg import stop_postmaster
+
+        stop_postmaster(home / "data")
         shutil.rmtree(home, ignore_errors=True)
 
 

@@ -88,14 +88,21 @@ def stop() -> None:
             return
         home = _server[1]
         _server = None
-    pidfile = home / "data" / "postmaster.pid"
-    if pidfile.exists():
-        pid = int(pidfile.read_text().split()[0])
-        try:
-            os.kill(pid, signal.SIGINT)
-            for _ in range(200):
-                os.kill(pid, 0)
-                time.sleep(0.05)
-        except ProcessLookupError:
-            pass
+    stop_postmaster(home / "data")
     shutil.rmtree(home, ignore_errors=True)
+
+
+def stop_postmaster(data: Path, wait_s: float = 10.0) -> None:
+    """Stop the PostgreSQL server of data directory ``data`` (it outlives the Python process that started it):
+    SIGINT to the pid in postmaster.pid (a fast shutdown), then wait up to ``wait_s`` for it to exit."""
+    pidfile = data / "postmaster.pid"
+    if not pidfile.exists():
+        return
+    pid = int(pidfile.read_text().split()[0])
+    try:
+        os.kill(pid, signal.SIGINT)
+        for _ in range(int(wait_s / 0.05)):
+            os.kill(pid, 0)
+            time.sleep(0.05)
+    except ProcessLookupError:
+        pass

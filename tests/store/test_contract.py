@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -568,8 +571,10 @@ def test_the_change_feed_misses_nothing_while_writers_commit_concurrently(
     assert seen == final  # every commit reached the tailing reader, at its own sequence
 
 
-@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
-def test_migration_4_gives_vectors_a_change_sequence(backend: str, tmp_path: Path) -> None:
+@contextmanager
+def old_database(backend: str, tmp_path: Path, version: int) -> Iterator[tuple[str, Any]]:
+    """A database of ``backend`` migrated only up to ``version`` (as older code left it): (URL, its store
+    opened without migrating); dropped afterwards."""
     from tests import pg
 
     url = pg.create_database(empty=True) if backend == "postgresql" else f"sqlite:///{tmp_path / 'old.db'}"
@@ -580,7 +585,16 @@ def test_migration_4_gives_vectors_a_change_sequence(backend: str, tmp_path: Pat
             with psycopg.connect(url, autocommit=True) as c:
                 c.execute("CREATE EXTENSION IF NOT EXISTS vector")
         old = open_url(url, migrate=False)
-        old._migrate(target=3)  # type: ignore[attr-defined]  # a database as issue 10 left it
+        old._migrate(target=version)  # type: ignore[attr-defined]
+        yield url, old
+    finally:
+        if backend == "postgresql":
+            pg.drop_database(url)
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_migration_4_gives_vectors_a_change_sequence(backend: str, tmp_path: Path) -> None:
+    with old_database(backend, tmp_path, 3) as (url, old):  # a database as issue 10 left it
         papers = [make_paper(f"2501.{i:05d}") for i in range(1, 4)]
         old.upsert_papers(papers)
         vec = old._vector_param(np.ones(4, np.float32) / 2)  # type: ignore[attr-defined]
@@ -603,24 +617,11 @@ def test_migration_4_gives_vectors_a_change_sequence(backend: str, tmp_path: Pat
         store.save_embeddings("m", [(new.id, new.text_hash)], np.ones((1, 4), np.float32) / 2)
         assert {i for b in store.iter_vectors("m", start) for i in b.ids} == {new.id}  # (it may come twice)
         store.close()
-    finally:
-        if backend == "postgresql":
-            pg.drop_database(url)
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
 def test_migration_3_keeps_each_days_signal_as_a_point_of_history(backend: str, tmp_path: Path) -> None:
-    from tests import pg
-
-    url = pg.create_database(empty=True) if backend == "postgresql" else f"sqlite:///{tmp_path / 'old.db'}"
-    try:
-        if backend == "postgresql":
-            import psycopg
-
-            with psycopg.connect(url, autocommit=True) as c:
-                c.execute("CREATE EXTENSION IF NOT EXISTS vector")
-        old = open_url(url, migrate=False)
-        old._migrate(target=2)  # type: ignore[attr-defined]  # a database as issue 9 left it
+    with old_database(backend, tmp_path, 2) as (url, old):  # a database as issue 9 left it
         with old._write() as c:  # type: ignore[attr-defined]
             c.execute(
                 "INSERT INTO signals (paper_id, source, observed_on, upvotes, comments, github_repo, github_stars) "
@@ -643,6 +644,3 @@ def test_migration_3_keeps_each_days_signal_as_a_point_of_history(backend: str, 
         )
         assert store.daily_list(date(2025, 1, 3)) == [s]
         store.close()
-    finally:
-        if backend == "postgresql":
-            pg.drop_database(url)
