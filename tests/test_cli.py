@@ -193,6 +193,34 @@ def test_ingest_and_status_never_read_a_vector(fresh: Home, tmp_path: Path) -> N
     st = json.loads(r.stdout)
     assert st["papers"] == 201 and st["keyword_indexed"] == 201 and st["embedded"] == 200
     assert st["vector_index"] == {"vectors": None, "graph": None, "building": None}  # none loaded, none saved
+    # beside a running server whose embed job ran moments ago, an ingest leaves the embedding to it: the
+    # model (torch) never loads here
+    store = open_store(settings)
+    try:
+        run_id = store.start_job_run("embed", "host:1:server")
+        store.finish_job_run(run_id, "ok", {"embedded": 0}, None)
+    finally:
+        store.close()
+    two = tmp_path / "two.jsonl"
+    two.write_text(
+        '{"id": "2511.00002", "title": "Another paper", "summary": "Its abstract.", "authors": ["A B"]}\n'
+    )
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import sys; sys.modules['torch'] = None\n" + _NO_VECTORS,
+            "ingest",
+            "file",
+            str(two),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert r.returncode == 0, r.stderr
+    assert "the embed job of host:1:server embeds new papers" in " ".join(r.stdout.split())
     # the guard works: similar papers do read vectors
     r = subprocess.run(
         [sys.executable, "-c", _NO_VECTORS, "similar", "0704.0001"],

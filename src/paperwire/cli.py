@@ -91,7 +91,15 @@ def ingest_file_cmd(
     path: Annotated[
         Path, typer.Argument(help="JSON lines (listing or arXiv snapshot format), plain or .gz.")
     ],
-    embed: Annotated[bool, typer.Option(help="Compute embeddings after the metadata is in.")] = True,
+    embed: Annotated[
+        bool | None,
+        typer.Option(
+            help="Compute embeddings after the metadata is in: --embed here and now; --no-embed leave them to "
+            "`paperwire embed` or a worker. Default: here, unless a running server or worker embeds papers "
+            "(its embed job ran within the last few minutes): then it does, and this command never loads "
+            "the model."
+        ),
+    ] = None,
     batch_size: Annotated[int, typer.Option(min=1, help="Records per committed batch.")] = 2000,
     restart: Annotated[
         bool, typer.Option(help="Ignore the checkpoint of an earlier run of this file.")
@@ -152,11 +160,29 @@ def ingest_file_cmd(
         raise typer.Exit(SKIPPED_EXIT)
 
 
-def _index_and_embed(pw: Paperwire, embed: bool) -> None:
+def _index_and_embed(pw: Paperwire, embed: bool | None) -> None:
     n = pw.engine.refresh_keyword()  # never the vectors: a server reads the new ones from the store by itself
     out.print(f"keyword index up to date ({n} papers indexed); keyword search works now")
-    if embed:
+    if embed is None:
+        runner = _live_embedder(pw)
+        if runner is not None:
+            out.print(
+                f"the embed job of {escape(runner)} embeds new papers (it ran moments ago): they become "
+                "semantically searchable as it reaches them (--embed embeds them here instead)"
+            )
+            return
+    if embed is not False:
         embed_cmd_impl(pw)
+
+
+def _live_embedder(pw: Paperwire) -> str | None:
+    """The runner whose embed job ran lately (within the lateness the status page allows), if any."""
+    last = pw.store.last_job_runs().get("embed")
+    every = pw.settings.refresh_interval
+    if last is None or every <= 0 or last.outcome not in ("ok", "running"):
+        return None
+    age = (datetime.now(UTC) - last.started).total_seconds()
+    return last.runner if age <= 3 * every + 60 else None
 
 
 @ingest_app.command("arxiv")
@@ -180,7 +206,15 @@ def ingest_arxiv_cmd(
     prefix: Annotated[
         str, typer.Option("--prefix", help="OAI-PMH metadataPrefix: arXiv, arXivRaw or oai_dc.")
     ] = "arXiv",
-    embed: Annotated[bool, typer.Option(help="Compute embeddings after the metadata is in.")] = True,
+    embed: Annotated[
+        bool | None,
+        typer.Option(
+            help="Compute embeddings after the metadata is in: --embed here and now; --no-embed leave them to "
+            "`paperwire embed` or a worker. Default: here, unless a running server or worker embeds papers "
+            "(its embed job ran within the last few minutes): then it does, and this command never loads "
+            "the model."
+        ),
+    ] = None,
 ) -> None:
     """Fetch papers from arXiv: an OAI-PMH harvest of a set (incremental), or single papers by id/URL."""
     from paperwire.harvest import fetch_by_ids, harvest_set
@@ -247,7 +281,15 @@ def ingest_hf_daily_cmd(
             "later run (or a harvest)."
         ),
     ] = True,
-    embed: Annotated[bool, typer.Option(help="Compute embeddings of the papers fetched.")] = True,
+    embed: Annotated[
+        bool | None,
+        typer.Option(
+            help="Compute embeddings of the papers fetched: --embed here and now; --no-embed leave them to "
+            "`paperwire embed` or a worker. Default: here, unless a running server or worker embeds papers "
+            "(its embed job ran within the last few minutes): then it does, and this command never loads "
+            "the model."
+        ),
+    ] = None,
 ) -> None:
     """Hugging Face daily papers: each listed paper's upvotes, comments, GitHub repository and stars, project page.
 
