@@ -143,6 +143,11 @@ def test_rows_beyond_the_graph_are_searched_exactly(
     assert index.graph_n == 230 and index.n == 231  # the new row waits outside the graph...
     q = index.vector("2503.00001")
     assert q is not None and index.search(q, 3)[0].paper_id == "2503.00001"  # ... and is found all the same
+    # the newest rows are searched exactly beside the graph too, never twice in one answer
+    index.extend_graph()
+    monkeypatch.setattr(semantic, "FRESH_ROWS", 5)
+    hits = index.search(q, 10)
+    assert hits[0].paper_id == "2503.00001" and len({h.paper_id for h in hits}) == 10
 
 
 def test_a_background_build_then_a_restart_from_the_saved_index(

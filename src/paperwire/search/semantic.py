@@ -41,6 +41,7 @@ _EF_SEARCH = 128
 _FORMAT = 2  # 2: state.npz + cursor in meta.json (1: labels.json, no cursor: read anew)
 GRAPH_CHUNK = 256  # rows added to the graph per hold of the search lock (~0.3 s at a million rows)
 INLINE_GRAPH_ROWS = 20_000  # rows missing from the graph that a sync adds itself; more: a build (background)
+FRESH_ROWS = 20_000  # the newest rows, also searched exactly (a few ms): a paper just added is always found
 
 GraphBuild = Literal["auto", "inline", "background"]
 
@@ -454,8 +455,12 @@ class VectorIndex:
             self.graph.set_ef(max(_EF_SEARCH, kk))
             labels, dists = self.graph.knn_query(q, k=kk, num_threads=1)  # no thread spawned per query
             hits = [(int(lab), float(1.0 - d)) for lab, d in zip(labels[0], dists[0], strict=True)]
-            if self.graph_n < n:  # rows not in the graph yet: searched exactly, merged in
-                hits += self._scan(q, k, self.graph_n, n, self.alive[self.graph_n : n])
+            # rows not in the graph yet, and the newest rows (the graph's greedy walk may not reach a row just
+            # added): searched exactly, merged in
+            lo = min(self.graph_n, max(0, n - FRESH_ROWS))
+            if lo < n:
+                seen = {lab for lab, _ in hits}
+                hits += [h for h in self._scan(q, k, lo, n, self.alive[lo:n]) if h[0] not in seen]
                 hits.sort(key=lambda h: -h[1])
                 hits = hits[:k]
             return [VectorHit(self.ids[lab], s) for lab, s in hits]
