@@ -374,24 +374,26 @@ def prepare(papers: Path, home: Path, database_url: str | None, skip_ingest: boo
     return figs
 
 
+def run_measured(cmd: list[str], env: dict[str, str], log_path: Path) -> tuple[int, float, Any]:
+    """Run ``cmd`` with its output in ``log_path``; (exit status, wall seconds, its rusage: ru_maxrss in KiB)."""
+    with log_path.open("w") as log:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(cmd, env=env, stdout=log, stderr=subprocess.STDOUT)
+        _, status, ru = os.wait4(proc.pid, 0)
+        return os.waitstatus_to_exitcode(status), time.perf_counter() - t0, ru
+
+
 def ingest(papers: Path, home: Path, database_url: str | None) -> dict[str, Any]:
     """`paperwire ingest file --no-embed` of the corpus; its figures."""
     n = count_lines(papers)
     print(f"prepare: ingesting {n:,} papers from {papers} into {home} ...", flush=True)
-    log = (home / "scale-ingest.log").open("w")
-    t0 = time.perf_counter()
-    p = subprocess.Popen(
+    returncode, ingest_s, ru = run_measured(
         [str(CLI), "ingest", "file", "--no-embed", str(papers)],
-        env=env_for(home, database_url),
-        stdout=log,
-        stderr=subprocess.STDOUT,
+        env_for(home, database_url),
+        home / "scale-ingest.log",
     )
-    _, status, ru = os.wait4(p.pid, 0)
-    p.returncode = os.waitstatus_to_exitcode(status)
-    ingest_s = time.perf_counter() - t0
-    log.close()
-    if p.returncode:
-        raise SystemExit(f"ingest failed ({p.returncode}); see {home / 'scale-ingest.log'}")
+    if returncode:
+        raise SystemExit(f"ingest failed ({returncode}); see {home / 'scale-ingest.log'}")
     print(f"  ingest: {ingest_s:.1f} s, {n / ingest_s:,.0f} papers/s, peak RSS {ru.ru_maxrss / 1024:.0f} MB")
     return {
         "corpus_file": str(papers),
@@ -611,26 +613,15 @@ def one_paper(srv: Server, home: Path, database_url: str | None) -> dict[str, An
     started = datetime.now(UTC)
     runs = RefreshRuns(srv.port, started)  # from the CLI's start: a run may pick the row up while it embeds
     runs.start()
-    log = (home / "scale-ingest-one.log").open("w")
-    t0 = time.perf_counter()
-    proc = subprocess.Popen(
-        [str(CLI), "ingest", "file", str(path)],
-        env=env_for(home, database_url),
-        stdout=log,
-        stderr=subprocess.STDOUT,
+    returncode, wall, ru = run_measured(
+        [str(CLI), "ingest", "file", str(path)], env_for(home, database_url), home / "scale-ingest-one.log"
     )
-    _, status, ru = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    wall = time.perf_counter() - t0
-    log.close()
     out: dict[str, Any] = {
         "one_ingest_s": round(wall, 1),
         "one_ingest_peak_rss_mb": round(ru.ru_maxrss / 1024),
-        "one_ingest_exit": proc.returncode,
+        "one_ingest_exit": returncode,
     }
-    print(
-        f"  ingest of one paper: {wall:.1f} s, peak RSS {ru.ru_maxrss / 1024:.0f} MB, exit {proc.returncode}"
-    )
+    print(f"  ingest of one paper: {wall:.1f} s, peak RSS {ru.ru_maxrss / 1024:.0f} MB, exit {returncode}")
 
     t1 = time.perf_counter()
     found: dict[str, float] = {}

@@ -77,6 +77,18 @@ def _root(
         serve()
 
 
+# --embed / --no-embed / neither, as every ingest command takes it (see _index_and_embed)
+EmbedOption = Annotated[
+    bool | None,
+    typer.Option(
+        help="Compute embeddings of the new papers: --embed here and now; --no-embed leave them to "
+        "`paperwire embed` or a worker. Default: here, unless a running server or worker embeds papers "
+        "(its embed job ran within the last few minutes): then it does, and this command never loads "
+        "the model."
+    ),
+]
+
+
 def _open(first_run: bool = True) -> Paperwire:
     from paperwire.app_context import open_paperwire
 
@@ -91,15 +103,7 @@ def ingest_file_cmd(
     path: Annotated[
         Path, typer.Argument(help="JSON lines (listing or arXiv snapshot format), plain or .gz.")
     ],
-    embed: Annotated[
-        bool | None,
-        typer.Option(
-            help="Compute embeddings after the metadata is in: --embed here and now; --no-embed leave them to "
-            "`paperwire embed` or a worker. Default: here, unless a running server or worker embeds papers "
-            "(its embed job ran within the last few minutes): then it does, and this command never loads "
-            "the model."
-        ),
-    ] = None,
+    embed: EmbedOption = None,
     batch_size: Annotated[int, typer.Option(min=1, help="Records per committed batch.")] = 2000,
     restart: Annotated[
         bool, typer.Option(help="Ignore the checkpoint of an earlier run of this file.")
@@ -206,15 +210,7 @@ def ingest_arxiv_cmd(
     prefix: Annotated[
         str, typer.Option("--prefix", help="OAI-PMH metadataPrefix: arXiv, arXivRaw or oai_dc.")
     ] = "arXiv",
-    embed: Annotated[
-        bool | None,
-        typer.Option(
-            help="Compute embeddings after the metadata is in: --embed here and now; --no-embed leave them to "
-            "`paperwire embed` or a worker. Default: here, unless a running server or worker embeds papers "
-            "(its embed job ran within the last few minutes): then it does, and this command never loads "
-            "the model."
-        ),
-    ] = None,
+    embed: EmbedOption = None,
 ) -> None:
     """Fetch papers from arXiv: an OAI-PMH harvest of a set (incremental), or single papers by id/URL."""
     from paperwire.harvest import fetch_by_ids, harvest_set
@@ -281,15 +277,7 @@ def ingest_hf_daily_cmd(
             "later run (or a harvest)."
         ),
     ] = True,
-    embed: Annotated[
-        bool | None,
-        typer.Option(
-            help="Compute embeddings of the papers fetched: --embed here and now; --no-embed leave them to "
-            "`paperwire embed` or a worker. Default: here, unless a running server or worker embeds papers "
-            "(its embed job ran within the last few minutes): then it does, and this command never loads "
-            "the model."
-        ),
-    ] = None,
+    embed: EmbedOption = None,
 ) -> None:
     """Hugging Face daily papers: each listed paper's upvotes, comments, GitHub repository and stars, project page.
 

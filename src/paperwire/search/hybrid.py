@@ -113,13 +113,14 @@ class SearchEngine:
     def _refresh_keyword(self) -> int:
         self._keyword_fresh = True
         sid = self.store.store_id()
+        top = self.store.max_seq()
         follows = self.keyword.store_id
-        if (follows is not None and follows != sid) or self.store.max_seq() < self.keyword.seq:
+        if (follows is not None and follows != sid) or top < self.keyword.seq:
             # built from another database (a home pointed at a copy): its sequence numbers mean nothing here
             self.keyword.clear()
         if follows != sid:
             self.keyword.follow(sid)
-        if self.store.max_seq() > self.keyword.seq:
+        if top > self.keyword.seq:
             return self.keyword.add(self.store.iter_papers(after_seq=self.keyword.seq))
         self.keyword.reload()  # another process may have indexed them
         return 0

@@ -121,15 +121,20 @@ class VectorIndex:
         background thread (``"background"``: a server) or not at all (``"auto"``: a short-lived command
         searches them exactly)."""
         with self._mutate:
-            if self.cursor is not None and (store_id != self.store_id or self._went_back(store)):
+            now = store.vector_cursor(self.model)  # read first: what arrives later is the next sync's
+            if self.cursor is not None and (
+                store_id != self.store_id
+                or now.vectors < self.cursor.vectors
+                or now.papers < self.cursor.papers
+            ):
                 self._clear()  # another database (a home pointed at a copy), or one restored from a backup
             changed = 0
             if self.cursor is None:
                 with _dir_lock(self.dir):
                     loaded = self._load_saved(store_id)
                 if not loaded:
-                    changed = self._full_load(store, store_id)
-            changed += self._read_changes(store)
+                    changed = self._full_load(store, store_id, now)
+            changed += self._read_changes(store, now)
             self._unsaved += changed
             if graph == "inline" or self.n - self.graph_n <= INLINE_GRAPH_ROWS:
                 self.extend_graph()
@@ -137,11 +142,6 @@ class VectorIndex:
                 self._start_builder()
             self._maybe_save()
             return changed
-
-    def _went_back(self, store: EmbeddingStore) -> bool:
-        assert self.cursor is not None
-        now = store.vector_cursor(self.model)
-        return now.vectors < self.cursor.vectors or now.papers < self.cursor.papers
 
     def _clear(self) -> None:
         self.stop_builder(wait=False)  # it waits for the lock this sync holds, then sees it must stop
@@ -155,9 +155,8 @@ class VectorIndex:
             self._live = self._graph_live = 0
             self._unsaved = 0
 
-    def _full_load(self, store: EmbeddingStore, store_id: str) -> int:
-        """Every current vector, streamed in batches into one preallocated matrix."""
-        cursor = store.vector_cursor(self.model)  # read first: later changes are read as changes
+    def _full_load(self, store: EmbeddingStore, store_id: str, cursor: VectorCursor) -> int:
+        """Every current vector, streamed in batches into one preallocated matrix (``cursor``: read before)."""
         expected = store.count_embeddings(self.model)  # stale ones too: an upper bound, give or take
         t0 = time.perf_counter()
         for batch in store.iter_vectors(self.model, None):
@@ -179,10 +178,9 @@ class VectorIndex:
             log.info("read %d vectors of %s in %.1f s", self.n, self.model, time.perf_counter() - t0)
         return self.n
 
-    def _read_changes(self, store: EmbeddingStore) -> int:
-        """Apply what changed in the store since the cursor."""
+    def _read_changes(self, store: EmbeddingStore, cursor: VectorCursor) -> int:
+        """Apply what changed in the store since the cursor, up to ``cursor`` (read before)."""
         assert self.cursor is not None
-        cursor = store.vector_cursor(self.model)
         if cursor == self.cursor:
             return 0
         changed: set[str] = set()  # a row may come twice (its vector saved and its paper changed)
