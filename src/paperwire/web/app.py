@@ -23,6 +23,7 @@ from paperwire.web.admission import AdmissionMiddleware
 from paperwire.web.error_pages import error_response, internal_error
 from paperwire.web.head import HeadMiddleware
 from paperwire.web.routes import api, feeds, pages, trending
+from paperwire.web.routes import recommend as recommend_routes
 from paperwire.web.security import HostPolicy, SecurityMiddleware, TokenBucket, allowed_hosts
 from paperwire.web.site import STATIC, Site
 from paperwire.web.views import flush_views
@@ -124,6 +125,7 @@ def create_app(
     app.include_router(feeds.router)
     app.include_router(pages.router)
     app.include_router(trending.router)
+    app.include_router(recommend_routes.router)
 
     @app.exception_handler(PaperwireError)
     async def _paperwire_error(request: Request, exc: PaperwireError) -> Response:

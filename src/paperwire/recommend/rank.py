@@ -1,0 +1,230 @@
+"""Ranking new papers for a library: pure numpy over unit vectors, no store and no index.
+
+Two views of a library, blended (each z-scored over the candidates, so neither's scale wins by accident):
+
+- **a classifier** (arxiv-sanity's and Scholar Inbox's idea): L2-regularised logistic regression on the
+  embeddings, the library (and "more like this") as positives, a sample of other papers (and "not
+  interested") as negatives, each side weighing as much as the other; fitted by Newton's method (a 385x385
+  solve per step, milliseconds). It learns what sets the library apart from the field, not just where it is.
+- **similarity to library items** (zotero-arxiv-daily's idea): each candidate's mean cosine similarity to its
+  ``top_k`` nearest library papers, recent library papers counting more (a half-life on their age). A
+  library of many interests keeps each one; a mean vector would blur them. These nearest papers are the
+  reasons given.
+
+Below ``classifier_min`` positives the classifier is skipped (similarity alone). "Not interested" papers
+also push down what is close to them (``less_penalty``); a small ``freshness`` term prefers newer papers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+_CHUNK_CELLS = 8_000_000  # candidate x library similarities held at once (32 MB of float32)
+
+
+@dataclass(frozen=True)
+class RankParams:
+    """The ranking's knobs (defaults tuned on the tuning split of benchmarks/recommend_eval.py)."""
+
+    classifier_min: int = 3  # positives needed before the classifier is used
+    blend: float = 0.5  # the classifier's share of the score (the rest: similarity)
+    l2: float = 1.0  # L2 penalty on the classifier's weights (total sample weight is 2)
+    top_k: int = 3  # nearest library papers averaged into the similarity score
+    half_life_days: float | None = 365.0  # a library paper this much older than the newest counts half
+    min_recency_weight: float = 0.5  # the least any library paper counts in the similarity score
+    feedback_weight: float = 2.0  # a "more like" / "not interested" paper, as many library papers
+    less_penalty: float = 2.0  # z-units taken off per unit of cosine similarity to a "not interested" paper
+    freshness: float = 0.0  # z-units added for the newest candidate over the oldest, linearly between
+    because_ratio: float = 0.85  # a library paper is a reason when its similarity is this share of the best
+    newton_steps: int = 8
+
+
+@dataclass(frozen=True)
+class Ranked:
+    """One candidate, by its row: its score and the library rows that make it relevant, best first."""
+
+    index: int
+    score: float
+    because: list[int]
+
+
+def rank(
+    library: np.ndarray,
+    candidates: np.ndarray,
+    *,
+    limit: int = 20,
+    library_days: np.ndarray | None = None,
+    candidate_days: np.ndarray | None = None,
+    negatives: np.ndarray | None = None,
+    more_like: np.ndarray | None = None,
+    less_like: np.ndarray | None = None,
+    params: RankParams | None = None,
+) -> list[Ranked]:
+    """The best ``limit`` candidates (rows of ``candidates``) for ``library``, best first.
+
+    Vectors are unit rows (float32); days are day numbers (``date.toordinal()``), larger is newer.
+    ``negatives``: other papers of the corpus (not candidates), the classifier's background. ``more_like``,
+    ``less_like``: feedback papers; they are never reasons (``because`` names library rows only).
+    """
+    p = params or RankParams()
+    lib = _rows(library)
+    cand = _rows(candidates)
+    more = _rows(more_like, lib.shape[1])
+    less = _rows(less_like, lib.shape[1])
+    if not lib.shape[0]:
+        raise ValueError("an empty library has nothing to rank by")
+    if not cand.shape[0] or limit <= 0:
+        return []
+    weights = recency_weights(library_days, lib.shape[0], p)
+
+    sim_to_lib, sim_score, because_rows = similarity(cand, lib, weights, more, p)
+    score = _z(sim_score)
+    if p.blend > 0:
+        clf = classifier_scores(lib, cand, weights, _rows(negatives, lib.shape[1]), more, less, p)
+        if clf is not None:
+            score = p.blend * _z(clf) + (1 - p.blend) * score
+    if less.shape[0]:
+        score = score - p.less_penalty * np.maximum(0.0, (cand @ less.T).max(axis=1))
+    if p.freshness and candidate_days is not None and len(candidate_days) == cand.shape[0]:
+        days = np.asarray(candidate_days, dtype=np.float64)
+        span = float(days.max() - days.min())
+        if span > 0:
+            score = score + p.freshness * (days - days.min()) / span
+
+    k = min(limit, cand.shape[0])
+    top = np.argpartition(-score, k - 1)[:k]
+    top = top[np.lexsort((top, -score[top]))]  # best first; ties by row, so the order is stable
+    out = []
+    for i in top:
+        reasons: list[int] = []
+        if lib.shape[0]:
+            rows = because_rows[i]
+            sims = sim_to_lib[i]
+            best = float(sims[0])
+            reasons = [
+                int(r) for r, s in zip(rows, sims, strict=True) if s > 0 and s >= p.because_ratio * best
+            ]
+        out.append(Ranked(int(i), float(score[i]), reasons))
+    return out
+
+
+def classifier_scores(
+    lib: np.ndarray,
+    cand: np.ndarray,
+    weights: np.ndarray,
+    negatives: np.ndarray,
+    more: np.ndarray,
+    less: np.ndarray,
+    p: RankParams,
+) -> np.ndarray | None:
+    """The classifier's decision value for each candidate, or None when the positives are too few (below
+    ``classifier_min``) or there is no background to learn against."""
+    if lib.shape[0] + more.shape[0] < p.classifier_min or not negatives.shape[0]:
+        return None
+    # each class weighs 1 in all; a feedback paper weighs as much as feedback_weight library papers
+    pos_w = np.concatenate([weights, np.full(more.shape[0], p.feedback_weight)])
+    pos_w = pos_w / pos_w.sum()
+    per_paper = p.feedback_weight / (lib.shape[0] + p.feedback_weight * more.shape[0])
+    neg_w = np.concatenate(
+        [np.full(negatives.shape[0], 1.0 / negatives.shape[0]), np.full(less.shape[0], per_paper)]
+    )
+    w, b = fit_logistic(
+        np.concatenate([lib, more]),
+        np.concatenate([negatives, less]),
+        pos_w,
+        neg_w,
+        l2=p.l2,
+        steps=p.newton_steps,
+    )
+    out: np.ndarray = cand @ w + b
+    return out
+
+
+def recency_weights(days: np.ndarray | None, n: int, p: RankParams) -> np.ndarray:
+    """Each library paper's weight: 1 for the newest, halving every ``half_life_days`` older, floored at
+    ``min_recency_weight``."""
+    if days is None or p.half_life_days is None or len(days) != n or not n:
+        return np.ones(n)
+    d = np.asarray(days, dtype=np.float64)
+    age = d.max() - d
+    w: np.ndarray = np.maximum(0.5 ** (age / p.half_life_days), p.min_recency_weight)
+    return w
+
+
+def fit_logistic(
+    positives: np.ndarray,
+    negatives: np.ndarray,
+    positive_weights: np.ndarray,
+    negative_weights: np.ndarray,
+    *,
+    l2: float,
+    steps: int = 8,
+) -> tuple[np.ndarray, float]:
+    """Weights and bias of a sample-weighted, L2-regularised logistic regression (Newton's method; the bias
+    is not penalised)."""
+    x = np.concatenate([positives, negatives]).astype(np.float64)
+    y = np.concatenate([np.ones(len(positives)), np.zeros(len(negatives))])
+    sw = np.concatenate([positive_weights, negative_weights]).astype(np.float64)
+    xb = np.hstack([x, np.ones((x.shape[0], 1))])  # the bias as a last, unpenalised weight
+    xb32 = xb.astype(np.float32)
+    reg = np.full(xb.shape[1], l2)
+    reg[-1] = 1e-6
+    theta = np.zeros(xb.shape[1])
+    for _ in range(steps):
+        z = np.clip(xb @ theta, -30, 30)
+        prob = 1.0 / (1.0 + np.exp(-z))
+        grad = xb.T @ (sw * (prob - y)) + reg * theta
+        xw = (xb * (sw * prob * (1 - prob))[:, None]).astype(np.float32)  # float32: twice as fast, ample
+        hess = (xw.T @ xb32).astype(np.float64) + np.diag(reg)
+        step = np.linalg.solve(hess, grad)
+        theta -= step
+        if float(np.abs(step).max()) < 1e-4:
+            break
+    return theta[:-1].astype(np.float32), float(theta[-1])
+
+
+def similarity(
+    cand: np.ndarray, lib: np.ndarray, weights: np.ndarray, more: np.ndarray, p: RankParams
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per candidate: its best library similarities (recency-weighted) and their rows, best first (up to 3),
+    and its similarity score (mean of the top ``top_k`` over the library and "more like" papers)."""
+    refs = np.concatenate([lib, more])
+    w = np.concatenate([weights, np.full(more.shape[0], 1.0)]).astype(np.float32)
+    n_ref = refs.shape[0]
+    k = min(p.top_k, n_ref)
+    keep = min(3, lib.shape[0])
+    score = np.empty(cand.shape[0], dtype=np.float64)
+    best_sims = np.zeros((cand.shape[0], keep), dtype=np.float32)
+    best_rows = np.zeros((cand.shape[0], keep), dtype=np.int64)
+    step = max(1, _CHUNK_CELLS // max(1, n_ref))
+    for lo in range(0, cand.shape[0], step):
+        s = (cand[lo : lo + step] @ refs.T) * w  # (chunk, refs): never the whole candidates x library matrix
+        top = np.partition(s, n_ref - k, axis=1)[:, n_ref - k :] if k < n_ref else s
+        score[lo : lo + step] = top.mean(axis=1)
+        if keep:
+            sl = s[:, : lib.shape[0]]
+            rows = np.argpartition(-sl, keep - 1, axis=1)[:, :keep] if keep < sl.shape[1] else None
+            if rows is None:
+                rows = np.broadcast_to(np.arange(sl.shape[1]), sl.shape).copy()
+            vals = np.take_along_axis(sl, rows, axis=1)
+            order = np.argsort(-vals, axis=1, kind="stable")
+            best_rows[lo : lo + step] = np.take_along_axis(rows, order, axis=1)
+            best_sims[lo : lo + step] = np.take_along_axis(vals, order, axis=1)
+    return best_sims, score, best_rows
+
+
+def _z(x: np.ndarray) -> np.ndarray:
+    """Scores as z-scores over the candidates (all zero when they do not vary)."""
+    x = np.asarray(x, dtype=np.float64)
+    sd = float(x.std())
+    return (x - x.mean()) / sd if sd > 1e-12 else np.zeros_like(x)
+
+
+def _rows(a: np.ndarray | None, dim: int | None = None) -> np.ndarray:
+    """``a`` as a float32 matrix of rows (an empty one of ``dim`` columns for None)."""
+    if a is None:
+        return np.zeros((0, dim or 0), dtype=np.float32)
+    m = np.asarray(a, dtype=np.float32)
+    return m.reshape(1, -1) if m.ndim == 1 else m
