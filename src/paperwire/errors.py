@@ -10,7 +10,8 @@ code the CLI ends with and the HTTP status the web answers with (a page or JSON 
     │   ├── MigrationError               1   500  a schema migration failed (rolled back)
     │   └── StoreBusyError              75   503  the database stayed locked or unreachable: try again
     ├── IngestError                      1   400  input cannot be read at all (a bad *record* is skipped)
-    │   └── RecordError                  1   400  one record is malformed; carries its line number
+    │   ├── RecordError                  1   400  one record is malformed; carries its line number
+    │   └── LibraryFormatError           1   400  a library file (BibTeX, CSL JSON, RIS, ids) cannot be read
     ├── SourceError                      1   502  an upstream (arXiv) failed after retries, or answered nonsense
     │   ├── UpstreamHTTPError            1   502  a non-retryable or exhausted HTTP failure
     │   └── UnsafeXMLError               1   502  the XML used entities/DTDs (billion laughs) and was refused
@@ -66,6 +67,10 @@ class RecordError(IngestError):
         self.line = line
         self.reason = message
         super().__init__(f"line {line}: {message}" if line is not None else message)
+
+
+class LibraryFormatError(IngestError):
+    """A library file to import is in no format we read, or too broken to read at all."""
 
 
 class SourceError(PaperwireError):

@@ -124,6 +124,9 @@ class PaperStore(Protocol):
     def paper_categories(self, paper_ids: Sequence[str]) -> dict[str, tuple[str, ...]]:
         """Each paper's categories by id, for many ids at once (missing ids are absent)."""
 
+    def papers_by_doi(self, dois: Sequence[str]) -> dict[str, str]:
+        """Paper ids by DOI, compared case-insensitively: lowercased DOI -> paper id (unknown DOIs absent)."""
+
 
 class EmbeddingStore(Protocol):
     """Vectors per (paper, model), and who is embedding what right now."""

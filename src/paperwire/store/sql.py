@@ -270,6 +270,17 @@ class SQLStore(ABC):
             out.update(zip((str(r[0]) for r in rows), _categories_of([str(r[1]) for r in rows]), strict=True))
         return out
 
+    def papers_by_doi(self, dois: Sequence[str]) -> dict[str, str]:
+        """Paper ids by DOI, compared case-insensitively: lowercased DOI -> paper id (unknown DOIs absent)."""
+        out: dict[str, str] = {}
+        wanted = sorted({d.strip().lower() for d in dois if d and d.strip()})
+        for chunk in _chunks(wanted, 500):  # lower(doi) is indexed (migration 5)
+            marks = ",".join("?" * len(chunk))
+            sql = f"SELECT id, lower(doi) FROM papers WHERE lower(doi) IN ({marks}) ORDER BY id"
+            for pid, doi in self._all(sql, chunk):
+                out.setdefault(str(doi), str(pid))  # two papers, one DOI (an erratum): the first id
+        return out
+
     # -- embeddings ---------------------------------------------------------------------------
 
     def pending_embeddings(self, model: str, limit: int) -> list[EmbeddingTask]:
