@@ -117,10 +117,13 @@ def test_latex_escaping_round_trips(text: str) -> None:
 
 
 def test_latex_accents_in_every_spelling() -> None:
-    assert latex_to_text(r'M{\"u}ller M\"{u}ller M\"uller') == "Müller Müller Müller"
+    assert latex_to_text(r"M{\"u}ller M\"{u}ller M\"uller") == "Müller Müller Müller"
     assert latex_to_text(r"\'{e}t\'e Garc{\'\i}a \c{c}a \v{S}koda Erd\H{o}s") == "été García ça Škoda Erdős"
     assert latex_to_text(r"{\ss} {\O}stergaard \L\'od\'z \aa") == "ß Østergaard Łódź å"
-    assert latex_to_text(r"\emph{Caf\'e} \textbf{\textit{au}} lait \& 5\% --- {BERT}") == "Café au lait & 5% — BERT"
+    assert (
+        latex_to_text(r"\emph{Caf\'e} \textbf{\textit{au}} lait \& 5\% --- {BERT}")
+        == "Café au lait & 5% — BERT"
+    )
     assert latex_to_text(r"Cost $\mathcal{O}(n^2)$ of {\relax Th}is") == r"Cost $\mathcal{O}(n^2)$ of This"
 
 
@@ -237,7 +240,10 @@ def test_read_zotero_bibtex() -> None:
     assert attention.arxiv_id == "1706.03762" and attention.doi == "10.48550/arXiv.1706.03762"
     assert attention.title == "Attention Is All You Need"  # Zotero's protecting braces gone
     assert attention.year == 2023
-    assert attention.tags == ("Computer Science - Computation and Language", "Computer Science - Machine Learning")
+    assert attention.tags == (
+        "Computer Science - Computation and Language",
+        "Computer Science - Machine Learning",
+    )
     assert attention.note == "Comment: 15 pages, 5 figures"
     assert heat.arxiv_id == "1605.08386" and heat.title == "Heat-bath random walks with Markov bases"
 
@@ -268,7 +274,10 @@ def test_read_zotero_ris() -> None:
     attention, resnet, heat, cut = read("zotero.ris")
     assert attention.arxiv_id == "1706.03762" and attention.year == 2023
     assert attention.note == "Comment: 15 pages, 5 figures"
-    assert attention.tags == ("Computer Science - Machine Learning", "Computer Science - Computation and Language")
+    assert attention.tags == (
+        "Computer Science - Machine Learning",
+        "Computer Science - Computation and Language",
+    )
     assert resnet.doi == "10.1109/CVPR.2016.90"  # resolver prefix dropped
     assert resnet.authors == ("Kaiming He", "Xiangyu Zhang")
     assert (heat.arxiv_id, heat.year, heat.authors) == ("1605.08386", 2016, ("Caprice Stanley",))
