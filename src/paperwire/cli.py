@@ -23,6 +23,7 @@ from rich.progress import (
 
 from paperwire.cli_db import db_app
 from paperwire.cli_recommend import recommend_cmd
+from paperwire.cli_users import users_app
 from paperwire.config import Settings
 from paperwire.errors import PaperwireError, QueryError
 from paperwire.models import SearchHit
@@ -42,6 +43,7 @@ eval_app = typer.Typer(help="Measure search quality.", no_args_is_help=True)
 app.add_typer(ingest_app, name="ingest")
 app.add_typer(eval_app, name="eval")
 app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
 app.command("recommend")(recommend_cmd)
 
 out = Console(soft_wrap=True)  # never break ids, paths or messages across lines

@@ -238,6 +238,30 @@ class Settings(BaseSettings):
         "generated into HOME/secret_key on first use and kept. A weak one (under 32 characters, or a "
         "placeholder) is refused for serving on a non-loopback address. Never printed.",
     )
+    signup: Literal["invite", "domains", "open"] = Field(
+        "invite",
+        description="Who may make an account by asking for a sign-in link: invite (only addresses invited with "
+        "`paperwire users invite`), domains (also any address in signup_domains) or open (anyone).",
+    )
+    signup_domains: str = Field(
+        "",
+        description="With signup=domains: the mail domains whose addresses may sign up, comma-separated "
+        "(example.org also admits its subdomains).",
+    )
+    sign_in_link_minutes: int = Field(
+        20, ge=5, le=60, description="How long an e-mailed sign-in link works (it works once)."
+    )
+    session_idle_days: float = Field(
+        30.0, gt=0, le=400, description="A session not used for this many days ends (sign in again)."
+    )
+    mail_from: str = Field(
+        "paperwire <paperwire@localhost>",
+        max_length=200,
+        description="The From address of the mail paperwire sends (sign-in links).",
+    )
+    comments_per_hour: int = Field(
+        20, ge=1, le=10_000, description="Comments one account may post in an hour (past it: 429)."
+    )
     trusted_proxies: str = Field(
         "",
         description="Addresses of the reverse proxies in front of `paperwire serve` (comma-separated IPs or "
@@ -319,6 +343,11 @@ class Settings(BaseSettings):
     def db_url(self) -> str:
         """The database URL in force."""
         return self.database_url or f"sqlite:///{self.home / 'paperwire.db'}"
+
+    @property
+    def outbox_dir(self) -> Path:
+        """Where mail goes until SMTP is configured: one .eml file a message (the admin's outbox page)."""
+        return self.home / "outbox"
 
     @property
     def index_dir(self) -> Path:

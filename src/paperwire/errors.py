@@ -18,7 +18,10 @@ code the CLI ends with and the HTTP status the web answers with (a page or JSON 
     ├── EmbeddingError                   1   500  the embedding model cannot be loaded or used
     ├── IndexBusyError                  75   503  another process held the index writer too long: try again
     ├── QueryError                       2   400  a search query is malformed; the message says where
-    └── NotFoundError                    3   404  a paper id is not in the store
+    ├── NotFoundError                    3   404  a paper id is not in the store (or another account's row)
+    ├── SignInError                      2   400  a sign-in link is malformed, expired or already used
+    ├── SignInRequired                   2   401  the page or endpoint needs a signed-in account
+    └── RateLimitedError                75   429  too many of a costly action (sign-in links, comments)
 """
 
 from __future__ import annotations
@@ -115,3 +118,28 @@ class NotFoundError(PaperwireError):
 
     exit_code = 3
     http_status = 404
+
+
+class SignInError(PaperwireError):
+    """A sign-in link is malformed, expired or already used (the message says which, and to ask again)."""
+
+    exit_code = 2
+    http_status = 400
+
+
+class SignInRequired(PaperwireError):
+    """The page or endpoint needs a signed-in account."""
+
+    exit_code = 2
+    http_status = 401
+
+
+class RateLimitedError(PaperwireError):
+    """Too many of a costly action in a while; ``retry_after`` says when to come back."""
+
+    exit_code = 75
+    http_status = 429
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

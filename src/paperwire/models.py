@@ -150,3 +150,63 @@ class SearchHit:
 
 def _iso(d: date | None) -> str | None:
     return d.isoformat() if d else None
+
+
+@dataclass(frozen=True)
+class User:
+    """An account: signs in by e-mailed link; the address is private, ``name`` is what others see."""
+
+    id: int
+    email: str
+    status: str  # invited | active | disabled
+    is_admin: bool
+    created_at: datetime
+    name: str = ""
+    last_sign_in: datetime | None = None
+
+    @property
+    def shown_name(self) -> str:
+        """The name other users see: never the address."""
+        return self.name or f"member {self.id}"
+
+
+@dataclass(frozen=True)
+class LibraryItem:
+    """A paper a user saved, with their tags and private note."""
+
+    paper_id: str
+    saved_at: datetime
+    note: str = ""
+    read_at: datetime | None = None
+    tags: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Collection:
+    """A user's named list of papers; a public one is readable by anyone with its share link."""
+
+    id: int
+    user_id: int
+    name: str
+    public: bool
+    share_token: str
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class Comment:
+    """A comment on a paper's page."""
+
+    id: int
+    paper_id: str
+    user_id: int
+    author: str  # the author's shown name when read (empty: "member N")
+    body: str
+    created_at: datetime
+    edited_at: datetime | None = None
+    hidden: bool = False
+
+    @property
+    def shown_author(self) -> str:
+        """The author as others see them."""
+        return self.author or f"member {self.user_id}"

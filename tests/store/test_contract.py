@@ -608,7 +608,7 @@ def test_migration_4_gives_vectors_a_change_sequence(backend: str, tmp_path: Pat
                 )
         old.close()
         store = open_url(url)
-        assert store.schema_version() == 4
+        assert store.schema_version() == MIGRATIONS[-1][0] >= 4
         assert all_vectors(store, "m")[0] == [p.id for p in papers]  # the old vectors load in full
         start = store.vector_cursor("m")
         assert start.vectors == 0 and list(store.iter_vectors("m", start)) == []

@@ -16,6 +16,7 @@ from typing import NamedTuple, Protocol
 import numpy as np
 
 from paperwire.models import LocalCount, Paper, Signal
+from paperwire.store.accounts import AccountStore
 from paperwire.store.columns import LocalColumns, SignalColumns
 
 
@@ -293,7 +294,7 @@ class JobStore(Protocol):
         """Mark ``runner``'s runs still open as abandoned (its process died); returns how many."""
 
 
-class Store(PaperStore, EmbeddingStore, SignalStore, CheckpointStore, JobStore, Protocol):
+class Store(PaperStore, EmbeddingStore, SignalStore, CheckpointStore, JobStore, AccountStore, Protocol):
     """Every data area of one database."""
 
     url: str  # where it lives, without any password

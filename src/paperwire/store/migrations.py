@@ -153,6 +153,96 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             "DROP INDEX papers_seq",
         ],
     ),
+    (
+        5,
+        "accounts: users, sign-in tokens, sessions, upvotes, libraries, collections, comments, feedback",
+        [
+            """CREATE TABLE users (
+                id {SERIAL},
+                email TEXT NOT NULL UNIQUE,     -- lower case; never shown to other users
+                name TEXT NOT NULL DEFAULT '',  -- what others see (empty: "member N")
+                status TEXT NOT NULL,           -- invited | active | disabled
+                is_admin INTEGER NOT NULL DEFAULT 0,
+                created_at TEXT NOT NULL,
+                last_sign_in TEXT
+            )""",
+            # a sign-in link's nonce, stored hashed: single use (used_at), revocable, expiring
+            """CREATE TABLE sign_in_tokens (
+                nonce_hash TEXT PRIMARY KEY,
+                email TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                expires_at TEXT NOT NULL,
+                used_at TEXT
+            )""",
+            "CREATE INDEX sign_in_tokens_email ON sign_in_tokens (email, created_at)",
+            """CREATE TABLE sessions (
+                id_hash TEXT PRIMARY KEY,       -- the cookie's value, hashed: a leaked table signs nobody in
+                user_id {BIGINT} NOT NULL,
+                created_at TEXT NOT NULL,
+                last_seen TEXT NOT NULL
+            )""",
+            "CREATE INDEX sessions_user ON sessions (user_id)",
+            """CREATE TABLE upvotes (
+                user_id {BIGINT} NOT NULL,
+                paper_id TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                PRIMARY KEY (user_id, paper_id)
+            )""",
+            "CREATE INDEX upvotes_paper ON upvotes (paper_id)",
+            """CREATE TABLE library (
+                user_id {BIGINT} NOT NULL,
+                paper_id TEXT NOT NULL,
+                saved_at TEXT NOT NULL,
+                note TEXT NOT NULL DEFAULT '',
+                read_at TEXT,
+                PRIMARY KEY (user_id, paper_id)
+            )""",
+            """CREATE TABLE library_tags (
+                user_id {BIGINT} NOT NULL,
+                paper_id TEXT NOT NULL,
+                tag TEXT NOT NULL,
+                PRIMARY KEY (user_id, paper_id, tag)
+            )""",
+            "CREATE INDEX library_tags_tag ON library_tags (user_id, tag)",
+            """CREATE TABLE collections (
+                id {SERIAL},
+                user_id {BIGINT} NOT NULL,
+                name TEXT NOT NULL,
+                public INTEGER NOT NULL DEFAULT 0,
+                share_token TEXT NOT NULL UNIQUE,
+                created_at TEXT NOT NULL
+            )""",
+            "CREATE INDEX collections_user ON collections (user_id)",
+            """CREATE TABLE collection_items (
+                collection_id {BIGINT} NOT NULL,
+                paper_id TEXT NOT NULL,
+                added_at TEXT NOT NULL,
+                PRIMARY KEY (collection_id, paper_id)
+            )""",
+            """CREATE TABLE comments (
+                id {SERIAL},
+                paper_id TEXT NOT NULL,
+                user_id {BIGINT} NOT NULL,
+                body TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                edited_at TEXT,
+                hidden_at TEXT,
+                hidden_by {BIGINT}
+            )""",
+            "CREATE INDEX comments_paper ON comments (paper_id, created_at)",
+            "CREATE INDEX comments_user ON comments (user_id)",
+            # recommendations' steering: dismissed (never again) or more (more like this)
+            """CREATE TABLE feedback (
+                user_id {BIGINT} NOT NULL,
+                paper_id TEXT NOT NULL,
+                kind TEXT NOT NULL,
+                created_at TEXT NOT NULL,
+                PRIMARY KEY (user_id, paper_id)
+            )""",
+            # library imports match entries by DOI (DOIs are case-insensitive)
+            "CREATE INDEX papers_doi ON papers (lower(doi))",
+        ],
+    ),
 ]
 
 LATEST = MIGRATIONS[-1][0]

@@ -18,13 +18,15 @@ from paperwire import __version__
 from paperwire.app_context import Paperwire, open_paperwire
 from paperwire.config import Settings
 from paperwire.embed import Embedder
-from paperwire.errors import PaperwireError
+from paperwire.errors import PaperwireError, RateLimitedError, SignInRequired
 from paperwire.web.admission import AdmissionMiddleware
+from paperwire.web.csrf import CsrfMiddleware
 from paperwire.web.error_pages import error_response, internal_error
 from paperwire.web.head import HeadMiddleware
-from paperwire.web.routes import api, feeds, pages, trending
+from paperwire.web.routes import accounts, api, feeds, library, pages, trending
 from paperwire.web.routes import recommend as recommend_routes
 from paperwire.web.security import HostPolicy, SecurityMiddleware, TokenBucket, allowed_hosts
+from paperwire.web.sessions import COOKIE
 from paperwire.web.site import STATIC, Site
 from paperwire.web.views import flush_views
 
@@ -113,6 +115,7 @@ def create_app(
         return error_response(site, request, status, message, headers=headers)
 
     app.add_middleware(AdmissionMiddleware, limit=settings.web_threads_in_force)
+    app.add_middleware(CsrfMiddleware, key=lambda: site.signin.key, cookie_name=COOKIE, refuse=refuse)
     app.add_middleware(
         SecurityMiddleware,
         limiter=TokenBucket(settings.rate_limit_per_minute, settings.rate_limit_burst),
@@ -126,19 +129,33 @@ def create_app(
     app.include_router(pages.router)
     app.include_router(trending.router)
     app.include_router(recommend_routes.router)
+    app.include_router(accounts.router)
+    app.include_router(library.router)
 
     @app.exception_handler(PaperwireError)
     async def _paperwire_error(request: Request, exc: PaperwireError) -> Response:
         status = exc.http_status  # each error class says its own (errors.py)
         headers: dict[str, str] = {}
-        if exc.retry_after is not None:  # transient: say so, and when to come back
+        if isinstance(exc, SignInRequired) and not request.url.path.startswith("/api/"):
+            where = quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
+            return RedirectResponse(f"/sign-in?next={where}", status_code=303)
+        if isinstance(exc, RateLimitedError):
+            message = str(exc)
+            headers["Retry-After"] = str(exc.retry_after)
+        elif exc.retry_after is not None:  # transient: say so, and when to come back
             message = "paperwire is busy right now; try again in a few seconds"
             headers["Retry-After"] = str(exc.retry_after)
         else:
             message = str(exc) if status < 500 else "internal error"
         if status >= 500:
             log.exception("error answering %s", request.url.path, exc_info=exc)
-        title = {404: "Not found", 400: "That did not work", 503: "Busy"}.get(status)
+        title = {
+            404: "Not found",
+            400: "That did not work",
+            401: "Sign in first",
+            429: "Slow down",
+            503: "Busy",
+        }.get(status)
         return error_response(site, request, status, message, title=title, headers=headers)
 
     @app.exception_handler(RequestValidationError)

@@ -13,6 +13,7 @@ import jinja2
 from fastapi import Depends, Request
 from fastapi.templating import Jinja2Templates
 
+from paperwire.accounts.signin import SignIn
 from paperwire.app_context import Paperwire
 from paperwire.config import Settings
 from paperwire.web.render import author_url, strip_bidi
@@ -38,7 +39,20 @@ def make_templates() -> Jinja2Templates:
     )
     env.globals["author_url"] = author_url
     env.filters["nobidi"] = strip_bidi  # for plain text such as the <title>, where <bdi> cannot go
-    return Jinja2Templates(env=env)
+    return Jinja2Templates(env=env, context_processors=[_who])
+
+
+def _who(request: Request) -> dict[str, object]:
+    """What every page knows of its reader: ``me`` (the signed-in user or None) and ``csrf`` (their token)."""
+    from paperwire.web.sessions import csrf_for, current_user
+
+    site: Site | None = getattr(request.app.state, "site", None)
+    if site is None or site._signin is None:  # an error page before startup or after shutdown
+        return {"me": None, "csrf": ""}
+    try:
+        return {"me": current_user(request), "csrf": csrf_for(request)}
+    except Exception:  # the store is down: the error page still renders, signed out
+        return {"me": None, "csrf": ""}
 
 
 class RenderCache:
@@ -78,6 +92,7 @@ class Site:
     views: ViewCounter = field(init=False)
     rendered: RenderCache = field(default_factory=RenderCache)  # trending pages and API bodies
     _pw: Paperwire | None = None
+    _signin: SignIn | None = None
 
     def __post_init__(self) -> None:
         self.views = ViewCounter(enabled=self.settings.count_views)
@@ -85,12 +100,20 @@ class Site:
     def attach(self, pw: Paperwire | None) -> None:
         """Set (at startup) or clear (at shutdown) the open paperwire the routes use."""
         self._pw = pw
+        self._signin = SignIn(self.settings, pw.store) if pw is not None else None
 
     def absolute(self, request: Request, path: str) -> str:
         """An absolute link to ``path`` (with its query): on ``base_url`` when set, else on the address
         the request came to (its host is one the operator allowed: security.HostPolicy)."""
         base = self.settings.base_url or str(request.base_url)
         return base.rstrip("/") + path
+
+    @property
+    def signin(self) -> SignIn:
+        """Sign-in links and sessions (after startup)."""
+        if self._signin is None:
+            raise RuntimeError("paperwire is not open yet (the app's lifespan has not started)")
+        return self._signin
 
     @property
     def pw(self) -> Paperwire:

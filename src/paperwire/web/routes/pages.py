@@ -254,6 +254,11 @@ def paper(request: Request, site: SiteDep, paper_id: str) -> Response:
         cards = _cards(site, similar, set(), False)
     if p is None:
         return render(site, request, "not_found.html", 404, pid=pid)
+    from paperwire.web.sessions import current_user
+
+    me = current_user(request)
+    store = site.pw.store
+    mine = store.library(me.id, paper_ids=[pid]) if me else []
     response = render(
         site,
         request,
@@ -270,6 +275,9 @@ def paper(request: Request, site: SiteDep, paper_id: str) -> Response:
         upvotes=hit.upvotes if hit else None,
         pop=popularity(hit.signal if hit else None),
         history=_history(site, pid),
+        local_upvotes=store.upvote_counts([pid]).get(pid, 0),
+        upvoted=bool(me) and pid in store.upvoted(me.id, [pid]),  # type: ignore[union-attr]
+        saved=mine[0] if mine else None,
     )
     site.views.count(request, pid)  # only a page that rendered: no error page counts
     return response

@@ -1,0 +1,315 @@
+"""Accounts end to end over the real app and store: magic links through the outbox (A1), sessions (A2),
+authorisation (A3), CSRF (A4/W5), personal data (A5), escaping of user content (A6)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from itsdangerous import URLSafeTimedSerializer
+
+from paperwire.config import Settings
+from paperwire.mail.outbox import read_message
+from paperwire.store import open_store
+from paperwire.web.app import create_app
+from paperwire.web.sessions import COOKIE
+from tests.conftest import database
+from tests.embedders import HashEmbedder
+from tests.web.conftest import HOSTILE, assert_safe_html, fill
+
+ORIGIN = {"origin": "http://localhost"}  # what a browser sends with a form posted from this site
+P1, P2, P3 = (p.id for p in HOSTILE)
+
+
+@dataclass
+class Site:
+    home: Path
+    settings: Settings
+    app: object
+    browsers: int = 0
+
+    def client(self, local: bool = False) -> TestClient:
+        """A browser of its own (its own cookies); ``local``: on this machine (127.0.0.1)."""
+        self.browsers += 1  # each from an address of its own: sign-in requests are limited per client
+        return TestClient(
+            self.app,  # type: ignore[arg-type]
+            base_url="http://localhost",
+            client=("127.0.0.1", 50000) if local else (f"198.51.100.{self.browsers}", 50000),
+            follow_redirects=False,
+        )
+
+    def outbox(self) -> list[Path]:
+        return sorted((self.home / "outbox").glob("*.eml"))
+
+
+@pytest.fixture(scope="module")
+def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
+    home = tmp_path_factory.mktemp("accounts")
+    with database() as url:
+        settings = Settings(
+            home=home, database_url=url, load_sample=False, rate_limit_per_minute=0, signup="open"
+        )
+        fill(home, HOSTILE, url)
+        app = create_app(settings, embedder=HashEmbedder(), background_embed=False)
+        with TestClient(app, base_url="http://localhost"):  # runs the lifespan: the store is open
+            yield Site(home, settings, app)
+
+
+def link_in(path: Path) -> str:
+    """The sign-in link in an outbox message."""
+    body = read_message(path).get_body(preferencelist=("plain",))
+    assert body is not None
+    m = re.search(r"http://localhost/sign-in/confirm\?\S+", body.get_content())
+    assert m, body.get_content()
+    return m.group(0).removeprefix("http://localhost")
+
+
+def request_link(site: Site, c: TestClient, email: str) -> str | None:
+    """Ask for a link as a browser would; the new message's link, or None when no mail went out."""
+    before = set(site.outbox())
+    r = c.post("/sign-in", data={"email": email, "next": "/library"}, headers=ORIGIN)
+    assert r.status_code == 200, r.text
+    assert "Check your mail" in r.text
+    new = sorted(set(site.outbox()) - before)
+    assert len(new) <= 1
+    return link_in(new[0]) if new else None
+
+
+def confirm(c: TestClient, link: str) -> object:
+    token = re.search(r"token=([^&]+)", link).group(1)  # type: ignore[union-attr]
+    from urllib.parse import unquote
+
+    return c.post("/sign-in/confirm", data={"token": unquote(token), "next": "/library"}, headers=ORIGIN)
+
+
+def signed_in(site: Site, email: str) -> TestClient:
+    c = site.client()
+    link = request_link(site, c, email)
+    assert link
+    r = confirm(c, link)
+    assert r.status_code == 303 and r.headers["location"] == "/library"  # type: ignore[attr-defined]
+    assert c.get("/api/me").json()["email"] == email.lower()
+    return c
+
+
+def test_magic_link_signs_in_once_and_only_after_a_click(site: Site) -> None:
+    c = site.client()
+    link = request_link(site, c, "Ada@Example.org")
+    assert link is not None
+    # a mail scanner opening the link signs nobody in: the page asks for a click (A1, M3)
+    page = c.get(link)
+    assert page.status_code == 200 and 'id="confirm-sign-in"' in page.text
+    assert COOKIE not in c.cookies and c.get("/api/me").status_code == 401
+    r = confirm(c, link)
+    assert r.status_code == 303  # type: ignore[attr-defined]
+    cookie = r.headers["set-cookie"]  # type: ignore[attr-defined]
+    assert "HttpOnly" in cookie and "samesite=lax" in cookie.lower() and "Secure" not in cookie  # http here
+    assert c.get("/api/me").json() == {
+        "id": 1,
+        "email": "ada@example.org",
+        "name": "member 1",
+        "admin": False,
+    }
+    # the link works once, even in another browser
+    again = confirm(site.client(), link)
+    assert again.status_code == 400 and "already used" in again.text  # type: ignore[attr-defined]
+
+
+def test_the_answer_is_the_same_whether_or_not_an_address_may_sign_in(site: Site) -> None:
+    site.settings.signup = "invite"  # type: ignore[misc]
+    try:
+        c = site.client()
+        before = len(site.outbox())
+        unknown = c.post("/sign-in", data={"email": "stranger@example.com"}, headers=ORIGIN)
+        assert len(site.outbox()) == before  # nothing sent to an address without an invitation
+        store = open_store(site.settings)
+        store.add_user("invited@example.com", "invited")
+        store.close()
+        known = c.post("/sign-in", data={"email": "invited@example.com"}, headers=ORIGIN)
+        assert len(site.outbox()) == before + 1
+        strip = lambda html: html.replace("stranger@example.com", "X").replace("invited@example.com", "X")  # noqa: E731
+        assert strip(unknown.text) == strip(known.text)
+        bad = c.post("/sign-in", data={"email": "not an address\r\nBcc: x@example.com"}, headers=ORIGIN)
+        assert bad.status_code == 400 and "not a mail address" in bad.text
+    finally:
+        site.settings.signup = "open"  # type: ignore[misc]
+
+
+def test_links_expire_and_are_bound_to_their_purpose(site: Site) -> None:
+    c = site.client()
+    link = request_link(site, c, "late@example.org")
+    assert link
+    signin = site.app.state.site.signin  # type: ignore[attr-defined]
+    real = signin.clock
+    signin.clock = lambda: real() + timedelta(minutes=site.settings.sign_in_link_minutes + 1)
+    try:
+        late = confirm(c, link)
+        assert late.status_code == 400 and COOKIE not in c.cookies  # type: ignore[attr-defined]
+    finally:
+        signin.clock = real
+    # a token signed with the same key for another purpose (say, unsubscribing) does not sign in
+    other = URLSafeTimedSerializer(signin.key, salt="paperwire.unsubscribe").dumps(
+        {"n": "x" * 32, "e": "late@example.org"}
+    )
+    r = c.post("/sign-in/confirm", data={"token": other}, headers=ORIGIN)
+    assert r.status_code == 400 and "not valid" in r.text
+    assert c.get("/api/me").status_code == 401
+
+
+def test_sign_in_requests_are_rate_limited_per_address(site: Site) -> None:
+    c = site.client()
+    codes = [
+        c.post("/sign-in", data={"email": "flood@example.org"}, headers=ORIGIN).status_code for _ in range(7)
+    ]
+    assert codes[:5] == [200] * 5 and codes[-1] == 429
+    r = c.post("/sign-in", data={"email": "flood@example.org"}, headers=ORIGIN)
+    assert int(r.headers["retry-after"]) > 0
+
+
+def test_upvote_save_tag_note_read_and_the_library(site: Site) -> None:
+    c = signed_in(site, "reader@example.org")
+    assert c.post(f"/paper/{P2}/upvote", data={"on": "1"}, headers=ORIGIN).status_code == 303
+    c.post(f"/paper/{P2}/upvote", data={"on": "1"}, headers=ORIGIN)  # one per account
+    page = c.get(f"/paper/{P2}").text
+    assert 'aria-pressed="true"' in page and '<span class="local-upvotes">1</span>' in page
+    note = "<script>alert(1)</script> read with $\\alpha$"
+    r = c.post(f"/paper/{P2}/save", data={"tags": "Video, to read", "note": note}, headers=ORIGIN)
+    assert r.status_code == 303
+    c.post(f"/paper/{P1}/save", data={"tags": "graphs"}, headers=ORIGIN)
+    lib = c.get("/api/library").json()
+    assert lib["total"] == 2
+    item = next(i for i in lib["items"] if i["id"] == P2)
+    assert item["tags"] == ["to-read", "video"] and item["note"] == note and item["read"] is False
+    html = c.get("/library").text
+    assert_safe_html(html)
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert [i["id"] for i in c.get("/api/library?tag=video").json()["items"]] == [P2]
+    c.post(f"/paper/{P2}/read", data={"read": "1"}, headers=ORIGIN)
+    assert [i["id"] for i in c.get("/api/library?read=true").json()["items"]] == [P2]
+    assert (
+        f"lib-{P1}" in c.get("/library?read=unread").text
+        and f"lib-{P2}" not in c.get("/library?read=unread").text
+    )
+    # search within the library: the query language, limited to it
+    found = c.get("/library", params={"q": "diffusion video"}).text
+    assert f"lib-{P2}" in found and f"lib-{P1}" not in found
+    # the upvote feeds trending's local counts; withdrawing takes it back
+    store = open_store(site.settings)
+    try:
+        totals = {(p, k): n for p, k, n in store.local_totals()}
+        assert totals[(P2, "upvote")] == 1 and totals[(P2, "save")] == 1
+        c.post(f"/paper/{P2}/upvote", data={"on": "0"}, headers=ORIGIN)
+        assert (P2, "upvote") not in {(p, k) for p, k, _ in store.local_totals()}
+    finally:
+        store.close()
+    assert c.post("/paper/2501.99999/save", data={}, headers=ORIGIN).status_code == 404  # not in the store
+
+
+def test_cross_site_posts_change_nothing(site: Site) -> None:
+    c = signed_in(site, "victim@example.org")
+    for headers in (
+        {"origin": "https://evil.example"},
+        {"sec-fetch-site": "cross-site", "origin": "http://localhost"},
+        {"origin": "null"},
+        {},  # no Origin, no token
+    ):
+        r = c.post(f"/paper/{P1}/save", data={"note": "forged"}, headers=headers)
+        assert r.status_code == 403, headers
+        assert (
+            c.request("PUT", f"/api/library/{P1}", json={"note": "forged"}, headers=headers).status_code
+            == 403
+        )
+    assert c.get("/api/library").json()["total"] == 0
+    # a script with the session's token may write without an Origin
+    token = re.search(r'name="csrf" content="([0-9a-f]+)"', c.get("/account").text)
+    assert token, "the page carries the CSRF token for scripts"
+    ok = c.request(
+        "PUT", f"/api/library/{P1}", json={"tags": ["x"]}, headers={"x-csrf-token": token.group(1)}
+    )
+    assert ok.status_code == 200 and ok.json()["tags"] == ["x"]
+    wrong = c.request("PUT", f"/api/library/{P1}", json={"tags": ["y"]}, headers={"x-csrf-token": "0" * 64})
+    assert wrong.status_code == 403
+
+
+def test_another_account_reaches_nothing_of_mine(site: Site) -> None:
+    owner = signed_in(site, "owner@example.org")
+    owner.put(f"/api/library/{P3}", json={"tags": ["secret"], "note": "my private note"}, headers=ORIGIN)
+    other = signed_in(site, "other@example.org")
+    assert other.get("/api/library").json() == {"total": 0, "items": []}
+    assert "my private note" not in other.get(f"/paper/{P3}").text
+    assert other.delete(f"/api/library/{P3}", headers=ORIGIN).status_code == 404
+    assert other.post(f"/paper/{P3}/read", data={"read": "1"}, headers=ORIGIN).status_code == 404
+    assert "my private note" not in other.get("/account/export.json").text
+    assert other.get("/library?tag=secret").text.count('class="card"') == 0
+    mine = owner.get("/api/library").json()["items"]
+    assert mine[0]["note"] == "my private note" and mine[0]["read"] is False and mine[0]["tags"] == ["secret"]
+    # signed out: the API answers 401, pages send to the sign-in form
+    anon = site.client()
+    assert anon.get("/api/library").status_code == 401
+    r = anon.get("/library?tag=x")
+    assert r.status_code == 303 and r.headers["location"] == "/sign-in?next=/library%3Ftag%3Dx"
+
+
+def test_sign_out_everywhere_ends_every_session(site: Site) -> None:
+    a = signed_in(site, "twice@example.org")
+    b = site.client()
+    b.cookies.set(COOKIE, a.cookies[COOKIE])  # the same person on another device: a second session
+    link = request_link(site, b, "twice@example.org")
+    assert link and confirm(b, link).status_code == 303  # type: ignore[attr-defined]
+    assert b.get("/api/me").status_code == 200
+    a.post("/sign-out", data={"everywhere": "1"}, headers=ORIGIN)
+    assert a.get("/api/me").status_code == 401 and b.get("/api/me").status_code == 401
+
+
+def test_idle_sessions_end(site: Site) -> None:
+    c = signed_in(site, "idle@example.org")
+    signin = site.app.state.site.signin  # type: ignore[attr-defined]
+    real = signin.clock
+    signin.clock = lambda: real() + timedelta(days=site.settings.session_idle_days + 1)
+    try:
+        assert c.get("/api/me").status_code == 401
+    finally:
+        signin.clock = real
+    assert c.get("/api/me").status_code == 401  # the idle session is gone for good
+
+
+def test_export_and_delete_my_account(site: Site) -> None:
+    c = signed_in(site, "leaving@example.org")
+    c.post(f"/paper/{P1}/save", data={"tags": "a", "note": "n"}, headers=ORIGIN)
+    c.post(f"/paper/{P1}/upvote", data={"on": "1"}, headers=ORIGIN)
+    data = json.loads(c.get("/account/export.json").text)
+    assert data["account"]["email"] == "leaving@example.org"
+    assert data["library"][0]["paper"] == P1 and data["upvotes"] == [P1]
+    assert c.post("/account/delete", data={"confirm": "wrong@example.org"}, headers=ORIGIN).status_code == 400
+    r = c.post("/account/delete", data={"confirm": "leaving@example.org"}, headers=ORIGIN)
+    assert r.status_code == 303 and c.get("/api/me").status_code == 401
+    store = open_store(site.settings)
+    try:
+        assert store.user_by_email("leaving@example.org") is None
+        gone = [u for u in store.list_users() if u.email == "leaving@example.org"]
+        assert gone == []
+    finally:
+        store.close()
+
+
+def test_outbox_page_is_for_a_local_admin_only(site: Site) -> None:
+    store = open_store(site.settings)
+    admin = store.add_user("admin@example.org", "active", is_admin=True)
+    store.close()
+    remote = signed_in(site, "admin@example.org")
+    assert remote.get("/admin/outbox").status_code == 404  # an admin, but not on this machine
+    local = site.client(local=True)
+    local.cookies.set(COOKIE, remote.cookies[COOKIE])
+    page = local.get("/admin/outbox")
+    assert page.status_code == 200 and "Your paperwire sign-in link" in page.text
+    user = signed_in(site, "plain@example.org")
+    plain_local = site.client(local=True)
+    plain_local.cookies.set(COOKIE, user.cookies[COOKIE])
+    assert plain_local.get("/admin/outbox").status_code == 404
+    assert admin.is_admin
