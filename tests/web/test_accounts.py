@@ -313,3 +313,46 @@ def test_outbox_page_is_for_a_local_admin_only(site: Site) -> None:
     plain_local.cookies.set(COOKIE, user.cookies[COOKIE])
     assert plain_local.get("/admin/outbox").status_code == 404
     assert admin.is_admin
+
+
+BIB = r"""
+@misc{first, title = {Graph networks for molecules}, eprint = {2501.00001}, archivePrefix = {arXiv},
+  keywords = {imported}}
+@article{second, title = {Diffusion Models for Video Generation}, author = {Doe, Jane}, year = {2025}}
+@article{third, title = {A paper nobody here has}, doi = {10.1000/nowhere}}
+@article{fourth, author = {No Title}}
+"""
+
+
+def test_import_a_bibtex_file_and_export_the_library(site: Site) -> None:
+    import bibtexparser
+    import rispy
+
+    c = signed_in(site, "importer@example.org")
+    r = c.post(
+        "/library/import",
+        files={"file": ("zotero.bib", BIB.encode(), "application/x-bibtex")},
+        data={"tags": "from zotero"},
+        headers=ORIGIN,
+    )
+    assert r.status_code == 200, r.text
+    assert "2 matched" in r.text and "2 not matched" in r.text and "2 new in your library" in r.text
+    assert "third" in r.text and "fourth" in r.text  # the unmatched are listed with why
+    assert_safe_html(r.text)
+    lib = {i["id"]: i for i in c.get("/api/library").json()["items"]}
+    assert set(lib) == {P1, P2}
+    assert lib[P1]["tags"] == ["from-zotero", "imported"] and lib[P2]["tags"] == ["from-zotero"]
+    # importing again adds nothing twice
+    again = c.post("/library/import", files={"file": ("z.bib", BIB.encode())}, headers=ORIGIN)
+    assert "0 new in your library" in again.text
+    bad = c.post("/library/import", files={"file": ("x.bin", b"\x00\x01\x02garbage")}, headers=ORIGIN)
+    assert bad.status_code == 400
+
+    bib = c.get("/library/export.bib")
+    assert bib.status_code == 200 and "attachment" in bib.headers["content-disposition"]
+    parsed = bibtexparser.parse_string(bib.text)
+    assert sorted(e.fields_dict["eprint"].value for e in parsed.entries) == [P1, P2]
+    ris = rispy.loads(c.get("/library/export.ris").text)
+    assert len(ris) == 2
+    csl = c.get("/library/export.json").json()
+    assert len(csl) == 2 and all(item["title"] for item in csl)

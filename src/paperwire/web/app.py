@@ -23,7 +23,7 @@ from paperwire.web.admission import AdmissionMiddleware
 from paperwire.web.csrf import CsrfMiddleware
 from paperwire.web.error_pages import error_response, internal_error
 from paperwire.web.head import HeadMiddleware
-from paperwire.web.routes import accounts, api, feeds, library, pages, trending
+from paperwire.web.routes import accounts, api, feeds, library, library_files, pages, trending
 from paperwire.web.routes import recommend as recommend_routes
 from paperwire.web.security import HostPolicy, SecurityMiddleware, TokenBucket, allowed_hosts
 from paperwire.web.sessions import COOKIE
@@ -131,6 +131,7 @@ def create_app(
     app.include_router(recommend_routes.router)
     app.include_router(accounts.router)
     app.include_router(library.router)
+    app.include_router(library_files.router)
 
     @app.exception_handler(PaperwireError)
     async def _paperwire_error(request: Request, exc: PaperwireError) -> Response:
