@@ -356,3 +356,100 @@ def test_import_a_bibtex_file_and_export_the_library(site: Site) -> None:
     assert len(ris) == 2
     csl = c.get("/library/export.json").json()
     assert len(csl) == 2 and all(item["title"] for item in csl)
+
+
+def test_comments_with_math_and_links_escaped_edited_deleted_and_hidden(site: Site) -> None:
+    author = signed_in(site, "commenter@example.org")
+    author.post("/account/name", data={"name": "Comm <b>Enter</b>"}, headers=ORIGIN)
+    body = "See https://example.org/x and javascript:alert(1) <img src=x onerror=alert(1)> with $x^2$"
+    r = author.post(f"/paper/{P3}/comments", data={"body": body}, headers=ORIGIN)
+    assert r.status_code == 303
+    cid = int(r.headers["location"].rsplit("comment-", 1)[1])
+    page = author.get(f"/paper/{P3}").text
+    assert_safe_html(page)
+    assert '<a href="https://example.org/x" rel="nofollow noopener noreferrer">' in page
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page and "$x^2$" in page
+    assert (
+        "Comm &lt;b&gt;Enter&lt;/b&gt;" in page
+        and "commenter@example.org" not in site.client().get(f"/paper/{P3}").text
+    )
+    assert author.post(f"/paper/{P3}/comments", data={"body": "   "}, headers=ORIGIN).status_code == 400
+    assert (
+        author.post(f"/comments/{cid}/edit", data={"body": "edited $y$"}, headers=ORIGIN).status_code == 303
+    )
+    assert "edited $y$" in author.get(f"/paper/{P3}").text
+
+    other = signed_in(site, "stranger2@example.org")
+    assert other.post(f"/comments/{cid}/edit", data={"body": "vandal"}, headers=ORIGIN).status_code == 404
+    assert other.post(f"/comments/{cid}/delete", headers=ORIGIN).status_code == 404
+    assert other.post(f"/comments/{cid}/hide", data={"hidden": "1"}, headers=ORIGIN).status_code == 404
+    assert "edited $y$" in other.get(f"/paper/{P3}").text
+
+    store = open_store(site.settings)
+    store.add_user("mod@example.org", "active", is_admin=True)
+    store.close()
+    mod = signed_in(site, "mod@example.org")
+    assert mod.post(f"/comments/{cid}/hide", data={"hidden": "1"}, headers=ORIGIN).status_code == 303
+    assert "edited $y$" not in other.get(f"/paper/{P3}").text
+    assert "hidden by an admin" in mod.get(f"/paper/{P3}").text
+    assert author.post(f"/comments/{cid}/delete", headers=ORIGIN).status_code == 303
+    assert "edited $y$" not in mod.get(f"/paper/{P3}").text
+
+
+def test_comments_are_rate_limited(site: Site) -> None:
+    c = signed_in(site, "chatty@example.org")
+    limit = site.settings.comments_per_hour
+    codes = [
+        c.post(f"/paper/{P2}/comments", data={"body": f"c{i}"}, headers=ORIGIN).status_code
+        for i in range(limit + 1)
+    ]
+    assert codes[:limit] == [303] * limit and codes[-1] == 429
+
+
+def test_collections_private_public_and_share_links(site: Site) -> None:
+    owner = signed_in(site, "curator@example.org")
+    r = owner.post("/collections", data={"name": "Reading <group>", "paper_id": P1}, headers=ORIGIN)
+    assert r.status_code == 303
+    cid = int(r.headers["location"].rsplit("/", 1)[1])
+    owner.post("/collections/add", data={"collection": str(cid), "paper_id": P2}, headers=ORIGIN)
+    page = owner.get(f"/collections/{cid}").text
+    assert_safe_html(page)
+    assert "Reading &lt;group&gt;" in page and f"/paper/{P1}" in page and f"/paper/{P2}" in page
+    assert "Share link" not in page  # private
+
+    other = signed_in(site, "nosy@example.org")
+    anon = site.client()
+    token = (
+        open_store(site.settings)
+        .get_collection(  # type: ignore[union-attr]
+            owner.get("/api/me").json()["id"], cid
+        )
+        .share_token
+    )
+    # another account: every collection endpoint with my collection's id is 404, and nothing changes
+    assert other.get(f"/collections/{cid}").status_code == 404
+    assert other.post(f"/collections/{cid}/papers", data={"paper_id": P3}, headers=ORIGIN).status_code == 404
+    assert (
+        other.post(
+            "/collections/add", data={"collection": str(cid), "paper_id": P3}, headers=ORIGIN
+        ).status_code
+        == 404
+    )
+    assert (
+        other.post(
+            f"/collections/{cid}/settings", data={"name": "mine", "public": "1"}, headers=ORIGIN
+        ).status_code
+        == 404
+    )
+    assert other.post(f"/collections/{cid}/delete", headers=ORIGIN).status_code == 404
+    assert other.get(f"/c/{token}").status_code == 404 and anon.get(f"/c/{token}").status_code == 404
+    page = owner.get(f"/collections/{cid}").text
+    assert "Reading &lt;group&gt;" in page and f"/paper/{P3}" not in page
+
+    owner.post(f"/collections/{cid}/settings", data={"name": "Reading group", "public": "1"}, headers=ORIGIN)
+    shared = anon.get(f"/c/{token}")
+    assert shared.status_code == 200 and "Reading group" in shared.text and f"/paper/{P2}" in shared.text
+    assert "Remove" not in shared.text  # a reader, not the owner
+    assert f"http://localhost/c/{token}" in owner.get(f"/collections/{cid}").text
+    assert owner.post(f"/collections/{cid}/delete", headers=ORIGIN).status_code == 303
+    assert anon.get(f"/c/{token}").status_code == 404

@@ -23,7 +23,17 @@ from paperwire.web.admission import AdmissionMiddleware
 from paperwire.web.csrf import CsrfMiddleware
 from paperwire.web.error_pages import error_response, internal_error
 from paperwire.web.head import HeadMiddleware
-from paperwire.web.routes import accounts, api, feeds, library, library_files, pages, trending
+from paperwire.web.routes import (
+    accounts,
+    api,
+    collections,
+    comments,
+    feeds,
+    library,
+    library_files,
+    pages,
+    trending,
+)
 from paperwire.web.routes import recommend as recommend_routes
 from paperwire.web.security import HostPolicy, SecurityMiddleware, TokenBucket, allowed_hosts
 from paperwire.web.sessions import COOKIE
@@ -132,6 +142,8 @@ def create_app(
     app.include_router(accounts.router)
     app.include_router(library.router)
     app.include_router(library_files.router)
+    app.include_router(comments.router)
+    app.include_router(collections.router)
 
     @app.exception_handler(PaperwireError)
     async def _paperwire_error(request: Request, exc: PaperwireError) -> Response:

@@ -278,6 +278,8 @@ def paper(request: Request, site: SiteDep, paper_id: str) -> Response:
         local_upvotes=store.upvote_counts([pid]).get(pid, 0),
         upvoted=bool(me) and pid in store.upvoted(me.id, [pid]),  # type: ignore[union-attr]
         saved=mine[0] if mine else None,
+        comments=[(c, linkify(c.body)) for c in store.comments(pid, with_hidden=bool(me and me.is_admin))],
+        collections=store.collections(me.id) if me else [],
     )
     site.views.count(request, pid)  # only a page that rendered: no error page counts
     return response
