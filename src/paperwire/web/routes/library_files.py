@@ -81,5 +81,8 @@ async def import_file(
         got[0].extend([*m.entry.tags, *extra])
         if m.entry.note and not got[1]:
             by_paper[m.paper_id] = (got[0], m.entry.note[:5000])
-    added = store.save_many(user.id, [(pid, parse_tags([x[:MAX_TAG] for x in t][:MAX_TAGS]), note) for pid, (t, note) in by_paper.items()])
+    added = store.save_many(
+        user.id,
+        [(pid, parse_tags([x[:MAX_TAG] for x in t][:MAX_TAGS]), note) for pid, (t, note) in by_paper.items()],
+    )
     return render(site, request, "library_import.html", report=report, error=None, added=added)
