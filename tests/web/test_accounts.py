@@ -453,3 +453,30 @@ def test_collections_private_public_and_share_links(site: Site) -> None:
     assert f"http://localhost/c/{token}" in owner.get(f"/collections/{cid}").text
     assert owner.post(f"/collections/{cid}/delete", headers=ORIGIN).status_code == 303
     assert anon.get(f"/c/{token}").status_code == 404
+
+
+def test_for_you_ranks_new_papers_by_my_library_and_listens(site: Site) -> None:
+    c = signed_in(site, "fan@example.org")
+    assert "Save papers" in c.get("/for-you").text  # an empty library: what to do
+    c.post(f"/paper/{P1}/save", data={"tags": "graphs"}, headers=ORIGIN)
+    page = c.get("/for-you").text
+    assert_safe_html(page)
+    shown = re.findall(r'id="rec-([0-9.]+)"', page)
+    assert shown and P1 not in shown and set(shown) <= {P2, P3}
+    assert "Because you saved" in page and f'href="/paper/{P1}"' in page
+    # not interested: never again; saved: never again
+    first = shown[0]
+    c.post("/for-you/feedback", data={"paper_id": first, "kind": "dismissed"}, headers=ORIGIN)
+    after = re.findall(r'id="rec-([0-9.]+)"', c.get("/for-you").text)
+    assert first not in after
+    rest = [p for p in (P2, P3) if p != first]
+    c.post(f"/paper/{rest[0]}/save", data={}, headers=ORIGIN)
+    assert re.findall(r'id="rec-([0-9.]+)"', c.get("/for-you").text) == []
+    # a tag is a stream of its own
+    assert "graphs" in c.get("/for-you?tag=graphs").text
+    assert (
+        c.post(
+            "/for-you/feedback", data={"paper_id": "2501.99999", "kind": "more"}, headers=ORIGIN
+        ).status_code
+        == 404
+    )

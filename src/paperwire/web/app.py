@@ -29,6 +29,7 @@ from paperwire.web.routes import (
     collections,
     comments,
     feeds,
+    for_you,
     library,
     library_files,
     pages,
@@ -144,6 +145,7 @@ def create_app(
     app.include_router(library_files.router)
     app.include_router(comments.router)
     app.include_router(collections.router)
+    app.include_router(for_you.router)
 
     @app.exception_handler(PaperwireError)
     async def _paperwire_error(request: Request, exc: PaperwireError) -> Response:
