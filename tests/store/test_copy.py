@@ -17,6 +17,7 @@ from paperwire.errors import ConfigError, StoreError
 from paperwire.models import LocalCount, Signal
 from paperwire.store import Store, open_url
 from paperwire.store.copy import copy_store, open_for_copy, source_key, verify_copy
+from paperwire.store.accounts import ACCOUNT_TABLES
 from paperwire.store.migrations import LATEST
 from paperwire.store.schema import apply_migrations, schema_status
 from tests import pg
@@ -82,6 +83,17 @@ def fill(store: Store) -> None:
         for kind, n in (("view", 4), ("save", 1))
     )
     store.set_checkpoint("oai:last-harvest", "2025-01-02T00:00:00Z")
+    # accounts: every table holds a row or more (ids matter: a comment belongs to its user)
+    ada = store.add_user("ada@example.org", "active", is_admin=True)
+    bob = store.add_user("bob@example.org", "invited")
+    store.add_sign_in_nonce("n" * 64, "ada@example.org", datetime(2030, 1, 1, tzinfo=UTC))
+    store.add_session("s" * 64, ada.id, datetime(2025, 1, 1, tzinfo=UTC))
+    store.set_upvote(ada.id, ids[0], True)
+    store.save_to_library(ada.id, ids[1], tags=["graphs", "to-read"], note="a note", read=True)
+    col = store.add_collection(ada.id, "Reading group", True, "share-token-0123456789")
+    store.set_in_collection(ada.id, col.id, ids[2], True)
+    store.add_comment(bob.id, ids[3], "a comment with $x$")
+    store.set_feedback(ada.id, ids[4], "dismissed")
 
 
 def everything(store: Store) -> dict[str, Any]:
@@ -98,6 +110,7 @@ def everything(store: Store) -> dict[str, Any]:
         "signals": sorted(store.iter_signals(), key=repr),
         "local counts": store.local_counts(),
         "checkpoints": checkpoints,
+        "accounts": {t: [tuple(str(v) for v in r) for r in store.account_rows(t)] for t in ACCOUNT_TABLES},
     }
 
 
@@ -120,7 +133,8 @@ def test_sqlite_to_postgresql_and_back_is_exact(source_url: str, pg_url: str, tm
             ("embeddings model-a", 150),
             ("embeddings model-b", 30),
             ("signals", 75),
-            ("local counts", 20),
+            ("local counts", 22),
+            ("accounts", 12),
             ("checkpoints", 1),
         ]
         want = everything(source)
@@ -141,12 +155,16 @@ def test_sqlite_to_postgresql_and_back_is_exact(source_url: str, pg_url: str, tm
             "embeddings model-b",
             "signals",
             "local counts",
+            *ACCOUNT_TABLES,
             "checkpoints",
         ]
         assert all(c.ok for c in checks)
         # a copy's own positions stay behind: the way back holds only the PostgreSQL copy's
         assert back.get_checkpoint(f"{source_key(source)}:papers") is not None
         assert not [n for n in back._all("SELECT name FROM checkpoints") if source_url in n[0]]  # type: ignore[attr-defined]
+        # ids the copies wrote are not handed out again, on either database
+        assert source.add_user("new@example.org", "active").id == 3
+        assert back.add_user("new@example.org", "active").id == 3
     finally:
         source.close()
         back.close()

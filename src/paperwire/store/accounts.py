@@ -19,10 +19,43 @@ COLLECTION_COLUMNS = "id, user_id, name, public, share_token, created_at"
 COMMENT_COLUMNS = "c.id, c.paper_id, c.user_id, u.name, c.body, c.created_at, c.edited_at, c.hidden_at"
 # a user's rows in every table that holds them, deleted with the account (A5)
 USER_TABLES = ("sessions", "upvotes", "library", "library_tags", "comments", "feedback")
+# every accounts table with its columns (the first ones its key), in the order a copy writes them
+ACCOUNT_TABLES: dict[str, tuple[str, ...]] = {
+    "users": ("id", "email", "name", "status", "is_admin", "created_at", "last_sign_in"),
+    "sign_in_tokens": ("nonce_hash", "email", "created_at", "expires_at", "used_at"),
+    "sessions": ("id_hash", "user_id", "created_at", "last_seen"),
+    "upvotes": ("user_id", "paper_id", "created_at"),
+    "library": ("user_id", "paper_id", "saved_at", "note", "read_at"),
+    "library_tags": ("user_id", "paper_id", "tag"),
+    "collections": ("id", "user_id", "name", "public", "share_token", "created_at"),
+    "collection_items": ("collection_id", "paper_id", "added_at"),
+    "comments": ("id", "paper_id", "user_id", "body", "created_at", "edited_at", "hidden_at", "hidden_by"),
+    "feedback": ("user_id", "paper_id", "kind", "created_at"),
+}
+_KEYS = {
+    "users": ("id",),
+    "sign_in_tokens": ("nonce_hash",),
+    "sessions": ("id_hash",),
+    "upvotes": ("user_id", "paper_id"),
+    "library": ("user_id", "paper_id"),
+    "library_tags": ("user_id", "paper_id", "tag"),
+    "collections": ("id",),
+    "collection_items": ("collection_id", "paper_id"),
+    "comments": ("id",),
+    "feedback": ("user_id", "paper_id"),
+}
+_IDENTITY = ("users", "collections", "comments")  # ids the database allocates
 
 
 class AccountStore(Protocol):
     """Users and everything they own (every method names the user whose rows it reads or writes)."""
+
+    def account_rows(self, table: str) -> list[tuple[Any, ...]]:
+        """Every row of an accounts table, in key order, as stored (for copies and their checks)."""
+
+    def put_account_rows(self, table: str, rows: Sequence[Sequence[Any]]) -> int:
+        """Write rows of an accounts table as they are, ids included; rows already there are kept (a rerun
+        writes nothing new). Returns how many were new."""
 
     def get_user(self, user_id: int) -> User | None:
         """A user by id."""
@@ -214,6 +247,38 @@ class AccountSQL:
 
     def add_local_counts(self, counts: Iterable[LocalCount]) -> int:
         raise NotImplementedError
+
+    # -- copies (paperwire db copy) --------------------------------------------------------------
+
+    def account_rows(self, table: str) -> list[tuple[Any, ...]]:
+        """Every row of an accounts table, in key order, as stored (for copies and their checks)."""
+        cols = ACCOUNT_TABLES[table]
+        return self._all(f"SELECT {', '.join(cols)} FROM {table} ORDER BY {', '.join(_KEYS[table])}")
+
+    def put_account_rows(self, table: str, rows: Sequence[Sequence[Any]]) -> int:
+        """Write rows of an accounts table as they are, ids included; rows already there are kept (a rerun
+        writes nothing new). Returns how many were new."""
+        if not rows:
+            return 0
+        cols = ACCOUNT_TABLES[table]
+        override = " OVERRIDING SYSTEM VALUE" if self.dialect == "postgresql" and table in _IDENTITY else ""
+        sql = (
+            f"INSERT INTO {table} ({', '.join(cols)}){override} VALUES ({', '.join('?' * len(cols))}) "
+            f"ON CONFLICT ({', '.join(_KEYS[table])}) DO NOTHING"
+        )
+        new = 0
+        with self._write() as c:
+            for row in rows:
+                c.execute(self._q(sql), tuple(row))
+                new += max(0, int(c.rowcount))
+            if (
+                self.dialect == "postgresql" and table in _IDENTITY
+            ):  # the next allocated id follows the copied
+                c.execute(
+                    f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), "
+                    f"GREATEST((SELECT COALESCE(MAX(id), 0) FROM {table}), 1))"
+                )
+        return new
 
     # -- users ---------------------------------------------------------------------------------
 

@@ -182,8 +182,27 @@ def copy_store(
     parts += [_copy_embeddings(source, target, m, f"{key}:embeddings:{m}", batch, note) for m in models]
     parts.append(_copy_signals(source, target, f"{key}:signals", batch, note))
     parts.append(_copy_local_counts(source, target, batch, note))
+    parts.append(_copy_accounts(source, target, batch, note))
     parts.append(_copy_checkpoints(source, target, note))
     return CopyReport(source.url, target.url, parts)
+
+
+def _copy_accounts(source: Store, target: Store, batch: int, note: Progress) -> Part:
+    """Users and all they own, ids kept (a comment still belongs to its user), table by table."""
+    from paperwire.store.accounts import ACCOUNT_TABLES
+
+    part, t0 = Part("accounts"), time.perf_counter()
+    tables = {t: source.account_rows(t) for t in ACCOUNT_TABLES}
+    total = sum(len(r) for r in tables.values())
+    note(part.name, 0, total)
+    done = 0
+    for table, rows in tables.items():
+        for i in range(0, len(rows), batch):
+            part.rows += target.put_account_rows(table, rows[i : i + batch])
+            done += len(rows[i : i + batch])
+            note(part.name, done, total)
+    part.seconds = time.perf_counter() - t0
+    return part
 
 
 def _copy_papers(source: Store, target: Store, name: str, batch: int, note: Progress) -> Part:
@@ -345,8 +364,21 @@ def verify_copy(source: Store, target: Store, batch: int = 5000) -> list[Check]:
         checks.append(_compare(f"embeddings {model}", embeddings(model), source, target))
     checks.append(_compare("signals", signals, source, target))
     checks.append(_compare("local counts", local_counts, source, target))
+    from paperwire.store.accounts import ACCOUNT_TABLES
+
+    for table in ACCOUNT_TABLES:
+        checks.append(_compare(table, _account_rows(table), source, target))
     checks.append(_compare("checkpoints", checkpoints, source, target))
     return checks
+
+
+def _account_rows(table: str) -> Rows:
+    def rows(s: Store) -> Iterator[tuple[str, bytes]]:
+        for row in s.account_rows(table):
+            values = [str(v) for v in row]
+            yield " ".join(values[:3]), "\x1f".join(values).encode()
+
+    return rows
 
 
 def _compare(name: str, rows: Rows, source: Store, target: Store) -> Check:
