@@ -20,6 +20,7 @@ import copy
 import http
 import json
 import logging
+import re
 from collections.abc import Sequence
 from functools import cache
 from typing import Any
@@ -55,12 +56,26 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
 
 class AnonymousAccessLog(logging.Filter):
     """uvicorn's access log without the client's address: which page was asked and its status are kept,
-    never who asked (a paper page's address with a reader's IP would say who read what; views.py)."""
+    never who asked (a paper page's address with a reader's IP would say who read what; views.py), and
+    without the secrets some addresses carry (a sign-in link's token, a collection's share token: A5)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if isinstance(record.args, tuple) and record.args:
-            record.args = ("-", *record.args[1:])  # (client_addr, method, path, http_version, status)
+            args = list(record.args)  # (client_addr, method, path, http_version, status)
+            args[0] = "-"
+            if len(args) > 2 and isinstance(args[2], str):
+                args[2] = redact_path(args[2])
+            record.args = tuple(args)
         return True
+
+
+_SECRET_QUERY = re.compile(r"([?&]token=)[^&#\s]*", re.IGNORECASE)
+_SHARE_PATH = re.compile(r"^/c/[^/?#\s]+")
+
+
+def redact_path(path: str) -> str:
+    """An address as the access log keeps it: sign-in and share tokens replaced by ``[redacted]``."""
+    return _SHARE_PATH.sub("/c/[redacted]", _SECRET_QUERY.sub(r"\1[redacted]", path))
 
 
 def log_config() -> dict[str, Any]:
