@@ -71,6 +71,7 @@ def recommend_cmd(
     from paperwire.recommend.service import (
         library_json,
         match_library,
+        matched_ids,
         recommend,
         recommendations_json,
         window,
@@ -94,7 +95,7 @@ def recommend_cmd(
                 f"[yellow]unmatched:[/] {escape(label)}{where}: {escape(u.reason)}"
             )
         win = window(pw, first, last)
-        recs = recommend(pw, report.paper_ids, since=win.since, until=win.until, limit=limit)
+        recs = recommend(pw, matched_ids(report), since=win.since, until=win.until, limit=limit)
         if as_json:
             body = recommendations_json(pw, recs, win, library_json(report))
             sys.stdout.write(json.dumps(body, ensure_ascii=False) + "\n")

@@ -93,6 +93,9 @@ NEW = [  # the window: the week up to 2025-02-07
     ),
 ]
 LIB_IDS = [p.id for p in LIBRARY]
+UNEMBEDDED = make_paper(
+    "2401.00500", title="Phoneme transcription", abstract=SPEECH + " older", announced=date(2024, 1, 2)
+)
 
 
 @pytest.fixture(scope="module")
@@ -101,6 +104,9 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
     with database() as url:
         settings = Settings(home=path, database_url=url, load_sample=False, rate_limit_per_minute=0)
         fill(path, LIBRARY + OLD + NEW, url)
+        store = open_store(settings)  # one paper stored after the embedding: it has no vector yet
+        store.upsert_papers([UNEMBEDDED])
+        store.close()
         yield settings
 
 
@@ -138,6 +144,17 @@ def test_recommend_ranks_the_window_by_the_library(home: Settings) -> None:
         # a tiny library works (similarity alone)
         recs = recommend(pw, ["2501.00104"], limit=2)
         assert recs[0].paper.id == "2502.00005" and recs[0].because == ["2501.00104"]
+    finally:
+        pw.close()
+
+
+def test_a_library_paper_without_a_vector_is_embedded_for_the_call(home: Settings) -> None:
+    pw = open_paperwire(home, embedder=HashEmbedder(), first_run=False)
+    try:
+        assert pw.store.get_embedding("test-hash", UNEMBEDDED.id) is None
+        recs = recommend(pw, [UNEMBEDDED.id], limit=1)
+        assert recs[0].paper.id == "2502.00005" and recs[0].because == [UNEMBEDDED.id]
+        assert pw.store.get_embedding("test-hash", UNEMBEDDED.id) is None  # nothing was written
     finally:
         pw.close()
 
@@ -251,6 +268,8 @@ def test_post_refuses_large_empty_and_unreadable_bodies(api: TestClient) -> None
     binary = api.post("/api/recommend", content=b"\x00\x01\x02" * 100)
     assert binary.status_code == 400 and "binary" in binary.json()["error"]
     assert api.post("/api/recommend?format=csv", content=b"2501.00101").status_code == 422
+    nothing = api.post("/api/recommend", content=b"2409.99999\n")
+    assert nothing.status_code == 400 and "none of the library's 1 entry" in nothing.json()["error"]
 
 
 def test_openapi_marks_post_as_changing_nothing(api: TestClient) -> None:

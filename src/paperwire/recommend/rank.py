@@ -30,6 +30,7 @@ class RankParams:
 
     classifier_min: int = 3  # positives needed before the classifier is used
     blend: float = 0.5  # the classifier's share of the score (the rest: similarity)
+    centroid: float = 0.0  # of the similarity's share: the part given to the library's (weighted) mean vector
     l2: float = 1.0  # L2 penalty on the classifier's weights (total sample weight is 2)
     top_k: int = 3  # nearest library papers averaged into the similarity score
     half_life_days: float | None = 365.0  # a library paper this much older than the newest counts half
@@ -81,6 +82,8 @@ def rank(
 
     sim_to_lib, sim_score, because_rows = similarity(cand, lib, weights, more, p)
     score = _z(sim_score)
+    if p.centroid > 0:
+        score = (1 - p.centroid) * score + p.centroid * _z(centroid_scores(cand, lib, weights, more, p))
     if p.blend > 0:
         clf = classifier_scores(lib, cand, weights, _rows(negatives, lib.shape[1]), more, less, p)
         if clf is not None:
@@ -107,6 +110,18 @@ def rank(
                 int(r) for r, s in zip(rows, sims, strict=True) if s > 0 and s >= p.because_ratio * best
             ]
         out.append(Ranked(int(i), float(score[i]), reasons))
+    return out
+
+
+def centroid_scores(
+    cand: np.ndarray, lib: np.ndarray, weights: np.ndarray, more: np.ndarray, p: RankParams
+) -> np.ndarray:
+    """Each candidate's cosine similarity to the library's mean vector (recency-weighted; "more like" papers
+    counting ``feedback_weight`` each)."""
+    w = np.concatenate([weights, np.full(more.shape[0], p.feedback_weight)]).astype(np.float32)
+    mean = (np.concatenate([lib, more]) * w[:, None]).sum(axis=0)
+    mean /= float(np.linalg.norm(mean)) or 1.0
+    out: np.ndarray = cand @ mean
     return out
 
 

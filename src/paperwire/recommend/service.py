@@ -201,16 +201,13 @@ def _background(
         hashlib.blake2b("\n".join(sorted(lib_ids)).encode(), digest_size=8).digest(), "little"
     )
     rng = np.random.default_rng(seed)
+    outside = alive[:n] & ~(
+        window_mask[:n] if window_mask.shape[0] >= n else np.pad(window_mask, (0, n - window_mask.shape[0]))
+    )
     picked: np.ndarray = np.zeros(0, dtype=np.int64)
     for _ in range(4):  # rejection sampling: a few rounds fill it unless the corpus is mostly the window
         draw = rng.integers(0, n, size=NEGATIVES * 2) if n else np.zeros(0, dtype=np.int64)
-        m = (
-            window_mask[:n]
-            if window_mask.shape[0] >= n
-            else np.pad(window_mask, (0, n - window_mask.shape[0]))
-        )
-        ok = draw[alive[draw] & ~m[draw]]
-        picked = np.unique(np.concatenate([picked, ok]))
+        picked = np.unique(np.concatenate([picked, draw[outside[draw]]]))
         if picked.size >= NEGATIVES:
             break
     if picked.size > NEGATIVES:
@@ -244,6 +241,17 @@ def match_library(
     entries = read_library(data, filename=filename, fmt=fmt)
     pw.engine.ready(vectors=False)  # the keyword index matches titles
     return match_entries(entries, pw.store, pw.engine.keyword, fetch=None)
+
+
+def matched_ids(report: MatchReport) -> list[str]:
+    """The ids of the papers a library file matched; LibraryError when it matched none."""
+    if not report.paper_ids and report.unmatched:
+        n = len(report.unmatched)
+        raise LibraryError(
+            f"none of the library's {n} entr{'y' if n == 1 else 'ies'} is a paper in this paperwire "
+            f"(first: {report.unmatched[0].entry.label}: {report.unmatched[0].reason})"
+        )
+    return report.paper_ids
 
 
 def library_json(report: MatchReport) -> dict[str, Any]:

@@ -20,6 +20,7 @@ from paperwire.recommend.service import (
     base_ids,
     library_json,
     match_library,
+    matched_ids,
     recommend,
     recommendations_json,
     window,
@@ -119,7 +120,7 @@ async def recommend_file(
 
     def answer() -> dict[str, Any]:
         report = match_library(site.pw, bytes(body), fmt=format)
-        return _answer(site, report.paper_ids, since, until, n, library_json(report))
+        return _answer(site, matched_ids(report), since, until, n, library_json(report))
 
     return JSONResponse(await run_in_threadpool(answer))
 
