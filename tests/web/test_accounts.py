@@ -198,7 +198,9 @@ def test_upvote_save_tag_note_read_and_the_library(site: Site) -> None:
     )
     # search within the library: the query language, limited to it
     found = c.get("/library", params={"q": "diffusion video"}).text
-    assert f"lib-{P2}" in found and f"lib-{P1}" not in found
+    assert f"lib-{P2}" in found and f"lib-{P1}" not in found and "1 of your 2 papers match" in found
+    assert c.get("/library", params={"q": 'cat:cs.LG "graph networks"'}).text.count('class="card"') == 1
+    assert c.get("/library", params={"q": '"unclosed'}).status_code == 400
     # the upvote feeds trending's local counts; withdrawing takes it back
     store = open_store(site.settings)
     try:

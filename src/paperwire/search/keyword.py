@@ -482,11 +482,21 @@ class KeywordIndex:
         return tantivy.Query.boolean_query(clauses)
 
     def search(
-        self, q: Query, limit: int = 100, offset: int = 0, by_date: bool = False
+        self,
+        q: Query,
+        limit: int = 100,
+        offset: int = 0,
+        by_date: bool = False,
+        within: Sequence[str] | None = None,
     ) -> tuple[list[KeywordHit], int]:
-        """Top hits for ``q`` and how many documents match."""
+        """Top hits for ``q`` and how many documents match (``within``: only among these paper ids)."""
         searcher = self.index.searcher()
         query = self.build_query(q)
+        if within is not None:
+            if not within:
+                return [], 0
+            among = tantivy.Query.term_set_query(self.schema, "id", list(within))
+            query = tantivy.Query.boolean_query([(tantivy.Occur.Must, query), (tantivy.Occur.Must, among)])
         # tantivy sets aside room for offset + limit hits before it looks (16 bytes each): never more than
         # the index holds, so a page far past the end costs nothing
         room = int(searcher.num_docs) - offset

@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from paperwire.errors import NotFoundError, QueryError
 from paperwire.models import LibraryItem, User
 from paperwire.search.keyword import paper_date
+from paperwire.search.query import parse_query
 from paperwire.sources.arxiv_ids import parse_arxiv_ref
 from paperwire.web.routes.pages import render
 from paperwire.web.sessions import UserDep
@@ -135,15 +136,18 @@ def filtered_library(
 ) -> tuple[list[LibraryItem], str | None]:
     """The user's library with a tag, read state and query (the search's query language, limited to the
     library, matched by words: semantic neighbours would list every paper): the items in the search's order when
-    there is a query, else newest saved first."""
+    there is a query, else newest saved first. Searched among the library's papers only, however common the
+    words are in the whole corpus."""
     store = site.pw.store
     items = store.library(user.id, tag=tag, read=None if not read else read == "read")
     if not q.strip() or not items:
         return items, None
     by_id = {i.paper_id: i for i in items}
-    res = site.pw.engine.search(q, mode="keyword", limit=1000)
-    ranked = [by_id[h.paper.id] for h in res.hits if h.paper.id in by_id]
-    return ranked, f"{len(ranked)} of your {len(items)} papers match (among the search's first 1,000)"
+    engine = site.pw.engine
+    engine.ready(vectors=False)
+    hits, _ = engine.keyword.search(parse_query(q), limit=len(items), within=list(by_id))
+    ranked = [by_id[h.paper_id] for h in hits if h.paper_id in by_id]
+    return ranked, f"{len(ranked)} of your {len(items)} papers match"
 
 
 # -- JSON API ---------------------------------------------------------------------------------------
