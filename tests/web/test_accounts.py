@@ -45,6 +45,8 @@ class Site:
         )
 
     def outbox(self) -> list[Path]:
+        """The outbox's messages, once the sign-in mail asked for so far has left its thread."""
+        self.app.state.site.signin.flush()  # type: ignore[attr-defined]
         return sorted((self.home / "outbox").glob("*.eml"))
 
 
@@ -260,13 +262,24 @@ def test_another_account_reaches_nothing_of_mine(site: Site) -> None:
 
 def test_sign_out_everywhere_ends_every_session(site: Site) -> None:
     a = signed_in(site, "twice@example.org")
-    b = site.client()
-    b.cookies.set(COOKIE, a.cookies[COOKIE])  # the same person on another device: a second session
+    b = site.client()  # the same person on another device: a second session
     link = request_link(site, b, "twice@example.org")
     assert link and confirm(b, link).status_code == 303  # type: ignore[attr-defined]
     assert b.get("/api/me").status_code == 200
+    assert a.get("/api/me").status_code == 200
     a.post("/sign-out", data={"everywhere": "1"}, headers=ORIGIN)
     assert a.get("/api/me").status_code == 401 and b.get("/api/me").status_code == 401
+
+
+def test_signing_in_anew_ends_the_session_the_browser_had(site: Site) -> None:
+    c = signed_in(site, "first@example.org")
+    first = c.cookies[COOKIE]
+    link = request_link(site, c, "second@example.org")
+    assert link and confirm(c, link).status_code == 303  # type: ignore[attr-defined]
+    assert c.get("/api/me").json()["email"] == "second@example.org"
+    stale = site.client()
+    stale.cookies.set(COOKIE, first)
+    assert stale.get("/api/me").status_code == 401
 
 
 def test_idle_sessions_end(site: Site) -> None:

@@ -7,7 +7,9 @@ difference is only whether a mail goes out. Links and sessions are kept hashed (
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
@@ -45,10 +47,15 @@ class SignIn:
         self.tokens = SignInTokens(self.key, settings.sign_in_link_minutes * 60)
         self.per_address = TokenBucket(LINKS_PER_ADDRESS_HOUR / 60, LINKS_PER_ADDRESS_HOUR)
         self.per_client = TokenBucket(LINKS_PER_CLIENT_HOUR / 60, LINKS_PER_CLIENT_HOUR // 2)
+        # sign-in mail leaves from a thread of its own: a page never waits on the mail server
+        self._mail_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="paperwire-sign-in-mail")
+        self._pending: list[Future[bool]] = []
+        self._pending_lock = threading.Lock()
 
-    def request_link(self, raw_address: str, client: str, base_url: str, next_path: str = "/") -> bool:
-        """Mail a sign-in link to the address when it may sign in; returns whether one was sent (the web page
-        never says). A malformed address is a QueryError; past the limits, RateLimitedError."""
+    def request_link(self, raw_address: str, client: str, base_url: str, next_path: str = "/") -> None:
+        """Take a request for a sign-in link: the address checked (QueryError) and counted against the limits
+        (RateLimitedError) here; whether it may sign in, the link and the mail are worked out on the mail
+        thread, so the answer takes as long whatever the address (A1). ``flush`` waits for that work."""
         address = normalise_address(raw_address)
         for bucket, key in ((self.per_client, client), (self.per_address, address)):
             wait = bucket.take(key)
@@ -56,6 +63,30 @@ class SignIn:
                 raise RateLimitedError(
                     f"too many sign-in requests: try again in {int(wait) // 60 + 1} min", int(wait) + 1
                 )
+        with self._pending_lock:
+            self._pending = [f for f in self._pending if not f.done()]
+            self._pending.append(self._mail_thread.submit(self._send_link, address, base_url, next_path))
+
+    def flush(self, timeout: float = 30.0) -> None:
+        """Wait until the sign-in mails asked for so far are sent (or failed: logged)."""
+        with self._pending_lock:
+            pending, self._pending = self._pending, []
+        wait(pending, timeout=timeout)
+
+    def close(self) -> None:
+        """Send what is pending, then stop the mail thread."""
+        self.flush()
+        self._mail_thread.shutdown(wait=True)
+
+    def _send_link(self, address: str, base_url: str, next_path: str) -> bool:
+        try:
+            return self.send_link(address, base_url, next_path)
+        except Exception:  # the page has answered already: the operator reads why in the log
+            log.exception("sign-in link for %s not sent", mask_address(address))
+            return False
+
+    def send_link(self, address: str, base_url: str, next_path: str = "/") -> bool:
+        """Mail a sign-in link to ``address`` when it may sign in; returns whether one was sent."""
         user = self.store.user_by_email(address)
         if not may_sign_in(self.settings, address, user):
             log.info(
@@ -81,6 +112,13 @@ class SignIn:
         )
         log.info("sign-in link sent to %s", mask_address(address))
         return True
+
+    def address_of(self, token: str) -> str | None:
+        """The address a link's token is for (None when it cannot be read): the confirm page names it."""
+        try:
+            return self.tokens.read(token)[1]
+        except SignInError:
+            return None
 
     def confirm(self, token: str) -> tuple[User, str]:
         """Spend a sign-in link: (the user, a new session id for the cookie). SignInError when it cannot be

@@ -25,6 +25,8 @@ def read_csl(text: str) -> list[Entry]:
         raise LibraryFormatError(
             f"not valid CSL JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
         ) from exc
+    except RecursionError:  # arrays nested thousands deep: no library looks like that
+        raise LibraryFormatError("not CSL JSON: nested too deeply") from None
     if isinstance(data, dict):
         data = data.get("items", [data]) if "items" in data or "title" in data or "type" in data else None
     if not isinstance(data, list):

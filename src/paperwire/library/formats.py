@@ -92,7 +92,10 @@ def decode(data: bytes | str) -> str:
         if len(data) > MAX_BYTES:
             raise LibraryFormatError(f"library file too large ({len(data) // 2**20} MB; at most 64 MB)")
         if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-            text = data.decode("utf-16")
+            try:
+                text = data.decode("utf-16")
+            except UnicodeDecodeError as exc:
+                raise LibraryFormatError(f"the file says it is UTF-16 but is not ({exc.reason})") from None
         else:
             try:
                 text = data.decode("utf-8-sig")

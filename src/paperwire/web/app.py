@@ -6,7 +6,7 @@ import logging
 import threading
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -23,6 +23,7 @@ from paperwire.web.admission import AdmissionMiddleware
 from paperwire.web.csrf import CsrfMiddleware
 from paperwire.web.error_pages import error_response, internal_error
 from paperwire.web.head import HeadMiddleware
+from paperwire.web.limits import BodyLimitMiddleware
 from paperwire.web.routes import (
     accounts,
     api,
@@ -36,6 +37,7 @@ from paperwire.web.routes import (
     trending,
 )
 from paperwire.web.routes import recommend as recommend_routes
+from paperwire.web.routes.library_files import MAX_UPLOAD
 from paperwire.web.security import HostPolicy, SecurityMiddleware, TokenBucket, allowed_hosts
 from paperwire.web.sessions import COOKIE
 from paperwire.web.site import STATIC, Site
@@ -66,6 +68,17 @@ def _background(settings: Settings, pw: Paperwire, embedder: Embedder | None, st
         Runner(store, jobs, name=name).run_forever(stop)
     finally:
         store.close()
+
+
+def _come_back(request: Request) -> str:
+    """Where to return after signing in: the page asked for; for a form posted when the session had ended,
+    the page the form was on (when it is this site's), else the home page."""
+    if request.method in ("GET", "HEAD"):
+        return request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    referer = urlsplit(request.headers.get("referer") or "")
+    if referer.netloc and referer.netloc == request.headers.get("host") and referer.path.startswith("/"):
+        return referer.path + (f"?{referer.query}" if referer.query else "")
+    return "/"
 
 
 def create_app(
@@ -126,6 +139,7 @@ def create_app(
         return error_response(site, request, status, message, headers=headers)
 
     app.add_middleware(AdmissionMiddleware, limit=settings.web_threads_in_force)
+    app.add_middleware(BodyLimitMiddleware, limits={"/library/import": MAX_UPLOAD}, refuse=refuse)
     app.add_middleware(CsrfMiddleware, key=lambda: site.signin.key, cookie_name=COOKIE, refuse=refuse)
     app.add_middleware(
         SecurityMiddleware,
@@ -152,8 +166,7 @@ def create_app(
         status = exc.http_status  # each error class says its own (errors.py)
         headers: dict[str, str] = {}
         if isinstance(exc, SignInRequired) and not request.url.path.startswith("/api/"):
-            where = quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
-            return RedirectResponse(f"/sign-in?next={where}", status_code=303)
+            return RedirectResponse(f"/sign-in?next={quote(_come_back(request))}", status_code=303)
         if isinstance(exc, RateLimitedError):
             message = str(exc)
             headers["Retry-After"] = str(exc.retry_after)

@@ -4,18 +4,19 @@ Browsers say where a request comes from: ``Sec-Fetch-Site`` (same-origin / none 
 ``Origin`` header, which must name the host the request came to. A client that sends neither (a script) must
 send its session's CSRF token as ``X-CSRF-Token``. Session cookies are SameSite=Lax besides. Requests that
 change nothing and read no cookie (a recommendation from an uploaded file) are exempt, and so is a request
-that carries no session cookie, save signing in: without the cookie it acts for nobody (it meets a 401 or a
-405 further in), while a forged sign-in would put the victim in the forger's account.
+that carries no Cookie header at all, save signing in: without a cookie it acts for nobody (it meets a 401 or a
+405 further in), while a forged sign-in would put the victim in the forger's account. Cookies are read with
+the parser the app itself uses (Starlette's), so no cookie the browser holds can hide the session from this
+check.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from http.cookies import SimpleCookie
 from urllib.parse import urlsplit
 
 from starlette.datastructures import Headers
-from starlette.requests import Request
+from starlette.requests import Request, cookie_parser
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -29,14 +30,8 @@ Refuse = Callable[[Request, int, str, Mapping[str, str]], Response]
 
 
 def cookie(headers: Headers, name: str) -> str | None:
-    """One cookie's value from the request's Cookie header."""
-    jar: SimpleCookie = SimpleCookie()
-    try:
-        jar.load(headers.get("cookie") or "")
-    except Exception:  # a malformed cookie header: none
-        return None
-    morsel = jar.get(name)
-    return morsel.value if morsel is not None else None
+    """One cookie's value from the request's Cookie header, read as ``request.cookies`` reads it."""
+    return cookie_parser(headers.get("cookie") or "").get(name)
 
 
 def cross_site(headers: Headers, key: Callable[[], str], cookie_name: str) -> bool:
@@ -81,6 +76,6 @@ class CsrfMiddleware:
         if path in EXEMPT_PATHS:
             return False
         headers = Headers(scope=scope)
-        if path not in ALWAYS_CHECKED and cookie(headers, self.cookie_name) is None:
+        if path not in ALWAYS_CHECKED and not headers.get("cookie"):
             return False
         return cross_site(headers, self.key, self.cookie_name)

@@ -47,16 +47,21 @@ def set_session(request: Request, response: Response, session: str) -> None:
         max_age=int(get_site(request).settings.session_idle_days * 86400),
         httponly=True,
         samesite="lax",
-        secure=request.url.scheme == "https",
+        secure=_https(request),
         path="/",
     )
 
 
 def clear_session(request: Request, response: Response) -> None:
     """Forget the session cookie in the browser."""
-    response.delete_cookie(
-        COOKIE, path="/", httponly=True, samesite="lax", secure=request.url.scheme == "https"
-    )
+    response.delete_cookie(COOKIE, path="/", httponly=True, samesite="lax", secure=_https(request))
+
+
+def _https(request: Request) -> bool:
+    """Whether the site is served over https: this request came so, or the operator's base_url says so (a TLS
+    proxy whose headers paperwire is not told to believe still serves the browser https)."""
+    base = get_site(request).settings.base_url or ""
+    return request.url.scheme == "https" or base.startswith("https://")
 
 
 def csrf_for(request: Request) -> str:

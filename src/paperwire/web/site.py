@@ -100,6 +100,8 @@ class Site:
     def attach(self, pw: Paperwire | None) -> None:
         """Set (at startup) or clear (at shutdown) the open paperwire the routes use."""
         self._pw = pw
+        if self._signin is not None:
+            self._signin.close()
         self._signin = SignIn(self.settings, pw.store) if pw is not None else None
 
     def absolute(self, request: Request, path: str) -> str:

@@ -14,8 +14,9 @@ from paperwire.errors import NotFoundError, QueryError, SignInError
 from paperwire.mail import mask_address
 from paperwire.mail.outbox import OutboxMailer
 from paperwire.web.routes.pages import render
+from paperwire.web.security import HostPolicy, allowed_hosts
 from paperwire.web.sessions import UserDep, clear_session, current_user, session_id, set_session
-from paperwire.web.site import SiteDep
+from paperwire.web.site import Site, SiteDep
 
 router = APIRouter(include_in_schema=False)
 
@@ -27,6 +28,17 @@ def safe_next(value: str | None) -> str:
     if not value or not value.startswith("/") or value.startswith("//") or "\\" in value or len(value) > 500:
         return "/library"
     return value
+
+
+def link_base(site: Site, request: Request) -> str | None:
+    """Where mailed links point: ``base_url``; else the address this request came to, unless the server answers
+    to any host name (then a requester could name their own host and receive another's link: None)."""
+    if site.settings.base_url:
+        return site.settings.base_url
+    policy = HostPolicy(allowed_hosts(site.settings))
+    if policy.any or policy.suffixes:
+        return None
+    return str(request.base_url)
 
 
 def _client(request: Request) -> str:
@@ -47,8 +59,15 @@ def sign_in_request(
     email: Annotated[str, Form(max_length=320)],
     next: Annotated[str | None, Form(max_length=500)] = None,
 ) -> Response:
+    base = link_base(site, request)
+    if base is None:
+        message = (
+            "signing in is not available: this server answers to any host name, so its operator must set "
+            "PAPERWIRE_BASE_URL for the links it mails"
+        )
+        return render(site, request, "sign_in.html", 503, next=safe_next(next), error=message, address="")
     try:
-        site.signin.request_link(email, _client(request), site.absolute(request, ""), safe_next(next))
+        site.signin.request_link(email, _client(request), base, safe_next(next))
     except QueryError as exc:
         return render(
             site, request, "sign_in.html", 400, next=safe_next(next), error=str(exc), address=email[:320]
@@ -65,7 +84,8 @@ def sign_in_confirm_page(
     next: Annotated[str | None, Query(max_length=500)] = None,
 ) -> Response:
     # a mail scanner that opens the link signs nobody in: the page asks for one click (A1, M3)
-    return render(site, request, "sign_in_confirm.html", token=token, next=safe_next(next))
+    address = site.signin.address_of(token)
+    return render(site, request, "sign_in_confirm.html", token=token, next=safe_next(next), address=address)
 
 
 @router.post("/sign-in/confirm")
@@ -79,6 +99,9 @@ def sign_in_confirm(
         _, session = site.signin.confirm(token)
     except SignInError as exc:
         return render(site, request, "sign_in.html", 400, next=safe_next(next), error=str(exc), address="")
+    old = current_user(request)
+    if old is not None:  # one browser, one session: the one it had ends here
+        site.signin.sign_out(old, session_id(request))
     response = RedirectResponse(safe_next(next), status_code=303)
     set_session(request, response, session)
     return response

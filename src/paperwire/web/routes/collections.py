@@ -6,7 +6,7 @@ from __future__ import annotations
 import secrets
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import RedirectResponse, Response
 
 from paperwire.errors import NotFoundError, QueryError
@@ -18,6 +18,9 @@ from paperwire.web.sessions import UserDep, current_user
 from paperwire.web.site import Site, SiteDep
 
 router = APIRouter(include_in_schema=False)
+
+MAX_ID = 2**63 - 1  # the databases' integer range: a larger id is no row's (404), never an overflow (500)
+RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 MAX_NAME = 100
 MAX_COLLECTIONS = 200
@@ -31,7 +34,7 @@ def clean_name(name: str) -> str:
     return text[:MAX_NAME]
 
 
-def _mine(site: Site, user_id: int, collection_id: int) -> Collection:
+def _mine(site: Site, user_id: int, collection_id: RowId) -> Collection:
     got = site.pw.store.get_collection(user_id, collection_id)
     if got is None:
         raise NotFoundError("no such collection of yours")
@@ -72,7 +75,7 @@ def create(
 def add_from_paper(
     site: SiteDep,
     user: UserDep,
-    collection: Annotated[int, Form()],
+    collection: Annotated[int, Form(ge=1, le=MAX_ID)],
     paper_id: Annotated[str, Form(max_length=100)],
 ) -> Response:
     _mine(site, user.id, collection)
@@ -82,7 +85,7 @@ def add_from_paper(
 
 
 @router.get("/collections/{collection_id}")
-def collection(request: Request, site: SiteDep, user: UserDep, collection_id: int) -> Response:
+def collection(request: Request, site: SiteDep, user: UserDep, collection_id: RowId) -> Response:
     return _page(site, request, _mine(site, user.id, collection_id), owner=True)
 
 
@@ -90,7 +93,7 @@ def collection(request: Request, site: SiteDep, user: UserDep, collection_id: in
 def set_paper(
     site: SiteDep,
     user: UserDep,
-    collection_id: int,
+    collection_id: RowId,
     paper_id: Annotated[str, Form(max_length=100)],
     present: Annotated[str, Form(max_length=1)] = "1",
 ) -> Response:
@@ -104,7 +107,7 @@ def set_paper(
 def settings(
     site: SiteDep,
     user: UserDep,
-    collection_id: int,
+    collection_id: RowId,
     name: Annotated[str, Form(max_length=MAX_NAME * 2)],
     public: Annotated[str, Form(max_length=1)] = "0",
 ) -> Response:
@@ -114,7 +117,7 @@ def settings(
 
 
 @router.post("/collections/{collection_id}/delete")
-def delete(site: SiteDep, user: UserDep, collection_id: int) -> Response:
+def delete(site: SiteDep, user: UserDep, collection_id: RowId) -> Response:
     if not site.pw.store.delete_collection(user.id, collection_id):
         raise NotFoundError("no such collection of yours")
     return RedirectResponse("/collections", status_code=303)

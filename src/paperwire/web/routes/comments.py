@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Form
+from fastapi import APIRouter, Form, Path
 from fastapi.responses import RedirectResponse, Response
 
 from paperwire.errors import NotFoundError, QueryError, RateLimitedError
@@ -15,6 +15,9 @@ from paperwire.web.sessions import UserDep
 from paperwire.web.site import SiteDep
 
 router = APIRouter(include_in_schema=False)
+
+MAX_ID = 2**63 - 1  # the databases' integer range: a larger id is no row's (404), never an overflow (500)
+RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 MAX_COMMENT = 5000
 
@@ -46,7 +49,7 @@ def add(
     return RedirectResponse(f"/paper/{pid}#comment-{cid}", status_code=303)
 
 
-def _own(site: SiteDep, user_id: int, comment_id: int) -> str:
+def _own(site: SiteDep, user_id: int, comment_id: RowId) -> str:
     """The paper of the user's own comment, or 404 (another's comment is as good as missing: A3)."""
     c = site.pw.store.get_comment(comment_id)
     if c is None or c.user_id != user_id:
@@ -56,7 +59,7 @@ def _own(site: SiteDep, user_id: int, comment_id: int) -> str:
 
 @router.post("/comments/{comment_id}/edit")
 def edit(
-    site: SiteDep, user: UserDep, comment_id: int, body: Annotated[str, Form(max_length=MAX_COMMENT * 2)]
+    site: SiteDep, user: UserDep, comment_id: RowId, body: Annotated[str, Form(max_length=MAX_COMMENT * 2)]
 ) -> Response:
     pid = _own(site, user.id, comment_id)
     site.pw.store.edit_comment(user.id, comment_id, clean_body(body))
@@ -64,7 +67,7 @@ def edit(
 
 
 @router.post("/comments/{comment_id}/delete")
-def delete(site: SiteDep, user: UserDep, comment_id: int) -> Response:
+def delete(site: SiteDep, user: UserDep, comment_id: RowId) -> Response:
     pid = _own(site, user.id, comment_id)
     site.pw.store.delete_comment(user.id, comment_id)
     return RedirectResponse(f"/paper/{pid}#comments-h", status_code=303)
@@ -72,7 +75,7 @@ def delete(site: SiteDep, user: UserDep, comment_id: int) -> Response:
 
 @router.post("/comments/{comment_id}/hide")
 def hide(
-    site: SiteDep, user: UserDep, comment_id: int, hidden: Annotated[str, Form(max_length=1)] = "1"
+    site: SiteDep, user: UserDep, comment_id: RowId, hidden: Annotated[str, Form(max_length=1)] = "1"
 ) -> Response:
     c = site.pw.store.get_comment(comment_id)
     if c is None or not user.is_admin:

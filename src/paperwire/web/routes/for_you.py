@@ -4,6 +4,7 @@ that make each relevant; "not interested" and "more like this" steer it; a tag i
 from __future__ import annotations
 
 from typing import Annotated, Literal
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
@@ -71,5 +72,5 @@ def feedback(
 ) -> Response:
     pid = known_paper(site, paper_id)
     site.pw.store.set_feedback(user.id, pid, None if kind == "clear" else kind)
-    where = f"/for-you?tag={tag}" if tag else "/for-you"
+    where = f"/for-you?{urlencode({'tag': tag})}" if tag else "/for-you"
     return RedirectResponse(where, status_code=303)

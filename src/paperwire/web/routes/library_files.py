@@ -77,10 +77,10 @@ async def import_file(
     report = match_entries(entries, store, engine.keyword, fetch=fetch)
     by_paper: dict[str, tuple[list[str], str]] = {}
     for m in report.matched:
-        got = by_paper.setdefault(m.paper_id, ([], ""))
-        got[0].extend([*m.entry.tags, *extra])
+        got = by_paper.setdefault(m.paper_id, (list(extra), ""))  # the tags asked for first: never cut off
+        got[0].extend(t.replace("\x00", "") for t in m.entry.tags)
         if m.entry.note and not got[1]:
-            by_paper[m.paper_id] = (got[0], m.entry.note[:5000])
+            by_paper[m.paper_id] = (got[0], m.entry.note.replace("\x00", "")[:5000])
     added = store.save_many(
         user.id,
         [(pid, parse_tags([x[:MAX_TAG] for x in t][:MAX_TAGS]), note) for pid, (t, note) in by_paper.items()],
