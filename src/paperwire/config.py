@@ -14,6 +14,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from paperwire.errors import ConfigError
+
 DEFAULT_MODEL = "all-MiniLM-L6-v2"
 PLACEHOLDER_CONTACT = "paperwire-admin@localhost"
 ARXIV_MIN_INTERVAL = 3.0  # seconds between requests, arXiv's terms of use for its APIs
@@ -259,6 +261,45 @@ class Settings(BaseSettings):
         max_length=200,
         description="The From address of the mail paperwire sends (sign-in links).",
     )
+    smtp_host: str | None = Field(
+        None,
+        description="SMTP server that delivers paperwire's mail (sign-in links, digests). Unset: mail goes to "
+        "the outbox folder in the home (HOME/outbox, the admin's outbox page) and nowhere else.",
+    )
+    smtp_port: int = Field(
+        587, ge=1, le=65535, description="SMTP server port: 587 with starttls, 465 with tls, 25 with none."
+    )
+    smtp_username: str | None = Field(
+        None, description="Login name for the SMTP server (AUTH); unset: no login."
+    )
+    smtp_password: SecretStr | None = Field(
+        None, description="Password for the SMTP login (with smtp_username). Never printed."
+    )
+    smtp_security: Literal["none", "starttls", "tls"] = Field(
+        "starttls",
+        description="How the SMTP connection is encrypted: starttls (upgrade on the submission port; the server "
+        "must offer it), tls (implicit TLS from the first byte, port 465) or none (a local relay only: a login "
+        "over none is refused unless the host is the loopback). The server's certificate is verified.",
+    )
+    smtp_timeout: float = Field(
+        30.0, gt=0, le=600, description="Seconds an SMTP connection or reply may take before the send fails."
+    )
+    dkim_selector: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$",
+        description="DKIM: the selector of the signing key (its public key is in DNS at "
+        "SELECTOR._domainkey.DOMAIN). Set all three dkim_* settings to sign outgoing SMTP mail, or none.",
+    )
+    dkim_domain: str | None = Field(
+        None,
+        pattern=r"^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$",
+        description="DKIM: the signing domain (d=); the From address's domain or its parent, for DMARC.",
+    )
+    dkim_key_file: Path | None = Field(
+        None,
+        description="DKIM: the signing key, a PEM RSA private key file (2048 bits is usual), readable by "
+        "paperwire only.",
+    )
     comments_per_hour: int = Field(
         20, ge=1, le=10_000, description="Comments one account may post in an hour (past it: 429)."
     )
@@ -309,6 +350,50 @@ class Settings(BaseSettings):
         # PAPERWIRE_SECRET_KEY= (an empty line in an env file) must not sign tokens with an empty key
         raw = v.get_secret_value() if isinstance(v, SecretStr) else v
         return None if isinstance(raw, str) and not raw.strip() else v
+
+    @field_validator(
+        "smtp_host",
+        "smtp_username",
+        "smtp_password",
+        "dkim_selector",
+        "dkim_domain",
+        "dkim_key_file",
+        mode="before",
+    )
+    @classmethod
+    def _blank_mail_setting_is_unset(cls, v: object) -> object:
+        # PAPERWIRE_SMTP_HOST= in an env file means no SMTP, not a host named ""
+        raw = v.get_secret_value() if isinstance(v, SecretStr) else v
+        return None if isinstance(raw, str) and not raw.strip() else v
+
+    @model_validator(mode="after")
+    def _mail_settings_agree(self) -> Self:
+        # a ConfigError, not a ValueError: pydantic lets it through whole, and the CLI exits 2 with its message
+        dkim = {
+            "dkim_selector": self.dkim_selector,
+            "dkim_domain": self.dkim_domain,
+            "dkim_key_file": self.dkim_key_file,
+        }
+        unset = [f"PAPERWIRE_{k.upper()}" for k, v in dkim.items() if v is None]
+        if unset and len(unset) < len(dkim):
+            raise ConfigError(
+                f"DKIM signing needs all three of PAPERWIRE_DKIM_SELECTOR, _DOMAIN and _KEY_FILE (or none): {', '.join(unset)} unset"
+            )
+        if (self.smtp_password is None) != (self.smtp_username is None):
+            raise ConfigError(
+                "PAPERWIRE_SMTP_USERNAME and PAPERWIRE_SMTP_PASSWORD go together: set both or neither"
+            )
+        if (
+            self.smtp_host
+            and self.smtp_username
+            and self.smtp_security == "none"
+            and self.smtp_host.strip("[]").lower() not in ("localhost", "127.0.0.1", "::1")
+        ):
+            raise ConfigError(
+                f"PAPERWIRE_SMTP_SECURITY=none would send the SMTP password unencrypted to {self.smtp_host}: "
+                "use starttls or tls (none with a login only for a relay on this machine)"
+            )
+        return self
 
     @model_validator(mode="after")
     def _polite_to_arxiv(self) -> Self:

@@ -21,7 +21,10 @@ code the CLI ends with and the HTTP status the web answers with (a page or JSON 
     ├── NotFoundError                    3   404  a paper id is not in the store (or another account's row)
     ├── SignInError                      2   400  a sign-in link is malformed, expired or already used
     ├── SignInRequired                   2   401  the page or endpoint needs a signed-in account
-    └── RateLimitedError                75   429  too many of a costly action (sign-in links, comments)
+    ├── RateLimitedError                75   429  too many of a costly action (sign-in links, comments)
+    └── MailError                        1   502  mail could not be sent: the server refused the sender, login or TLS
+        ├── MailRejected                 1   502  permanent: the server refused the address (5xx at RCPT/DATA)
+        └── MailDeferred                75   503  transient: a 4xx, or the server could not be reached: try later
 """
 
 from __future__ import annotations
@@ -143,3 +146,30 @@ class RateLimitedError(PaperwireError):
     def __init__(self, message: str, retry_after: int) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class MailError(PaperwireError):
+    """Mail could not be sent. Raised as itself when it is not the recipient's fault nor passing: the SMTP server
+    refused the sender or the login, or its TLS could not be verified (settings to fix). ``code`` is the SMTP
+    reply code when there was one; ``stage`` says where it failed (connect, mail, rcpt, data)."""
+
+    http_status = 502
+
+    def __init__(self, message: str, code: int | None = None, stage: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+        self.stage = stage
+
+
+class MailRejected(MailError):
+    """Permanent failure for this address: the server answered a 5xx at RCPT or DATA (or the address is not one
+    address at all, ``code`` None). Do not retry; suppress the address."""
+
+
+class MailDeferred(MailError):
+    """Transient failure: a 4xx reply, or the server could not be reached or dropped the connection (``code``
+    None: not the address's fault). Retry later."""
+
+    exit_code = 75
+    http_status = 503
+    retry_after = 60

@@ -1,12 +1,13 @@
 """The one mail seam: a message, the ``Mailer`` protocol, and the mailer the settings choose.
 
-Until SMTP delivery is configured (the digest issue adds it), every message goes to the outbox: one .eml file a
-message in the home (mail/outbox.py), which a local admin reads on /admin/outbox.
+Until SMTP delivery is configured (``PAPERWIRE_SMTP_HOST``: mail/smtp.py), every message goes to the outbox: one
+.eml file a message in the home (mail/outbox.py), which a local admin reads on /admin/outbox.
 """
 
 from __future__ import annotations
 
 import re
+import ssl
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -21,13 +22,19 @@ _ADDRESS = re.compile(
 
 @dataclass(frozen=True)
 class Mail:
-    """One message to one recipient: plain text, optionally an HTML alternative."""
+    """One message to one recipient: plain text, optionally an HTML alternative.
+
+    ``message_id`` (``<left@right>``) fixes the Message-ID, so a sender can compute it (the digest ledger);
+    None: a fresh random one. ``headers`` adds headers (List-Unsubscribe, ...), never From, To, Subject or the
+    like. CR/LF in the subject or a header value becomes a space: text, never a new header (M7).
+    """
 
     to: str
     subject: str
     text: str
     html: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    message_id: str | None = None
 
 
 class Mailer(Protocol):
@@ -51,8 +58,13 @@ def mask_address(address: str) -> str:
     return f"{local[:1]}***@{domain}"
 
 
-def get_mailer(settings: Settings) -> Mailer:
-    """The mailer in force: the outbox folder in the home."""
+def get_mailer(settings: Settings, tls_context: ssl.SSLContext | None = None) -> Mailer:
+    """The mailer in force: SMTP when ``smtp_host`` is set (``tls_context``: whom to trust, default the
+    system's CAs), else the outbox folder in the home."""
+    if settings.smtp_host:
+        from paperwire.mail.smtp import SMTPMailer
+
+        return SMTPMailer.from_settings(settings, tls_context=tls_context)
     from paperwire.mail.outbox import OutboxMailer
 
     return OutboxMailer(settings.outbox_dir, settings.mail_from)

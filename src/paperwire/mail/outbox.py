@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -12,6 +13,7 @@ from email.parser import BytesParser
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
+from paperwire.errors import MailRejected
 from paperwire.mail import Mail
 
 
@@ -26,19 +28,59 @@ class OutboxItem:
     text: str
 
 
-def compose(mail: Mail, sender: str, domain: str = "paperwire.localhost") -> EmailMessage:
-    """The RFC 5322 message for ``mail`` (headers are set through the email package: no CR/LF injection)."""
+# what may never be in a header value: line breaks (every one str.splitlines knows) and other controls (M7)
+_BREAKS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f\x85\u2028\u2029]+")
+_HEADER_NAME = re.compile(r"^[!-9;-~]+$")
+# set by compose from Mail's fields, never through Mail.headers
+_RESERVED = {"from", "to", "cc", "bcc", "subject", "date", "message-id", "sender", "dkim-signature"}
+_MESSAGE_ID = re.compile(r"^(<)?([!-;=?-~]+@[!-;=?-~]+)(?(1)>)$")  # <left@right>, or left@right
+_NOT_IN_ADDRESS = re.compile(r'[\s<>,;:"()\[\]\\\x00-\x1f\x7f]')
+
+
+def one_line(value: str) -> str:
+    """A header value with every line break or control character turned into a space: text, not a header."""
+    return _BREAKS.sub(" ", value)
+
+
+def recipient(mail: Mail) -> str:
+    """``mail.to`` when it is one plain ASCII address, the only envelope recipient; else MailRejected."""
+    to = mail.to
+    local, at, domain = to.partition("@")
+    if not (to.isascii() and at and local and domain) or "@" in domain or _NOT_IN_ADDRESS.search(to):
+        raise MailRejected("the recipient is not one mail address (nothing was sent)")
+    return to
+
+
+def message_id(mail: Mail, domain: str) -> str:
+    """The Message-ID for ``mail``: its own (``<left@right>``, brackets added when missing), else a random one."""
+    if mail.message_id is None:
+        return make_msgid(domain=domain)
+    m = _MESSAGE_ID.match(mail.message_id)
+    if m is None:
+        raise ValueError(f"not a Message-ID (<left@right>, printable ASCII, no spaces): {mail.message_id!r}")
+    return f"<{m[2]}>"
+
+
+def compose(
+    mail: Mail, sender: str, domain: str = "paperwire.localhost", *, seven_bit: bool = False
+) -> EmailMessage:
+    """The RFC 5322 message for ``mail``: headers set through the email package, line breaks in the subject and
+    header values turned into spaces (no header injection, M7), ``mail.to`` its one recipient. ``seven_bit``:
+    non-ASCII bodies quoted-printable (what SMTP sends: no 8BITMIME needed, DKIM survives relays)."""
     msg = EmailMessage(policy=policy.SMTP)
     msg["From"] = sender
-    msg["To"] = mail.to
-    msg["Subject"] = mail.subject
+    msg["To"] = recipient(mail)
+    msg["Subject"] = one_line(mail.subject)
     msg["Date"] = format_datetime(datetime.now(UTC))
-    msg["Message-ID"] = make_msgid(domain=domain)
+    msg["Message-ID"] = message_id(mail, domain)
     for k, v in mail.headers.items():
-        msg[k] = v
-    msg.set_content(mail.text)
+        if not _HEADER_NAME.match(k) or k.lower() in _RESERVED:
+            raise ValueError(f"{k!r} cannot be set through Mail.headers")
+        msg[k] = one_line(v)
+    cte = "quoted-printable" if seven_bit else None
+    msg.set_content(mail.text, cte=None if mail.text.isascii() else cte)
     if mail.html is not None:
-        msg.add_alternative(mail.html, subtype="html")
+        msg.add_alternative(mail.html, subtype="html", cte=None if mail.html.isascii() else cte)
     return msg
 
 
