@@ -210,3 +210,36 @@ class Comment:
     def shown_author(self) -> str:
         """The author as others see them."""
         return self.author or f"member {self.user_id}"
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    """An address that asked for the digest; ``prefs`` is the JSON the digest's DigestPrefs is read from."""
+
+    id: int
+    email: str
+    status: str  # pending | active | unsubscribed | suppressed
+    prefs: str
+    token_version: int
+    created_at: datetime
+    status_at: datetime
+    user_id: int | None = None
+    confirmed_at: datetime | None = None
+    last_due: datetime | None = None
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One digest for one subscriber on one digest date: the ledger's row."""
+
+    subscriber_id: int
+    digest_date: date
+    status: str  # claimed | sent | skipped | deferred | bounced | failed
+    attempts: int
+    message_id: str
+    covers: str = ""
+    entries: int = 0
+    error: str | None = None
+    next_attempt: datetime | None = None
+    finished_at: datetime | None = None

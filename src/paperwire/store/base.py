@@ -18,6 +18,7 @@ import numpy as np
 from paperwire.models import LocalCount, Paper, Signal
 from paperwire.store.accounts import AccountStore
 from paperwire.store.columns import LocalColumns, SignalColumns
+from paperwire.store.digests import DigestStore
 
 
 @dataclass
@@ -294,7 +295,9 @@ class JobStore(Protocol):
         """Mark ``runner``'s runs still open as abandoned (its process died); returns how many."""
 
 
-class Store(PaperStore, EmbeddingStore, SignalStore, CheckpointStore, JobStore, AccountStore, Protocol):
+class Store(
+    PaperStore, EmbeddingStore, SignalStore, CheckpointStore, JobStore, AccountStore, DigestStore, Protocol
+):
     """Every data area of one database."""
 
     url: str  # where it lives, without any password

@@ -243,6 +243,50 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             "CREATE INDEX papers_doi ON papers (lower(doi))",
         ],
     ),
+    (
+        6,
+        "the daily digest: subscribers, the delivery ledger, papers sent",
+        [
+            """CREATE TABLE subscribers (
+                id {SERIAL},
+                email TEXT NOT NULL UNIQUE,     -- lower case
+                user_id {BIGINT},               -- the account it belongs to, if any ("for you" needs one)
+                status TEXT NOT NULL,           -- pending | active | unsubscribed | suppressed
+                prefs TEXT NOT NULL,            -- JSON: watches, categories, trending_n, frequency, hour, ...
+                token_version INTEGER NOT NULL DEFAULT 1,  -- bumped to revoke every link mailed before
+                created_at TEXT NOT NULL,
+                confirmed_at TEXT,
+                status_at TEXT NOT NULL,        -- when the status last changed
+                last_due TEXT,                  -- the delivery moment the last digest was for (its window's end)
+                reason TEXT                     -- why suppressed (a bounce), unsubscribed (one-click, page)
+            )""",
+            # one row per (subscriber, digest date), claimed before sending (M5): exactly once
+            """CREATE TABLE deliveries (
+                subscriber_id {BIGINT} NOT NULL,
+                digest_date TEXT NOT NULL,
+                status TEXT NOT NULL,           -- claimed | sent | skipped | deferred | bounced | failed
+                holder TEXT,
+                lease_until TEXT,
+                attempts INTEGER NOT NULL DEFAULT 0,
+                next_attempt TEXT,
+                message_id TEXT NOT NULL,
+                covers TEXT NOT NULL DEFAULT '',
+                entries INTEGER NOT NULL DEFAULT 0,
+                error TEXT,
+                claimed_at TEXT NOT NULL,
+                finished_at TEXT,
+                PRIMARY KEY (subscriber_id, digest_date)
+            )""",
+            "CREATE INDEX deliveries_status ON deliveries (status, digest_date)",
+            # every paper a subscriber was sent (base ids): never again, whatever version (issue 12)
+            """CREATE TABLE sent_papers (
+                subscriber_id {BIGINT} NOT NULL,
+                paper_id TEXT NOT NULL,
+                digest_date TEXT NOT NULL,
+                PRIMARY KEY (subscriber_id, paper_id)
+            )""",
+        ],
+    ),
 ]
 
 LATEST = MIGRATIONS[-1][0]

@@ -22,6 +22,7 @@ from paperwire.models import LocalCount, Paper, Signal
 from paperwire.store import columns
 from paperwire.store.accounts import AccountSQL
 from paperwire.store.base import EmbeddingTask, JobRun, SignalRow, UpsertResult, VectorBatch, VectorCursor
+from paperwire.store.digests import DigestSQL
 from paperwire.store.merge import dedupe, plan_upsert
 from paperwire.store.migrations import LATEST, MIGRATIONS, Dialect, statements
 
@@ -56,7 +57,7 @@ STORE_ID = "store:id"  # the checkpoint that names this database (store_id)
 JOB_RUNS_KEPT = 200  # runs kept per job; older ones are pruned as new ones finish
 
 
-class SQLStore(AccountSQL, ABC):
+class SQLStore(AccountSQL, DigestSQL, ABC):
     """Every data area over a DB-API connection; subclasses bring the database."""
 
     dialect: Dialect

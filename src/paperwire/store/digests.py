@@ -1,0 +1,346 @@
+"""The daily digest in the store: subscribers, the delivery ledger, and the papers each subscriber was sent.
+
+``DigestSQL`` is mixed into SQLStore. The ledger holds one row per (subscriber, digest date), claimed before a
+digest is sent and finished after the mail server accepts it (RELIABILITY M5): two senders, a rerun, or a runner
+back from downtime never send a subscriber's digest twice. A claim is a lease: one abandoned by a crashed sender
+is taken over when it runs out. Papers sent are kept by base id (any version: never again).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from datetime import UTC, date, datetime
+from typing import Any, Protocol
+
+from paperwire.models import Delivery, Subscriber
+
+SUBSCRIBER_COLUMNS = (
+    "id, email, status, prefs, token_version, created_at, status_at, user_id, confirmed_at, last_due, reason"
+)
+DELIVERY_COLUMNS = "subscriber_id, digest_date, status, attempts, message_id, covers, entries, error, next_attempt, finished_at"
+FINAL = ("sent", "skipped", "bounced", "failed")  # a delivery in one of these is done for good
+
+
+class DigestStore(Protocol):
+    """Subscribers, the delivery ledger and the papers sent (RELIABILITY M4, M5)."""
+
+    def subscribe(self, email: str, prefs: str, now: datetime, user_id: int | None = None) -> Subscriber:
+        """A subscription asked for: a new address is pending (it confirms by mail); a pending one takes the
+        new preferences; an unsubscribed one is pending again; an active or suppressed one is left as it is
+        (the caller answers the same whatever happened: M8)."""
+
+    def get_subscriber(self, subscriber_id: int) -> Subscriber | None:
+        """A subscriber by id."""
+
+    def subscriber_by_email(self, email: str) -> Subscriber | None:
+        """A subscriber by (lower-case) address."""
+
+    def subscribers(self, status: str | None = "active") -> list[Subscriber]:
+        """Subscribers with a status (None: all), oldest first."""
+
+    def set_subscriber_status(
+        self, subscriber_id: int, status: str, now: datetime, reason: str | None = None
+    ) -> bool:
+        """Confirm (active), unsubscribe or suppress; returns whether the status changed. Leaving a status
+        revokes every link mailed before (their token version no longer matches)."""
+
+    def set_subscriber_prefs(self, subscriber_id: int, prefs: str) -> None:
+        """Replace a subscriber's preferences (JSON)."""
+
+    def claim_delivery(
+        self,
+        subscriber_id: int,
+        digest_date: date,
+        message_id: str,
+        holder: str,
+        lease_until: datetime,
+        now: datetime,
+    ) -> bool:
+        """Claim a subscriber's digest of ``digest_date`` for ``holder``: True when this holder may send it
+        (a new row; or a claim whose lease ran out; or a deferred one whose next attempt is due); False when
+        it is done, or another holder's claim is alive."""
+
+    def finish_delivery(
+        self,
+        subscriber_id: int,
+        digest_date: date,
+        holder: str,
+        status: str,
+        now: datetime,
+        *,
+        due: datetime | None = None,
+        paper_ids: Sequence[str] = (),
+        covers: str = "",
+        error: str | None = None,
+        next_attempt: datetime | None = None,
+    ) -> bool:
+        """Record how a claimed delivery ended, in one transaction: ``sent`` or ``skipped`` (nothing to send)
+        moves the subscriber's last digest to ``due`` and (sent) remembers the papers; ``deferred`` waits for
+        ``next_attempt``; ``bounced`` / ``failed`` are final. False when the claim is no longer this holder's
+        (its lease ran out and another took it): nothing is written."""
+
+    def get_delivery(self, subscriber_id: int, digest_date: date) -> Delivery | None:
+        """One ledger row."""
+
+    def deliveries(self, subscriber_id: int | None = None, since: date | None = None) -> list[Delivery]:
+        """Ledger rows (of one subscriber, or all), on or after ``since``, oldest first."""
+
+    def delivery_counts(self, since: date | None = None) -> dict[str, int]:
+        """How many deliveries ended in each status on or after ``since``."""
+
+    def sent_paper_ids(self, subscriber_id: int) -> set[str]:
+        """Every paper (base id) the subscriber was ever sent."""
+
+
+def _iso(t: datetime) -> str:
+    return t.astimezone(UTC).isoformat(timespec="seconds")
+
+
+def _dt(v: Any) -> datetime | None:
+    return datetime.fromisoformat(str(v)) if v else None
+
+
+def _subscriber(r: Sequence[Any]) -> Subscriber:
+    return Subscriber(
+        id=int(r[0]),
+        email=str(r[1]),
+        status=str(r[2]),
+        prefs=str(r[3]),
+        token_version=int(r[4]),
+        created_at=datetime.fromisoformat(str(r[5])),
+        status_at=datetime.fromisoformat(str(r[6])),
+        user_id=int(r[7]) if r[7] is not None else None,
+        confirmed_at=_dt(r[8]),
+        last_due=_dt(r[9]),
+        reason=str(r[10]) if r[10] is not None else None,
+    )
+
+
+def _delivery(r: Sequence[Any]) -> Delivery:
+    return Delivery(
+        subscriber_id=int(r[0]),
+        digest_date=date.fromisoformat(str(r[1])),
+        status=str(r[2]),
+        attempts=int(r[3]),
+        message_id=str(r[4]),
+        covers=str(r[5] or ""),
+        entries=int(r[6] or 0),
+        error=str(r[7]) if r[7] is not None else None,
+        next_attempt=_dt(r[8]),
+        finished_at=_dt(r[9]),
+    )
+
+
+class DigestSQL:
+    """The digest's SQL over SQLStore's helpers (``_all``, ``_one``, ``_write``, ``_q``)."""
+
+    def _all(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+        raise NotImplementedError
+
+    def _one(self, sql: str, params: Sequence[object] = ()) -> tuple[Any, ...] | None:
+        raise NotImplementedError
+
+    def _write(self, *, changes_papers: bool = False) -> AbstractContextManager[Any]:
+        raise NotImplementedError
+
+    def _q(self, sql: str) -> str:
+        raise NotImplementedError
+
+    # -- subscribers -----------------------------------------------------------------------------
+
+    def subscribe(self, email: str, prefs: str, now: datetime, user_id: int | None = None) -> Subscriber:
+        """A subscription asked for: a new address is pending (it confirms by mail); a pending one takes the
+        new preferences; an unsubscribed one is pending again; an active or suppressed one is left as it is
+        (the caller answers the same whatever happened: M8)."""
+        email = email.strip().lower()
+        stamp = _iso(now)
+        with self._write() as c:
+            c.execute(
+                self._q(
+                    "INSERT INTO subscribers (email, user_id, status, prefs, created_at, status_at) "
+                    "VALUES (?, ?, 'pending', ?, ?, ?) ON CONFLICT (email) DO NOTHING"
+                ),
+                (email, user_id, prefs, stamp, stamp),
+            )
+            if c.rowcount != 1:
+                c.execute(
+                    self._q(
+                        "UPDATE subscribers SET status = 'pending', prefs = ?, status_at = ?, reason = NULL, "
+                        "user_id = COALESCE(?, user_id) WHERE email = ? AND status IN ('pending', 'unsubscribed')"
+                    ),
+                    (prefs, stamp, user_id, email),
+                )
+        got = self.subscriber_by_email(email)
+        assert got is not None
+        return got
+
+    def get_subscriber(self, subscriber_id: int) -> Subscriber | None:
+        """A subscriber by id."""
+        row = self._one(f"SELECT {SUBSCRIBER_COLUMNS} FROM subscribers WHERE id = ?", (subscriber_id,))
+        return _subscriber(row) if row else None
+
+    def subscriber_by_email(self, email: str) -> Subscriber | None:
+        """A subscriber by (lower-case) address."""
+        row = self._one(
+            f"SELECT {SUBSCRIBER_COLUMNS} FROM subscribers WHERE email = ?", (email.strip().lower(),)
+        )
+        return _subscriber(row) if row else None
+
+    def subscribers(self, status: str | None = "active") -> list[Subscriber]:
+        """Subscribers with a status (None: all), oldest first."""
+        if status is None:
+            rows = self._all(f"SELECT {SUBSCRIBER_COLUMNS} FROM subscribers ORDER BY id")
+        else:
+            rows = self._all(
+                f"SELECT {SUBSCRIBER_COLUMNS} FROM subscribers WHERE status = ? ORDER BY id", (status,)
+            )
+        return [_subscriber(r) for r in rows]
+
+    def set_subscriber_status(
+        self, subscriber_id: int, status: str, now: datetime, reason: str | None = None
+    ) -> bool:
+        """Confirm (active), unsubscribe or suppress; returns whether the status changed. Leaving a status
+        revokes every link mailed before (their token version no longer matches)."""
+        stamp = _iso(now)
+        confirmed = ", confirmed_at = COALESCE(confirmed_at, ?)" if status == "active" else ""
+        params: list[object] = [status, stamp, reason]
+        if confirmed:
+            params.append(stamp)
+        params += [subscriber_id, status]
+        with self._write() as c:
+            c.execute(
+                self._q(
+                    f"UPDATE subscribers SET status = ?, status_at = ?, reason = ?{confirmed}, "
+                    "token_version = token_version + 1 WHERE id = ? AND status <> ?"
+                ),
+                params,
+            )
+            return bool(c.rowcount == 1)
+
+    def set_subscriber_prefs(self, subscriber_id: int, prefs: str) -> None:
+        """Replace a subscriber's preferences (JSON)."""
+        with self._write() as c:
+            c.execute(self._q("UPDATE subscribers SET prefs = ? WHERE id = ?"), (prefs, subscriber_id))
+
+    # -- the delivery ledger ---------------------------------------------------------------------
+
+    def claim_delivery(
+        self,
+        subscriber_id: int,
+        digest_date: date,
+        message_id: str,
+        holder: str,
+        lease_until: datetime,
+        now: datetime,
+    ) -> bool:
+        """Claim a subscriber's digest of ``digest_date`` for ``holder``: True when this holder may send it
+        (a new row; or a claim whose lease ran out; or a deferred one whose next attempt is due); False when
+        it is done, or another holder's claim is alive."""
+        stamp = _iso(now)
+        with self._write() as c:
+            c.execute(
+                self._q(
+                    "INSERT INTO deliveries (subscriber_id, digest_date, status, holder, lease_until, attempts, "
+                    "message_id, claimed_at) VALUES (?, ?, 'claimed', ?, ?, 1, ?, ?) "
+                    "ON CONFLICT (subscriber_id, digest_date) DO NOTHING"
+                ),
+                (subscriber_id, digest_date.isoformat(), holder, _iso(lease_until), message_id, stamp),
+            )
+            if c.rowcount == 1:
+                return True
+            c.execute(
+                self._q(
+                    "UPDATE deliveries SET status = 'claimed', holder = ?, lease_until = ?, "
+                    "attempts = attempts + 1, claimed_at = ? WHERE subscriber_id = ? AND digest_date = ? AND "
+                    "((status = 'claimed' AND lease_until < ?) OR (status = 'deferred' AND next_attempt <= ?))"
+                ),
+                (holder, _iso(lease_until), stamp, subscriber_id, digest_date.isoformat(), stamp, stamp),
+            )
+            return bool(c.rowcount == 1)
+
+    def finish_delivery(
+        self,
+        subscriber_id: int,
+        digest_date: date,
+        holder: str,
+        status: str,
+        now: datetime,
+        *,
+        due: datetime | None = None,
+        paper_ids: Sequence[str] = (),
+        covers: str = "",
+        error: str | None = None,
+        next_attempt: datetime | None = None,
+    ) -> bool:
+        """Record how a claimed delivery ended, in one transaction: ``sent`` or ``skipped`` (nothing to send)
+        moves the subscriber's last digest to ``due`` and (sent) remembers the papers; ``deferred`` waits for
+        ``next_attempt``; ``bounced`` / ``failed`` are final. False when the claim is no longer this holder's
+        (its lease ran out and another took it): nothing is written."""
+        with self._write() as c:
+            c.execute(
+                self._q(
+                    "UPDATE deliveries SET status = ?, error = ?, next_attempt = ?, covers = ?, entries = ?, "
+                    "finished_at = ?, lease_until = NULL WHERE subscriber_id = ? AND digest_date = ? "
+                    "AND holder = ? AND status = 'claimed'"
+                ),
+                (
+                    status,
+                    error,
+                    _iso(next_attempt) if next_attempt else None,
+                    covers,
+                    len(paper_ids),
+                    _iso(now),
+                    subscriber_id,
+                    digest_date.isoformat(),
+                    holder,
+                ),
+            )
+            if c.rowcount != 1:
+                return False
+            if status in ("sent", "skipped") and due is not None:
+                c.execute(
+                    self._q(
+                        "UPDATE subscribers SET last_due = ? WHERE id = ? AND (last_due IS NULL OR last_due < ?)"
+                    ),
+                    (_iso(due), subscriber_id, _iso(due)),
+                )
+            if status == "sent" and paper_ids:
+                c.executemany(
+                    self._q(
+                        "INSERT INTO sent_papers (subscriber_id, paper_id, digest_date) VALUES (?, ?, ?) "
+                        "ON CONFLICT (subscriber_id, paper_id) DO NOTHING"
+                    ),
+                    [(subscriber_id, p, digest_date.isoformat()) for p in dict.fromkeys(paper_ids)],
+                )
+        return True
+
+    def get_delivery(self, subscriber_id: int, digest_date: date) -> Delivery | None:
+        """One ledger row."""
+        row = self._one(
+            f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE subscriber_id = ? AND digest_date = ?",
+            (subscriber_id, digest_date.isoformat()),
+        )
+        return _delivery(row) if row else None
+
+    def deliveries(self, subscriber_id: int | None = None, since: date | None = None) -> list[Delivery]:
+        """Ledger rows (of one subscriber, or all), on or after ``since``, oldest first."""
+        sql = f"SELECT {DELIVERY_COLUMNS} FROM deliveries WHERE digest_date >= ?"
+        params: list[object] = [(since or date.min).isoformat()]
+        if subscriber_id is not None:
+            sql += " AND subscriber_id = ?"
+            params.append(subscriber_id)
+        return [_delivery(r) for r in self._all(sql + " ORDER BY digest_date, subscriber_id", params)]
+
+    def delivery_counts(self, since: date | None = None) -> dict[str, int]:
+        """How many deliveries ended in each status on or after ``since``."""
+        rows = self._all(
+            "SELECT status, COUNT(*) FROM deliveries WHERE digest_date >= ? GROUP BY status",
+            ((since or date.min).isoformat(),),
+        )
+        return {str(s): int(n) for s, n in rows}
+
+    def sent_paper_ids(self, subscriber_id: int) -> set[str]:
+        """Every paper (base id) the subscriber was ever sent."""
+        rows = self._all("SELECT paper_id FROM sent_papers WHERE subscriber_id = ?", (subscriber_id,))
+        return {str(r[0]) for r in rows}

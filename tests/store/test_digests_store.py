@@ -1,0 +1,86 @@
+"""The digest part of the store contract (subscribers, the delivery ledger: M4, M5), on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, date, datetime, timedelta
+
+from paperwire.store.base import Store
+
+T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
+DAY = date(2026, 3, 2)
+
+
+def test_subscribing_again_never_changes_an_active_subscription(store: Store) -> None:
+    s = store.subscribe("Ada@Example.org", '{"trending_n": 5}', T0)
+    assert (s.email, s.status, s.prefs, s.token_version) == (
+        "ada@example.org",
+        "pending",
+        '{"trending_n": 5}',
+        1,
+    )
+    again = store.subscribe("ada@example.org", '{"trending_n": 7}', T0)
+    assert (again.id, again.status, again.prefs) == (s.id, "pending", '{"trending_n": 7}')  # still pending
+    assert store.set_subscriber_status(s.id, "active", T0) is True
+    assert store.set_subscriber_status(s.id, "active", T0) is False  # confirming twice changes nothing
+    active = store.get_subscriber(s.id)
+    assert active is not None and active.confirmed_at == T0 and active.token_version == 2
+    # someone else subscribing this address cannot reset it, nor its preferences
+    assert store.subscribe("ada@example.org", '{"trending_n": 1}', T0).prefs == '{"trending_n": 7}'
+    assert store.get_subscriber(s.id).status == "active"  # type: ignore[union-attr]
+    store.set_subscriber_status(s.id, "unsubscribed", T0, reason="one-click")
+    back = store.subscribe("ada@example.org", "{}", T0 + timedelta(days=1))
+    assert (back.status, back.reason, back.token_version) == ("pending", None, 3)
+    assert [x.email for x in store.subscribers("pending")] == [
+        "ada@example.org"
+    ] and store.subscribers() == []
+
+
+def test_a_delivery_is_claimed_once_and_its_lease_can_be_taken_over(store: Store) -> None:
+    s = store.subscribe("b@example.org", "{}", T0)
+    lease = T0 + timedelta(minutes=10)
+    assert store.claim_delivery(s.id, DAY, "<m@x>", "one", lease, T0) is True
+    assert store.claim_delivery(s.id, DAY, "<m@x>", "two", lease, T0) is False  # alive: one's
+    later = lease + timedelta(seconds=1)  # one crashed: its lease ran out
+    assert store.claim_delivery(s.id, DAY, "<m@x>", "two", later + timedelta(minutes=10), later) is True
+    assert store.finish_delivery(s.id, DAY, "one", "sent", later) is False  # too late: not one's any more
+    due = T0 + timedelta(hours=1)
+    assert store.finish_delivery(
+        s.id, DAY, "two", "sent", later, due=due, paper_ids=["2501.00001", "2501.00002"]
+    )
+    d = store.get_delivery(s.id, DAY)
+    assert d is not None and (d.status, d.attempts, d.entries, d.message_id) == ("sent", 2, 2, "<m@x>")
+    assert (
+        store.claim_delivery(s.id, DAY, "<m@x>", "three", later + timedelta(days=1), later) is False
+    )  # done
+    assert store.get_subscriber(s.id).last_due == due  # type: ignore[union-attr]
+    assert store.sent_paper_ids(s.id) == {"2501.00001", "2501.00002"}
+    assert store.delivery_counts() == {"sent": 1}
+
+
+def test_a_deferred_delivery_waits_for_its_next_attempt(store: Store) -> None:
+    s = store.subscribe("c@example.org", "{}", T0)
+    assert store.claim_delivery(s.id, DAY, "<m@x>", "one", T0 + timedelta(minutes=5), T0)
+    retry = T0 + timedelta(minutes=30)
+    assert store.finish_delivery(s.id, DAY, "one", "deferred", T0, error="451 try later", next_attempt=retry)
+    assert store.claim_delivery(s.id, DAY, "<m@x>", "one", retry, retry - timedelta(seconds=1)) is False
+    assert store.claim_delivery(s.id, DAY, "<m@x>", "one", retry + timedelta(minutes=5), retry) is True
+    assert store.get_delivery(s.id, DAY).attempts == 2  # type: ignore[union-attr]
+    assert store.get_subscriber(s.id).last_due is None  # type: ignore[union-attr]
+
+
+def test_two_senders_at_once_claim_a_delivery_once(store: Store) -> None:
+    s = store.subscribe("d@example.org", "{}", T0)
+    won: list[bool] = []
+    start = threading.Barrier(4)
+
+    def claim(holder: str) -> None:
+        start.wait()
+        won.append(store.claim_delivery(s.id, DAY, "<m@x>", holder, T0 + timedelta(minutes=5), T0))
+
+    threads = [threading.Thread(target=claim, args=(f"h{i}",)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(won) == [False, False, False, True]
