@@ -33,6 +33,36 @@ ACCOUNT_TABLES: dict[str, tuple[str, ...]] = {
     "collection_items": ("collection_id", "paper_id", "added_at"),
     "comments": ("id", "paper_id", "user_id", "body", "created_at", "edited_at", "hidden_at", "hidden_by"),
     "feedback": ("user_id", "paper_id", "kind", "created_at"),
+    # the digest's (store/digests.py): subscribers, their ledger, the papers they were sent
+    "subscribers": (
+        "id",
+        "email",
+        "user_id",
+        "status",
+        "prefs",
+        "token_version",
+        "created_at",
+        "confirmed_at",
+        "status_at",
+        "last_due",
+        "reason",
+    ),
+    "deliveries": (
+        "subscriber_id",
+        "digest_date",
+        "status",
+        "holder",
+        "lease_until",
+        "attempts",
+        "next_attempt",
+        "message_id",
+        "covers",
+        "entries",
+        "error",
+        "claimed_at",
+        "finished_at",
+    ),
+    "sent_papers": ("subscriber_id", "paper_id", "digest_date"),
 }
 _KEYS = {
     "users": ("id",),
@@ -45,8 +75,11 @@ _KEYS = {
     "collection_items": ("collection_id", "paper_id"),
     "comments": ("id",),
     "feedback": ("user_id", "paper_id"),
+    "subscribers": ("id",),
+    "deliveries": ("subscriber_id", "digest_date"),
+    "sent_papers": ("subscriber_id", "paper_id"),
 }
-_IDENTITY = ("users", "collections", "comments")  # ids the database allocates
+_IDENTITY = ("users", "collections", "comments", "subscribers")  # ids the database allocates
 
 
 class AccountStore(Protocol):
