@@ -22,6 +22,7 @@ from rich.progress import (
 )
 
 from paperwire.cli_db import db_app
+from paperwire.cli_digest import digest_app
 from paperwire.cli_recommend import recommend_cmd
 from paperwire.cli_users import users_app
 from paperwire.config import Settings
@@ -44,6 +45,7 @@ app.add_typer(ingest_app, name="ingest")
 app.add_typer(eval_app, name="eval")
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
+app.add_typer(digest_app, name="digest")
 app.command("recommend")(recommend_cmd)
 
 out = Console(soft_wrap=True)  # never break ids, paths or messages across lines

@@ -300,6 +300,14 @@ class Settings(BaseSettings):
         description="DKIM: the signing key, a PEM RSA private key file (2048 bits is usual), readable by "
         "paperwire only.",
     )
+    digest_wait_hours: float = Field(
+        6.0,
+        ge=0,
+        le=72,
+        description="How long a due digest waits for the harvest to bring the arXiv listing it covers (never a "
+        "short digest sent silently: the status page says it waits); past it the digest goes out and says "
+        "which listing was missing.",
+    )
     comments_per_hour: int = Field(
         20, ge=1, le=10_000, description="Comments one account may post in an hour (past it: 429)."
     )

@@ -77,6 +77,9 @@ class SignIn:
         """Send what is pending, then stop the mail thread."""
         self.flush()
         self._mail_thread.shutdown(wait=True)
+        close = getattr(self.mailer, "close", None)  # an SMTP connection kept open between mails
+        if callable(close):
+            close()
 
     def _send_link(self, address: str, base_url: str, next_path: str) -> bool:
         try:

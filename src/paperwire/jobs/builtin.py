@@ -95,4 +95,4 @@ def shared_jobs(settings: Settings, store: Store, holder: str, embedder: Embedde
 
 def known_jobs() -> dict[str, float | None]:
     """Every job's name and how often it is due (None: as often as its process sets), for the status page."""
-    return {"embed": None, "refresh-index": None, "hf-daily": None, "trending": None}
+    return {"embed": None, "refresh-index": None, "hf-daily": None, "trending": None, "digest": None}

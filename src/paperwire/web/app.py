@@ -29,6 +29,7 @@ from paperwire.web.routes import (
     api,
     collections,
     comments,
+    digest,
     feeds,
     for_you,
     library,
@@ -64,6 +65,10 @@ def _background(settings: Settings, pw: Paperwire, embedder: Embedder | None, st
     jobs.append(
         TrendingJob(pw.trending, settings.refresh_interval, settings.trending_recompute_interval)
     )  # recomputed here, not on requests
+    if settings.jobs_in_process:  # digests due go out from here unless workers send them
+        from paperwire.jobs.digest import DigestJob
+
+        jobs.append(DigestJob(pw, name))
     try:
         Runner(store, jobs, name=name).run_forever(stop)
     finally:
@@ -160,6 +165,7 @@ def create_app(
     app.include_router(comments.router)
     app.include_router(collections.router)
     app.include_router(for_you.router)
+    app.include_router(digest.router)
 
     @app.exception_handler(PaperwireError)
     async def _paperwire_error(request: Request, exc: PaperwireError) -> Response:

@@ -16,6 +16,7 @@ from fastapi.templating import Jinja2Templates
 from paperwire.accounts.signin import SignIn
 from paperwire.app_context import Paperwire
 from paperwire.config import Settings
+from paperwire.digest.subscribe import Subscriptions
 from paperwire.web.render import author_url, strip_bidi
 from paperwire.web.views import ViewCounter
 
@@ -93,6 +94,7 @@ class Site:
     rendered: RenderCache = field(default_factory=RenderCache)  # trending pages and API bodies
     _pw: Paperwire | None = None
     _signin: SignIn | None = None
+    _subscriptions: Subscriptions | None = None
 
     def __post_init__(self) -> None:
         self.views = ViewCounter(enabled=self.settings.count_views)
@@ -102,7 +104,10 @@ class Site:
         self._pw = pw
         if self._signin is not None:
             self._signin.close()
+        if self._subscriptions is not None:
+            self._subscriptions.close()
         self._signin = SignIn(self.settings, pw.store) if pw is not None else None
+        self._subscriptions = Subscriptions(self.settings, pw.store) if pw is not None else None
 
     def absolute(self, request: Request, path: str) -> str:
         """An absolute link to ``path`` (with its query): on ``base_url`` when set, else on the address
@@ -116,6 +121,13 @@ class Site:
         if self._signin is None:
             raise RuntimeError("paperwire is not open yet (the app's lifespan has not started)")
         return self._signin
+
+    @property
+    def subscriptions(self) -> Subscriptions:
+        """Digest subscriptions (after startup)."""
+        if self._subscriptions is None:
+            raise RuntimeError("paperwire is not open yet (the app's lifespan has not started)")
+        return self._subscriptions
 
     @property
     def pw(self) -> Paperwire:

@@ -1,0 +1,99 @@
+"""`paperwire digest`: render a subscriber's digest without sending it (preview), send the digests due (send)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+digest_app = typer.Typer(
+    help="The daily digest: preview one subscriber's, send the ones due (idempotent: for cron).",
+    no_args_is_help=True,
+)
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+DateOption = Annotated[
+    str | None, typer.Option("--date", help="As of this day (YYYY-MM-DD, its end in UTC); default: now.")
+]
+
+
+def _as_of(value: str | None) -> datetime:
+    if value is None:
+        return datetime.now(UTC)
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        err.print(f"[red]--date {escape(value)!r}: use YYYY-MM-DD[/red]")
+        raise typer.Exit(2) from None
+    return datetime.combine(day, time(23, 59), UTC)
+
+
+@digest_app.command("preview")
+def preview_cmd(
+    address: Annotated[str, typer.Argument(help="The subscriber's mail address.")],
+    day: DateOption = None,
+    html: Annotated[
+        bool, typer.Option("--html", help="Print the HTML part instead of the text part.")
+    ] = False,
+) -> None:
+    """Render the digest ADDRESS would get (as of --date), without sending it or recording anything."""
+    from paperwire.cli import _open
+    from paperwire.digest.deliver import DigestSender, prefs_of
+    from paperwire.digest.render import render_digest
+    from paperwire.digest.schedule import digest_due
+    from paperwire.jobs.digest import digest_base_url
+    from paperwire.mail import get_mailer, normalise_address
+
+    pw = _open(first_run=False)
+    try:
+        sub = pw.store.subscriber_by_email(normalise_address(address))
+        if sub is None:
+            err.print(f"[red]{escape(address)} is not subscribed[/red]")
+            raise typer.Exit(3)
+        prefs = prefs_of(sub)
+        now = _as_of(day)
+        # the digest due now, or (none due: the last one went out) the one that went out last
+        due = digest_due(
+            sub.last_due, now, prefs.hour, prefs.timezone, prefs.frequency, weekday=prefs.weekday
+        )
+        if due is None:
+            due = digest_due(None, now, prefs.hour, prefs.timezone, prefs.frequency, weekday=prefs.weekday)
+        assert due is not None
+        sender = DigestSender(pw, get_mailer(pw.settings), digest_base_url(pw))
+        rendered = render_digest(sender.compose(sub, prefs, due), sender.links(sub))
+        err.print(
+            f"[dim]{sub.status} · covers {', '.join(d.isoformat() for d in due.covers) or 'no announcement'}[/dim]"
+        )
+        print(f"Subject: {rendered.subject}\n")
+        print(rendered.html if html else rendered.text)
+    finally:
+        pw.close()
+
+
+@digest_app.command("send")
+def send_cmd(day: DateOption = None) -> None:
+    """Send every digest due (as of --date): each subscriber's once, however often this runs (the delivery
+    ledger decides), beside a server or a worker doing the same. Prints what it did."""
+    from paperwire.cli import _open
+    from paperwire.digest.deliver import DigestSender
+    from paperwire.jobs.digest import digest_base_url
+    from paperwire.mail import get_mailer
+
+    pw = _open(first_run=False)
+    mailer = get_mailer(pw.settings)
+    try:
+        run = DigestSender(pw, mailer, digest_base_url(pw)).send_due(_as_of(day))
+    finally:
+        close = getattr(mailer, "close", None)
+        if callable(close):
+            close()
+        pw.close()
+    out.print(", ".join(f"{k} {v}" for k, v in run.counts().items()))
+    for note in run.notes:
+        out.print(f"[yellow]{escape(note)}[/yellow]")
+    if run.deferred or run.failed:
+        raise typer.Exit(1)

@@ -1,0 +1,337 @@
+"""Sending the digests that are due, each exactly once (RELIABILITY M1, M5, M6).
+
+For every active subscriber, ``schedule.digest_due`` says whether a digest is due and which announcements it
+covers; the delivery ledger is claimed for (subscriber, digest date) before anything is composed, the mail
+carries a deterministic Message-ID, and the ledger row is finished after the mail server accepted it (with the
+papers sent, so no version of them comes again). A 5xx bounce suppresses the address; a 4xx is retried with
+backoff, then suppressed after ``MAX_ATTEMPTS``. Two senders at once, a rerun, or a runner back from downtime
+send nothing twice: the claim decides. A digest whose newest listing the harvest has not brought yet waits (up
+to ``digest_wait_hours``) rather than go out short.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime, timedelta
+
+from paperwire.app_context import Paperwire
+from paperwire.digest.compose import Digest, DigestPrefs, compose_digest
+from paperwire.digest.links import DigestTokens
+from paperwire.digest.render import DigestLinks, RenderedDigest, render_digest
+from paperwire.digest.schedule import DigestPrefsError, DueDigest, digest_due
+from paperwire.errors import MailDeferred, MailError, MailRejected, PaperwireError, QueryError
+from paperwire.mail import Mail, Mailer, mask_address
+from paperwire.models import Paper, Subscriber
+from paperwire.search.hybrid import Mode, Sort
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5  # a 4xx this many times: the address is suppressed (M6)
+LEASE = timedelta(minutes=10)  # a claim a crashed sender left is taken over after this
+PER_SECTION = 30  # candidates read per watch / category before composing
+
+
+def backoff(attempts: int) -> timedelta:
+    """How long a deferred digest waits before its next try: 5 min, 15 min, 45 min, ... at most 6 h."""
+    return min(timedelta(minutes=5 * 3 ** max(0, attempts - 1)), timedelta(hours=6))
+
+
+def prefs_of(sub: Subscriber) -> DigestPrefs:
+    """A subscriber's preferences (the defaults where the stored JSON cannot be read)."""
+    try:
+        raw = json.loads(sub.prefs)
+        raw["watches"] = tuple(raw.get("watches", ()))
+        raw["categories"] = tuple(raw.get("categories", ()))
+        return DigestPrefs(**raw)
+    except (ValueError, TypeError, DigestPrefsError):
+        log.warning("subscriber %d: unreadable preferences, the defaults are used", sub.id)
+        return DigestPrefs()
+
+
+def prefs_json(prefs: DigestPrefs) -> str:
+    """Preferences as the store keeps them."""
+    data = asdict(prefs)
+    data["watches"] = list(prefs.watches)
+    data["categories"] = list(prefs.categories)
+    return json.dumps(data, sort_keys=True)
+
+
+def message_id(sub: Subscriber, digest_date: date, domain: str) -> str:
+    """The digest's Message-ID: the same for every try of it, so a receiver can drop a copy (M5)."""
+    return f"<digest-{sub.id}-{digest_date.isoformat()}@{domain}>"
+
+
+@dataclass
+class DigestRun:
+    """What one pass over the subscribers did."""
+
+    sent: int = 0
+    skipped: int = 0  # nothing new for them: recorded, no mail
+    deferred: int = 0
+    bounced: int = 0
+    failed: int = 0
+    waiting: int = 0  # due, but the harvest has not brought the listing yet
+    taken: int = 0  # claimed by another sender (or done already)
+    notes: list[str] = field(default_factory=list)
+
+    def counts(self) -> dict[str, int]:
+        """The counts, for the job record."""
+        return {k: v for k, v in asdict(self).items() if isinstance(v, int)}
+
+
+class DigestSender:
+    """Composes and sends the digests due, through one mailer, for one paperwire."""
+
+    def __init__(
+        self,
+        pw: Paperwire,
+        mailer: Mailer,
+        base_url: str,
+        *,
+        holder: str | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.pw = pw
+        self.store = pw.store
+        self.settings = pw.settings
+        self.mailer = mailer
+        self.base_url = base_url.rstrip("/")
+        self.holder = holder or f"{socket.gethostname()}:{id(self)}"
+        self.clock = clock
+        self.tokens = DigestTokens(pw.settings)
+        self.domain = (base_url.split("//", 1)[-1].split("/", 1)[0].split(":", 1)[0]) or "paperwire.localhost"
+        self._watch_cache: dict[tuple[str, date, date], list[Paper]] = {}
+
+    # -- one pass ----------------------------------------------------------------------------------
+
+    def send_due(self, now: datetime | None = None) -> DigestRun:
+        """Send every digest due at ``now`` that no sender has sent; safe to run anywhere, any number of times."""
+        now = now or self.clock()
+        run = DigestRun()
+        newest = self.store.latest_announced()
+        wait = timedelta(hours=self.settings.digest_wait_hours)
+        self._watch_cache.clear()
+        for sub in self.store.subscribers("active"):
+            prefs = prefs_of(sub)
+            due = digest_due(
+                sub.last_due, now, prefs.hour, prefs.timezone, prefs.frequency, weekday=prefs.weekday
+            )
+            if due is None or (due.quiet and not prefs.send_empty):
+                continue  # nothing due, or a quiet window: the next digest covers it and says so
+            listing = due.awaits_listing
+            if listing is not None and (newest is None or newest < listing) and now - due.due < wait:
+                run.waiting += 1
+                continue
+            late = listing is not None and (newest is None or newest < listing)
+            self._deliver(sub, prefs, due, now, run, missing=listing if late else None)
+        if run.waiting:
+            run.notes.append(f"{run.waiting} digests wait for arXiv's listing of {self._awaited(now)}")
+        return run
+
+    def _awaited(self, now: datetime) -> str:
+        newest = self.store.latest_announced()
+        return f"after {newest.isoformat()}" if newest else "any day"
+
+    def _deliver(
+        self,
+        sub: Subscriber,
+        prefs: DigestPrefs,
+        due: DueDigest,
+        now: datetime,
+        run: DigestRun,
+        missing: date | None,
+    ) -> None:
+        mid = message_id(sub, due.digest_date, self.domain)
+        if not self.store.claim_delivery(sub.id, due.digest_date, mid, self.holder, now + LEASE, now):
+            run.taken += 1
+            return
+        covers = ",".join(d.isoformat() for d in due.covers)
+        try:
+            digest = self.compose(sub, prefs, due)
+            if digest.empty and not prefs.send_empty:
+                self.store.finish_delivery(
+                    sub.id, due.digest_date, self.holder, "skipped", now, due=due.due, covers=covers
+                )
+                run.skipped += 1
+                return
+            rendered = render_digest(digest, self.links(sub))
+            self.mailer.send(self._mail(sub, rendered, mid))
+        except MailRejected as exc:  # 5xx: the address is gone; never again (M6)
+            self.store.finish_delivery(
+                sub.id, due.digest_date, self.holder, "bounced", now, covers=covers, error=str(exc)
+            )
+            self.store.set_subscriber_status(sub.id, "suppressed", now, reason=f"bounced: {exc}"[:300])
+            run.bounced += 1
+            return
+        except (MailDeferred, MailError, PaperwireError, QueryError) as exc:
+            self._defer(sub, due, now, run, covers, exc)
+            return
+        except Exception as exc:  # a bug composing one digest must not stop the others
+            log.exception("digest for subscriber %d failed", sub.id)
+            self._defer(sub, due, now, run, covers, exc)
+            return
+        self.store.finish_delivery(
+            sub.id,
+            due.digest_date,
+            self.holder,
+            "sent",
+            now,
+            due=due.due,
+            paper_ids=digest.paper_ids,
+            covers=covers,
+        )
+        run.sent += 1
+        log.info(
+            "digest %s sent to %s (%d papers)",
+            due.digest_date,
+            mask_address(sub.email),
+            len(digest.paper_ids),
+        )
+        if missing is not None:
+            run.notes.append(f"digest {due.digest_date} went out without arXiv's listing of {missing}")
+
+    def _defer(
+        self, sub: Subscriber, due: DueDigest, now: datetime, run: DigestRun, covers: str, exc: Exception
+    ) -> None:
+        got = self.store.get_delivery(sub.id, due.digest_date)
+        attempts = got.attempts if got else 1
+        error = f"{type(exc).__name__}: {exc}"[:500]
+        if attempts >= MAX_ATTEMPTS:
+            self.store.finish_delivery(
+                sub.id, due.digest_date, self.holder, "failed", now, covers=covers, error=error
+            )
+            if isinstance(exc, MailDeferred):
+                self.store.set_subscriber_status(
+                    sub.id, "suppressed", now, reason=f"deferred {attempts} times: {exc}"[:300]
+                )
+            run.failed += 1
+        else:
+            self.store.finish_delivery(
+                sub.id, due.digest_date, self.holder, "deferred", now, covers=covers, error=error,
+                next_attempt=now + backoff(attempts),
+            )  # fmt: skip
+            run.deferred += 1
+
+    # -- one digest --------------------------------------------------------------------------------
+
+    def compose(self, sub: Subscriber, prefs: DigestPrefs, due: DueDigest) -> Digest:
+        """The digest ``sub`` gets for ``due``: what was announced on the days it covers."""
+        covers = due.covers
+        if not covers:
+            return compose_digest(
+                prefs, [], watch_hits={}, category_papers=[], trending=[], for_you=[], already_sent=(),
+                address=sub.email,
+            )  # fmt: skip
+        first, last = covers[0], covers[-1]
+        watch_hits = {w: self._watch(w, first, last) for w in prefs.watches}
+        category_papers: list[Paper] = []
+        if prefs.categories:
+            category_papers = self._search("", first, last, categories=list(prefs.categories), sort="date")
+        trending: list[tuple[Paper, list[str]]] = []
+        if prefs.trending_n:
+            window = "today" if prefs.frequency == "daily" else "week"
+            page = self.pw.trending.list(window=window, limit=min(50, max(prefs.trending_n, 1)))
+            trending = [(e.paper, list(e.reasons)) for e in page.entries]
+        for_you: list[tuple[Paper, list[str]]] = []
+        if prefs.for_you and sub.user_id is not None:
+            for_you = self._for_you(sub.user_id, first, last)
+        return compose_digest(
+            prefs,
+            covers,
+            watch_hits=watch_hits,
+            category_papers=category_papers,
+            trending=trending,
+            for_you=for_you,
+            already_sent=self.store.sent_paper_ids(sub.id),
+            address=sub.email,
+        )
+
+    def _watch(self, query: str, first: date, last: date) -> list[Paper]:
+        key = (query, first, last)  # subscribers with one watch share its search within a pass
+        got = self._watch_cache.get(key)
+        if got is None:
+            try:
+                got = self._search(query, first, last)
+            except QueryError as exc:
+                log.warning("watch %r cannot run: %s", query, exc)
+                got = []
+            self._watch_cache[key] = got
+        return got
+
+    def _search(
+        self,
+        text: str,
+        first: date,
+        last: date,
+        categories: list[str] | None = None,
+        sort: Sort = "relevance",
+    ) -> list[Paper]:
+        engine = self.pw.engine
+        mode: Mode = "hybrid" if text.strip() and len(engine.vectors) else "keyword"
+        res = engine.search(
+            text,
+            mode=mode,
+            categories=categories,
+            after=first,
+            before=last,
+            sort=sort,
+            limit=PER_SECTION,
+        )
+        return [h.paper for h in res.hits]
+
+    def _for_you(self, user_id: int, first: date, last: date) -> list[tuple[Paper, list[str]]]:
+        from paperwire.recommend import LibraryError, recommend
+
+        items = self.store.library(user_id)
+        if not items:
+            return []
+        marks = self.store.feedback(user_id)
+        try:
+            recs = recommend(
+                self.pw,
+                [i.paper_id for i in items],
+                since=first,
+                until=last,
+                limit=PER_SECTION,
+                exclude=[i.paper_id for i in items] + [p for p, k in marks.items() if k == "dismissed"],
+                more_like=[p for p, k in marks.items() if k == "more"],
+            )
+        except LibraryError:
+            return []
+        titles = self.store.get_papers(list({b for r in recs for b in r.because}))
+        return [
+            (
+                r.paper,
+                [f"like {titles[b].title}" for b in r.because[:2] if b in titles] or ["matches your library"],
+            )
+            for r in recs
+        ]
+
+    # -- the mail ----------------------------------------------------------------------------------
+
+    def links(self, sub: Subscriber) -> DigestLinks:
+        """The links a subscriber's digest carries: paperwire's pages, manage, one-click unsubscribe."""
+        return DigestLinks(
+            base_url=self.base_url,
+            manage_url=f"{self.base_url}/digest/manage?token={self.tokens.manage(sub)}",
+            unsubscribe_url=f"{self.base_url}/digest/unsubscribe/{self.tokens.unsubscribe(sub)}",
+        )
+
+    def _mail(self, sub: Subscriber, rendered: RenderedDigest, mid: str) -> Mail:
+        unsubscribe = self.links(sub).unsubscribe_url
+        return Mail(
+            to=sub.email,
+            subject=rendered.subject,
+            text=rendered.text,
+            html=rendered.html,
+            message_id=mid,
+            headers={
+                "List-Unsubscribe": f"<{unsubscribe}>",  # RFC 8058 one-click (M1)
+                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+                "List-Id": f"paperwire digest <digest.{self.domain}>",
+            },
+        )

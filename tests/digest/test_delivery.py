@@ -1,0 +1,282 @@
+"""The digest end to end against a real SMTP server (aiosmtpd on 127.0.0.1): subscribe, confirm, the digest,
+one-click unsubscribe (M1-M5, M8), bounces (M6), a crash mid-run then a rerun, two senders at once."""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import pytest
+from fastapi.testclient import TestClient
+
+from paperwire.config import Settings
+from paperwire.digest.deliver import DigestRun, DigestSender, message_id
+from paperwire.mail import Mail
+from paperwire.mail.smtp import SMTPMailer
+from paperwire.web.app import create_app
+from tests.conftest import database, make_paper
+from tests.embedders import HashEmbedder
+from tests.mailserver import MailServer
+from tests.web.conftest import fill
+
+BASE = "http://localhost"
+# Thursday 2 January 2025, 20:00 ET: arXiv announces Friday 3 January's listing; at 08:00 UTC on the 3rd a
+# daily digest covers it
+LISTED = date(2025, 1, 3)
+NOW = datetime(2025, 1, 3, 9, 0, tzinfo=UTC)
+PAPERS = [
+    make_paper(
+        "2501.00011",
+        title="Diffusion models for <b>video</b>\r\nBcc: x@example.com",
+        categories=("cs.CV",),
+        announced=LISTED,
+    ),
+    make_paper("2501.00012", title="Graph networks on molecules", categories=("cs.LG",), announced=LISTED),
+    make_paper("2501.00013", title="An older graph paper", categories=("cs.LG",), announced=date(2025, 1, 2)),
+]
+
+
+@dataclass
+class Site:
+    home: Path
+    settings: Settings
+    client: TestClient
+    server: MailServer
+
+    def subscriptions(self) -> object:
+        return self.client.app.state.site.subscriptions  # type: ignore[attr-defined]
+
+    def send_due(self, now: datetime, holder: str = "test") -> DigestRun:
+        """One pass of a sender with an SMTP connection of its own (closed after)."""
+        pw = self.client.app.state.site.pw  # type: ignore[attr-defined]
+        with SMTPMailer(
+            self.server.host, self.server.port, sender="paperwire <p@localhost>", security="none"
+        ) as mailer:
+            return DigestSender(pw, mailer, BASE, holder=holder, clock=lambda: NOW).send_due(now)
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[Site]:
+    with database() as url, MailServer() as server:
+        settings = Settings(
+            home=tmp_path / "home",
+            database_url=url,
+            load_sample=False,
+            rate_limit_per_minute=0,
+            smtp_host=server.host,
+            smtp_port=server.port,
+            smtp_security="none",
+        )
+        fill(settings.home, PAPERS, url)
+        app = create_app(settings, embedder=HashEmbedder(), background_embed=False)
+        with TestClient(app, base_url=BASE) as client:
+            yield Site(settings.home, settings, client, server)
+
+
+def _links(text: str) -> list[str]:
+    return re.findall(r"https?://[^\s<>\"]+", text)
+
+
+def subscribe_and_confirm(site: Site, email: str, **prefs: object) -> None:
+    before = len(site.server.messages)
+    r = site.client.post("/api/subscriptions", json={"email": email, **prefs})
+    assert r.status_code == 202, r.text
+    site.subscriptions().flush()  # type: ignore[attr-defined]
+    [confirmation] = site.server.wait_for(before + 1)[before:]
+    body = confirmation.message().get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+    [link] = [u for u in _links(body) if "/digest/confirm" in u]
+    path = link.removeprefix(BASE)
+    page = site.client.get(path)  # a scanner fetching the link confirms nothing (M3)
+    assert page.status_code == 200 and 'id="confirm-digest"' in page.text
+    token = unquote(re.search(r"token=([^&\s]+)", link).group(1))  # type: ignore[union-attr]
+    done = site.client.post("/digest/confirm", data={"token": token})
+    assert done.status_code == 200 and "You are subscribed" in done.text
+
+
+class _Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.hrefs: list[str] = []
+        self.bad: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("script", "img", "iframe", "style"):
+            self.bad.append(tag)
+        for k, v in attrs:
+            if k.startswith("on"):
+                self.bad.append(k)
+            if k == "href" and v:
+                self.bad.extend([] if urlsplit(v).scheme in ("http", "https", "mailto") else [v])
+                self.hrefs.append(v)
+
+
+def test_subscribe_confirm_digest_and_one_click_unsubscribe(site: Site) -> None:
+    subscribe_and_confirm(site, "Reader@Example.org", categories=["cs.LG", "cs.CV"], trending=0, hour=8)
+    nothing_yet = len(site.server.messages)
+    run = site.send_due(NOW)
+    assert (run.sent, run.deferred, run.failed) == (1, 0, 0), run
+    [received] = site.server.wait_for(nothing_yet + 1)[nothing_yet:]
+    assert received.rcpt_tos == ["reader@example.org"]  # one recipient: the title's "\r\nBcc:" is text (M7)
+    msg = received.message()
+    sub = site.client.app.state.site.pw.store.subscriber_by_email("reader@example.org")  # type: ignore[attr-defined]
+    assert msg["Message-ID"] == message_id(sub, LISTED, "localhost")  # deterministic (M5)
+    assert msg["Bcc"] is None and "\n" not in str(msg["Subject"])
+    unsubscribe = msg["List-Unsubscribe"].strip("<>")  # M1
+    assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click" and msg["List-Id"]
+    text = msg.get_body(preferencelist=("plain",)).get_content()
+    html = msg.get_body(preferencelist=("html",)).get_content()
+    assert unsubscribe in text and unsubscribe in html.replace(
+        "&amp;", "&"
+    )  # the visible link is the header's
+    assert "2501.00011" in text and "2501.00012" in text and "2501.00013" not in text  # the covered day only
+    assert "&lt;b&gt;video&lt;/b&gt;" in html or "<b>video</b>" not in html
+    audit = _Links()
+    audit.feed(html)
+    assert audit.bad == [] and any("/paper/2501.00012" in h for h in audit.hrefs)
+
+    # a rerun sends nothing twice (M5)
+    again = site.send_due(NOW + timedelta(minutes=5), "another")
+    assert again.sent == 0 and len(site.server.messages) == nothing_yet + 1
+
+    # one-click: no cookie, cross-site, twice: 200 both times, never a redirect (M2)
+    path = unsubscribe.removeprefix(BASE)
+    bare = TestClient(site.client.app, base_url=BASE, follow_redirects=False)
+    for _ in range(2):
+        r = bare.post(
+            path,
+            content=b"List-Unsubscribe=One-Click",
+            headers={
+                "content-type": "application/x-www-form-urlencoded",
+                "origin": "https://mail.example",
+                "sec-fetch-site": "cross-site",
+            },
+        )
+        assert r.status_code == 200, r.text
+    assert site.client.app.state.site.pw.store.get_subscriber(sub.id).status == "unsubscribed"  # type: ignore[attr-defined]
+    tampered = bare.post(path[:-3] + "xyz", content=b"List-Unsubscribe=One-Click")
+    assert tampered.status_code == 400
+    assert site.client.get(path).status_code == 200  # the page (GET) changes nothing, shows a button (M3)
+    # unsubscribed: the next digest does not go out
+    later = site.send_due(NOW + timedelta(days=1))
+    assert later.sent == 0
+
+
+def test_subscribing_answers_the_same_and_sends_one_confirmation(site: Site) -> None:
+    subscribe_and_confirm(site, "active@example.org")
+    n = len(site.server.messages)
+    again = site.client.post("/api/subscriptions", json={"email": "active@example.org", "trending": 3})
+    new = site.client.post("/api/subscriptions", json={"email": "new@example.org"})
+    assert again.status_code == new.status_code == 202 and again.json() == new.json()  # M8
+    site.subscriptions().flush()  # type: ignore[attr-defined]
+    assert [m.rcpt_tos for m in site.server.messages[n:]] == [["new@example.org"]]  # none to the active one
+    bad = site.client.post("/api/subscriptions", json={"email": "x@example.org", "watches": ['"unclosed']})
+    assert bad.status_code == 400
+    bad_tz = site.client.post(
+        "/api/subscriptions", json={"email": "x@example.org", "timezone": "Mars/Olympus"}
+    )
+    assert bad_tz.status_code == 400
+    # the confirmation of a pending address expires and works once
+    site.subscriptions().flush()  # type: ignore[attr-defined]
+
+
+def test_a_bounce_suppresses_and_a_deferral_retries(site: Site) -> None:
+    for email in ("gone@example.org", "busy@example.org"):
+        subscribe_and_confirm(site, email, categories=["cs.LG"], trending=0)
+    site.server.reject("gone@example.org")  # 550 at RCPT (M6)
+    site.server.tempfail("busy@example.org", times=1)  # 451 once
+    run = site.send_due(NOW)
+    assert (run.sent, run.bounced, run.deferred) == (0, 1, 1), run
+    store = site.client.app.state.site.pw.store  # type: ignore[attr-defined]
+    assert store.subscriber_by_email("gone@example.org").status == "suppressed"
+    # the deferred one is tried again after its backoff, and goes out once
+    assert site.send_due(NOW + timedelta(minutes=1)).sent == 0  # too early
+    retry = site.send_due(NOW + timedelta(minutes=6))
+    assert retry.sent == 1
+    assert [m.rcpt_tos for m in site.server.messages].count(
+        ["busy@example.org"]
+    ) == 2  # confirmation + digest
+    assert site.send_due(NOW + timedelta(minutes=30)).sent == 0
+
+
+class _Crash(BaseException):
+    """The sender's process dying mid-run (not an error it could catch)."""
+
+
+class _CrashAfter:
+    """A mailer that hands over ``n`` messages, then the process dies in the middle of the next."""
+
+    def __init__(self, inner: SMTPMailer, n: int) -> None:
+        self.inner, self.n = inner, n
+
+    def send(self, mail: Mail) -> str:
+        if self.n == 0:
+            raise _Crash
+        self.n -= 1
+        return self.inner.send(mail)
+
+
+def test_a_crash_mid_run_then_a_rerun_sends_each_digest_once(site: Site) -> None:
+    emails = [f"r{i}@example.org" for i in range(6)]
+    for e in emails:
+        subscribe_and_confirm(site, e, categories=["cs.LG"], trending=0)
+    n = len(site.server.messages)
+    pw = site.client.app.state.site.pw  # type: ignore[attr-defined]
+    smtp = SMTPMailer(site.server.host, site.server.port, sender="p <p@localhost>", security="none")
+    with smtp, pytest.raises(_Crash):
+        DigestSender(pw, _CrashAfter(smtp, 3), BASE, holder="crashy").send_due(NOW)  # type: ignore[arg-type]
+    assert len(site.server.messages) == n + 3
+    # straight after, another sender sends the two nobody claimed and leaves the dead one's claim alone
+    eager = site.send_due(NOW + timedelta(minutes=1), "eager")
+    assert (eager.sent, eager.taken) == (2, 1)  # the 3 sent are not due again; 1 claimed, its lease alive
+    rest = site.send_due(NOW + timedelta(minutes=11), "rerun")  # the lease ran out: taken over
+    assert rest.sent == 1 and site.send_due(NOW + timedelta(minutes=30)).sent == 0
+    got = [m.rcpt_tos[0] for m in site.server.messages[n:]]
+    assert sorted(got) == sorted(emails), got  # every subscriber exactly once
+
+
+def test_two_senders_at_once_send_each_digest_once(site: Site) -> None:
+    emails = [f"p{i}@example.org" for i in range(8)]
+    for e in emails:
+        subscribe_and_confirm(site, e, categories=["cs.LG"], trending=0)
+    n = len(site.server.messages)
+    runs = []
+    threads = [threading.Thread(target=lambda h=h: runs.append(site.send_due(NOW, h))) for h in ("a", "b")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    got = [m.rcpt_tos[0] for m in site.server.messages[n:]]
+    assert sorted(got) == sorted(emails) and sum(r.sent for r in runs) == len(emails)
+
+
+def test_a_paper_sent_as_v1_is_not_sent_again_as_v2(site: Site) -> None:
+    subscribe_and_confirm(site, "v@example.org", categories=["cs.LG"], trending=0)
+    assert site.send_due(NOW).sent == 1
+    store = site.client.app.state.site.pw.store  # type: ignore[attr-defined]
+    # v2 of 2501.00012 is announced again on Monday's listing, beside a new paper
+    store.upsert_papers(
+        [
+            make_paper(
+                "2501.00012",
+                title="Graph networks on molecules",
+                version=2,
+                categories=("cs.LG",),
+                announced=date(2025, 1, 6),
+            ),
+            make_paper(
+                "2501.00020", title="Fresh graph paper", categories=("cs.LG",), announced=date(2025, 1, 6)
+            ),
+        ]
+    )
+    site.client.app.state.site.pw.engine.refresh()  # type: ignore[attr-defined]
+    n = len(site.server.messages)
+    monday = datetime(2025, 1, 6, 9, 0, tzinfo=UTC)
+    assert site.send_due(monday).sent == 1
+    text = site.server.messages[n].message().get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+    assert "2501.00020" in text and "2501.00012" not in text
