@@ -169,6 +169,22 @@ def trending_json(t: TrendingList, offset: int = 0, limit: int | None = None) ->
     }
 
 
+def digest_status(pw: Paperwire) -> dict[str, Any]:
+    """The digest at a glance: subscribers by status, deliveries of the last 7 days by outcome, and what the
+    last digest run left waiting (its job record has the rest: when, how it ended)."""
+    from datetime import date, timedelta
+
+    store = pw.store
+    runs = store.last_job_runs()
+    last = runs.get("digest")
+    return {
+        "subscribers": store.subscriber_counts(),
+        "deliveries_7d": store.delivery_counts(since=date.today() - timedelta(days=7)),
+        "waiting": (last.counts or {}).get("waiting", 0) if last else 0,
+        "mail": "smtp" if pw.settings.smtp_host else "outbox",
+    }
+
+
 def status_json(pw: Paperwire, private: bool = False) -> dict[str, Any]:
     """What the store holds, and each background job's last run (J1, J2)."""
     from paperwire.jobs.status import job_states
@@ -191,4 +207,5 @@ def status_json(pw: Paperwire, private: bool = False) -> dict[str, Any]:
         "vector_index": vs,
         "last_harvest": store.get_checkpoint("oai:last-harvest"),
         "jobs": [j.as_json() for j in job_states(store, pw.settings, waiting={"embed": pending})],
+        "digest": digest_status(pw),
     } | ({"database": store.url} if private else {})  # where the data lives is the operator's business

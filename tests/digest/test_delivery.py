@@ -280,3 +280,56 @@ def test_a_paper_sent_as_v1_is_not_sent_again_as_v2(site: Site) -> None:
     assert site.send_due(monday).sent == 1
     text = site.server.messages[n].message().get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
     assert "2501.00020" in text and "2501.00012" not in text
+
+
+def test_a_runner_stopped_over_a_weekend_catches_up_with_one_digest(site: Site) -> None:
+    store = site.client.app.state.site.pw.store  # type: ignore[attr-defined]
+    # Monday's to Wednesday's listings (announced Sunday to Tuesday evening, US Eastern)
+    store.upsert_papers(
+        [
+            make_paper(
+                f"2501.0003{i}",
+                title=f"{day} graph paper",
+                categories=("cs.LG",),
+                announced=date(2025, 1, 6 + i),
+            )
+            for i, day in enumerate(("Monday", "Tuesday", "Wednesday"))
+        ]
+    )
+    site.client.app.state.site.pw.engine.refresh()  # type: ignore[attr-defined]
+    subscribe_and_confirm(site, "weekend@example.org", categories=["cs.LG"], trending=0)
+    assert site.send_due(NOW).sent == 1  # Friday 3 January's digest
+    n = len(site.server.messages)
+    # the runner is down from Friday until Wednesday morning: one digest covers Monday to Wednesday
+    wednesday = datetime(2025, 1, 8, 9, 0, tzinfo=UTC)
+    assert site.send_due(wednesday).sent == 1
+    [late] = site.server.messages[n:]
+    text = late.message().get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+    assert "2501.00030" in text and "2501.00031" in text and "2501.00032" in text
+    assert "Mon 6 Jan" in text and "Wed 8 Jan" in text, text[:400]  # it says which days it covers
+    assert site.send_due(wednesday + timedelta(hours=1)).sent == 0  # nothing twice
+    sub = store.subscriber_by_email("weekend@example.org")
+    assert [d.digest_date for d in store.deliveries(sub.id)] == [LISTED, date(2025, 1, 8)]
+
+
+def test_the_manage_link_changes_what_comes_and_a_watch_has_its_page_and_feed(site: Site) -> None:
+    subscribe_and_confirm(site, "tuner@example.org", categories=["cs.LG"], trending=0)
+    assert site.send_due(NOW).sent == 1
+    msg = site.server.messages[-1].message()
+    text = msg.get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+    [manage] = [u for u in _links(text) if "/digest/manage" in u]
+    page = site.client.get(manage.removeprefix(BASE))
+    assert page.status_code == 200 and "tuner@example.org" in page.text
+    token = unquote(re.search(r"token=([^&\s]+)", manage).group(1))  # type: ignore[union-attr]
+    form = {"token": token, "watches": '"video"\ngraph', "categories": "", "trending": "0", "frequency": "weekly",
+            "hour": "7", "timezone": "Europe/Paris", "weekday": "5"}  # fmt: skip
+    saved = site.client.post("/digest/manage", data=form)
+    assert saved.status_code == 200 and "Saved." in saved.text
+    assert "/search/feed.xml?q=%22video%22" in saved.text and "/search?q=graph" in saved.text
+    bad = site.client.post("/digest/manage", data={**form, "timezone": "Nowhere/City"})
+    assert bad.status_code == 400
+    forged = site.client.post("/digest/manage", data={**form, "token": token[:-2] + "xx"})
+    assert forged.status_code == 400
+    store = site.client.app.state.site.pw.store  # type: ignore[attr-defined]
+    prefs = store.subscriber_by_email("tuner@example.org").prefs
+    assert '"frequency": "weekly"' in prefs and '"timezone": "Europe/Paris"' in prefs

@@ -129,12 +129,9 @@ class DigestSender:
             late = listing is not None and (newest is None or newest < listing)
             self._deliver(sub, prefs, due, now, run, missing=listing if late else None)
         if run.waiting:
-            run.notes.append(f"{run.waiting} digests wait for arXiv's listing of {self._awaited(now)}")
+            have = f"the newest here is of {newest.isoformat()}" if newest else "none is here yet"
+            run.notes.append(f"{run.waiting} digests wait for arXiv's next listing to be harvested ({have})")
         return run
-
-    def _awaited(self, now: datetime) -> str:
-        newest = self.store.latest_announced()
-        return f"after {newest.isoformat()}" if newest else "any day"
 
     def _deliver(
         self,

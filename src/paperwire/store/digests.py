@@ -89,6 +89,9 @@ class DigestStore(Protocol):
     def delivery_counts(self, since: date | None = None) -> dict[str, int]:
         """How many deliveries ended in each status on or after ``since``."""
 
+    def subscriber_counts(self) -> dict[str, int]:
+        """How many subscribers are in each status."""
+
     def sent_paper_ids(self, subscriber_id: int) -> set[str]:
         """Every paper (base id) the subscriber was ever sent."""
 
@@ -338,6 +341,11 @@ class DigestSQL:
             "SELECT status, COUNT(*) FROM deliveries WHERE digest_date >= ? GROUP BY status",
             ((since or date.min).isoformat(),),
         )
+        return {str(s): int(n) for s, n in rows}
+
+    def subscriber_counts(self) -> dict[str, int]:
+        """How many subscribers are in each status."""
+        rows = self._all("SELECT status, COUNT(*) FROM subscribers GROUP BY status")
         return {str(s): int(n) for s, n in rows}
 
     def sent_paper_ids(self, subscriber_id: int) -> set[str]:
