@@ -333,3 +333,49 @@ def test_the_manage_link_changes_what_comes_and_a_watch_has_its_page_and_feed(si
     store = site.client.app.state.site.pw.store  # type: ignore[attr-defined]
     prefs = store.subscriber_by_email("tuner@example.org").prefs
     assert '"frequency": "weekly"' in prefs and '"timezone": "Europe/Paris"' in prefs
+
+
+def test_a_confirm_link_works_once_and_expires(site: Site) -> None:
+    before = len(site.server.messages)
+    site.client.post("/api/subscriptions", json={"email": "late@example.org"})
+    site.subscriptions().flush()  # type: ignore[attr-defined]
+    body = (
+        site.server.wait_for(before + 1)[before].message().get_body(preferencelist=("plain",)).get_content()
+    )  # type: ignore[union-attr]
+    token = unquote(re.search(r"token=([^&\s]+)", body).group(1))  # type: ignore[union-attr]
+    assert "You are subscribed" in site.client.post("/digest/confirm", data={"token": token}).text
+    again = site.client.post("/digest/confirm", data={"token": token})  # once (M4)
+    assert again.status_code == 400 and "no longer valid" in again.text
+    # a token of the same key for another purpose does not confirm
+    unsubscribe_token = site.subscriptions().tokens.unsubscribe(  # type: ignore[attr-defined]
+        site.client.app.state.site.pw.store.subscriber_by_email("late@example.org")  # type: ignore[attr-defined]
+    )
+    assert site.client.post("/digest/confirm", data={"token": unsubscribe_token}).status_code == 400
+    import paperwire.digest.links as links
+
+    old = links.CONFIRM_MAX_AGE
+    links.CONFIRM_MAX_AGE = -1  # 48 hours have passed
+    try:
+        site.client.post("/api/subscriptions", json={"email": "slow@example.org"})
+        site.subscriptions().flush()  # type: ignore[attr-defined]
+        body = site.server.messages[-1].message().get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+        token = unquote(re.search(r"token=([^&\s]+)", body).group(1))  # type: ignore[union-attr]
+        expired = site.client.post("/digest/confirm", data={"token": token})
+        assert expired.status_code == 400 and "expired" in expired.text
+    finally:
+        links.CONFIRM_MAX_AGE = old
+
+
+def test_nothing_new_sends_nothing_unless_asked(site: Site) -> None:
+    subscribe_and_confirm(site, "quiet@example.org", categories=["cs.LG"], trending=0)
+    subscribe_and_confirm(site, "noted@example.org", categories=["cs.LG"], trending=0)
+    store = site.client.app.state.site.pw.store  # type: ignore[attr-defined]
+    noted = store.subscriber_by_email("noted@example.org")
+    store.set_subscriber_prefs(noted.id, noted.prefs.replace('"send_empty": false', '"send_empty": true'))
+    assert site.send_due(NOW).sent == 2
+    n = len(site.server.messages)
+    saturday = datetime(2025, 1, 4, 9, 0, tzinfo=UTC)  # Friday evening: arXiv announces nothing
+    run = site.send_due(saturday)
+    assert run.sent == 1 and [m.rcpt_tos for m in site.server.messages[n:]] == [["noted@example.org"]]
+    note = site.server.messages[-1].message().get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
+    assert "nothing new" in note.lower() or "no new" in note.lower(), note[:300]
