@@ -40,11 +40,10 @@ def preview_cmd(
         bool, typer.Option("--html", help="Print the HTML part instead of the text part.")
     ] = False,
 ) -> None:
-    """Render the digest ADDRESS would get (as of --date), without sending it or recording anything."""
+    """Render the digest ADDRESS gets next (as of --date; the last one when none is due), without sending it
+    or recording anything."""
     from paperwire.cli import _open
-    from paperwire.digest.deliver import DigestSender, prefs_of
-    from paperwire.digest.render import render_digest
-    from paperwire.digest.schedule import digest_due
+    from paperwire.digest.deliver import DigestSender
     from paperwire.jobs.digest import digest_base_url
     from paperwire.mail import get_mailer, normalise_address
 
@@ -54,20 +53,10 @@ def preview_cmd(
         if sub is None:
             err.print(f"[red]{escape(address)} is not subscribed[/red]")
             raise typer.Exit(3)
-        prefs = prefs_of(sub)
-        now = _as_of(day)
-        # the digest due now, or (none due: the last one went out) the one that went out last
-        due = digest_due(
-            sub.last_due, now, prefs.hour, prefs.timezone, prefs.frequency, weekday=prefs.weekday
-        )
-        if due is None:
-            due = digest_due(None, now, prefs.hour, prefs.timezone, prefs.frequency, weekday=prefs.weekday)
-        assert due is not None
         sender = DigestSender(pw, get_mailer(pw.settings), digest_base_url(pw))
-        rendered = render_digest(sender.compose(sub, prefs, due), sender.links(sub))
-        err.print(
-            f"[dim]{sub.status} · covers {', '.join(d.isoformat() for d in due.covers) or 'no announcement'}[/dim]"
-        )
+        due, rendered = sender.preview(sub, _as_of(day))
+        covers = ", ".join(d.isoformat() for d in due.covers) or "no announcement"
+        err.print(f"[dim]{sub.status} · covers {covers}[/dim]")
         print(f"Subject: {rendered.subject}\n")
         print(rendered.html if html else rendered.text)
     finally:

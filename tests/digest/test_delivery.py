@@ -379,3 +379,21 @@ def test_nothing_new_sends_nothing_unless_asked(site: Site) -> None:
     assert run.sent == 1 and [m.rcpt_tos for m in site.server.messages[n:]] == [["noted@example.org"]]
     note = site.server.messages[-1].message().get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr]
     assert "nothing new" in note.lower() or "no new" in note.lower(), note[:300]
+
+
+def test_a_signed_in_subscriber_previews_their_digest_on_the_site(site: Site) -> None:
+    from paperwire.accounts.tokens import digest as hashed
+    from paperwire.web.routes.digest import PREVIEW_CSP
+    from paperwire.web.sessions import COOKIE
+
+    subscribe_and_confirm(site, "me@example.org", categories=["cs.LG"], trending=0)
+    store = site.client.app.state.site.pw.store  # type: ignore[attr-defined]
+    user = store.add_user("me@example.org", "active")
+    store.add_session(hashed("s" * 43), user.id, datetime.now(UTC))
+    browser = TestClient(site.client.app, base_url=BASE, follow_redirects=False)
+    assert browser.get("/digest/preview").status_code == 303  # signed out: to the sign-in page
+    browser.cookies.set(COOKIE, "s" * 43)
+    r = browser.get("/digest/preview")
+    assert r.status_code == 200 and "Unsubscribe" in r.text and "Manage your digest" in r.text
+    assert r.headers.get_list("content-security-policy") == [PREVIEW_CSP]  # its own policy, not two
+    assert len(site.server.messages) == 1  # the confirmation only: a preview sends nothing

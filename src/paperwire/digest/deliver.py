@@ -215,6 +215,19 @@ class DigestSender:
 
     # -- one digest --------------------------------------------------------------------------------
 
+    def preview(self, sub: Subscriber, now: datetime | None = None) -> tuple[DueDigest, RenderedDigest]:
+        """The digest ``sub`` gets next (as of ``now``), or the one they got last when none is due yet: composed
+        and rendered, never sent or recorded (`paperwire digest preview`, the site's preview)."""
+        now = now or self.clock()
+        prefs = prefs_of(sub)
+        due = digest_due(
+            sub.last_due, now, prefs.hour, prefs.timezone, prefs.frequency, weekday=prefs.weekday
+        )
+        if due is None:
+            due = digest_due(None, now, prefs.hour, prefs.timezone, prefs.frequency, weekday=prefs.weekday)
+        assert due is not None  # with no previous digest one is always due
+        return due, render_digest(self.compose(sub, prefs, due), self.links(sub))
+
     def compose(self, sub: Subscriber, prefs: DigestPrefs, due: DueDigest) -> Digest:
         """The digest ``sub`` gets for ``due``: what was announced on the days it covers."""
         covers = due.covers

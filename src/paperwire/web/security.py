@@ -170,7 +170,9 @@ class SecurityMiddleware:
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = [*message.get("headers", []), *_RAW_HEADERS]
+                own = {k.lower() for k, _ in message.get("headers", [])}
+                # a route that set its own policy keeps it (the digest preview's inline styles); else ours
+                headers = [*message.get("headers", []), *(h for h in _RAW_HEADERS if h[0] not in own)]
                 if path.startswith("/static/"):
                     headers.append((b"cache-control", b"public, max-age=86400"))
                 message["headers"] = headers

@@ -6,17 +6,19 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Form, Query, Request
-from fastapi.responses import Response
+from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 
 from paperwire.digest.compose import DigestPrefs
-from paperwire.digest.deliver import prefs_json, prefs_of
+from paperwire.digest.deliver import DigestSender, prefs_json, prefs_of
 from paperwire.digest.schedule import DigestPrefsError
 from paperwire.errors import QueryError, SignInError
+from paperwire.jobs.digest import digest_base_url
+from paperwire.mail import get_mailer
 from paperwire.search.query import parse_query
 from paperwire.web.routes.accounts import link_base
 from paperwire.web.routes.pages import render
-from paperwire.web.sessions import current_user
+from paperwire.web.sessions import UserDep, current_user
 from paperwire.web.site import Site, SiteDep
 
 router = APIRouter()
@@ -208,6 +210,27 @@ def manage(
     site.pw.store.set_subscriber_prefs(sub.id, prefs_json(prefs))
     return render(
         site, request, "digest_manage.html", sub=sub, prefs=prefs, token=token, saved=True, error=None
+    )
+
+
+# -- a signed-in subscriber's preview ----------------------------------------------------------------
+
+# the digest's HTML is a mail: inline styles, no script, no remote anything; served as such, nothing else allowed
+PREVIEW_CSP = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+
+
+@router.get("/digest/preview", include_in_schema=False)
+def preview(request: Request, site: SiteDep, user: UserDep) -> Response:
+    sub = site.pw.store.subscriber_by_email(user.email)
+    if sub is None or sub.status not in ("active", "pending"):
+        return render(
+            site, request, "digest_message.html", 404, title="No digest for you yet",
+            message="Subscribe with the form on the home page (with your account's address) to get one.",
+        )  # fmt: skip
+    sender = DigestSender(site.pw, get_mailer(site.settings), digest_base_url(site.pw))
+    _, rendered = sender.preview(sub)
+    return HTMLResponse(
+        rendered.html, headers={"content-security-policy": PREVIEW_CSP, "cache-control": "no-store"}
     )
 
 
