@@ -16,6 +16,7 @@ import pytest
 
 from paperwire.ingest import load_sample
 from paperwire.store import open_url
+from paperwire.store.accounts import ACCOUNT_TABLES
 from paperwire.store.migrations import LATEST
 from paperwire.store.schema import schema_status
 from tests import pg
@@ -91,13 +92,20 @@ def test_copy_to_postgresql_and_back(home: Path, pg_url: str, tmp_path: Path) ->
     assert r.returncode == 0, r.stderr
     assert "papers" in r.stdout and "4,451 copied" in r.stdout
     table = [line.split() for line in r.stdout.splitlines() if line.endswith(" ok")]
-    assert [row[0] for row in table] == ["papers", "embeddings", "signals", "local", "checkpoints"]
+    assert [row[0] for row in table] == [
+        "papers",
+        "embeddings",
+        "signals",
+        "local",
+        *ACCOUNT_TABLES,
+        "checkpoints",
+    ]
     assert table[0][1:3] == ["4,451", "4,451"]
     assert "verified: the target equals the source" in r.stdout
     # a finished copy, rerun, copies nothing and checks again
     r = run(home, "db", "copy", "--to", pg_url)
     assert r.returncode == 0, r.stderr
-    assert r.stdout.count(" 0 copied") == 5 and "verified" in r.stdout
+    assert r.stdout.count(" 0 copied") == 6 and "verified" in r.stdout  # papers ... accounts, checkpoints
     # and back, from PostgreSQL into a new SQLite file
     back = tmp_path / "back.db"
     r = run(home, "db", "copy", "--from", with_password(pg_url), "--to", f"sqlite:///{back}")

@@ -38,6 +38,10 @@ def make_app(database_url: str | None) -> FastAPI:
     )
 
 
+# library files posted as themselves (POST /api/recommend): text, as the plain-text serializer sends it
+schemathesis.serializer.alias("application/x-bibtex", "text/plain")
+schemathesis.serializer.alias("application/vnd.citationstyles.csl+json", "text/plain")
+
 # The schema is read at collection time, without running an app (from_asgi would run its lifespan, which opens
 # a store); the calls go to the fixture's app, over the module's own database (made only if the tests run).
 schema = schemathesis.openapi.from_dict(make_app(None).openapi())
