@@ -300,6 +300,19 @@ class Settings(BaseSettings):
         description="DKIM: the signing key, a PEM RSA private key file (2048 bits is usual), readable by "
         "paperwire only.",
     )
+    arxiv_harvest_sets: str = Field(
+        "",
+        description="OAI-PMH sets (comma-separated, e.g. cs or cs,stat) the arxiv-harvest job harvests after each "
+        "arXiv announcement, so digests find the listing they cover. Empty (the default): the job is off; "
+        "harvest with `paperwire ingest arxiv` (cron) instead.",
+    )
+    arxiv_harvest_delay_minutes: int = Field(
+        60,
+        ge=0,
+        le=720,
+        description="Minutes after an announcement (20:00 US Eastern) before the arxiv-harvest job harvests it "
+        "(arXiv's feed shows a listing a while after announcing it).",
+    )
     digest_wait_hours: float = Field(
         6.0,
         ge=0,

@@ -90,9 +90,20 @@ def shared_jobs(settings: Settings, store: Store, holder: str, embedder: Embedde
         from paperwire.jobs.hf_daily import HfDailyJob
 
         jobs.append(HfDailyJob(settings, store))
+    if settings.arxiv_harvest_sets.strip():  # off by default too
+        from paperwire.jobs.harvest import HarvestJob
+
+        jobs.append(HarvestJob(settings, store))
     return jobs
 
 
 def known_jobs() -> dict[str, float | None]:
     """Every job's name and how often it is due (None: as often as its process sets), for the status page."""
-    return {"embed": None, "refresh-index": None, "hf-daily": None, "trending": None, "digest": None}
+    return {
+        "embed": None,
+        "refresh-index": None,
+        "hf-daily": None,
+        "trending": None,
+        "digest": None,
+        "arxiv-harvest": None,
+    }
