@@ -15,8 +15,8 @@ more than --max-library papers are left out (mostly different people sharing one
 
 Needs MiniLM vectors of the 74,728 papers of ../shared/data/arxiv-cs: --home PATH reuses a paperwire home that
 holds them (its vectors are checked: a home whose vectors disagree with the model is refused); otherwise one
-is built in benchmarks/out/recommend-home (ingest, Hugging Face signals, embedding: ~95 min on 2 cores). Only
-papers with a vector take part, and only split days whose weeks are fully embedded (a build in progress embeds
+is built in benchmarks/out/recommend-home (ingest, Hugging Face signals, embedding: 2-4 h on a busy 2-core
+machine at 5-10 docs/s). Only papers with a vector take part, and only split days whose weeks are fully embedded (a build in progress embeds
 the newest first), so a partly embedded home gives a smaller but sound evaluation; the report says which.
 
     nice -n 10 python benchmarks/recommend_eval.py [--home PATH] [--per-split 100] [--tune-per-split 60] [--no-tune] [--json]
@@ -99,6 +99,9 @@ def main() -> int:
     ap.add_argument(
         "--tune-per-split", type=int, default=60, help="tuning libraries per split day (default 60)"
     )
+    ap.add_argument(
+        "--history-days", type=int, default=28, help="days of papers before the first split day (default 28)"
+    )
     ap.add_argument("--min-library", type=int, default=3, help="least library papers (default 3)")
     ap.add_argument("--max-library", type=int, default=150, help="most library papers (default 150)")
     ap.add_argument("--no-tune", action="store_true", help="use RankParams' defaults, search no grid")
@@ -158,7 +161,7 @@ def main() -> int:
     first, last = day_of(full_from), day_of(days[-1])
     print(f"fully embedded: {first} .. {last}", flush=True)
     splits = []
-    t = first + timedelta(days=28)  # libraries of at least four weeks
+    t = first + timedelta(days=args.history_days)  # every library may reach back this far
     while t + timedelta(days=WEEK - 1) <= last:
         splits.append(t)
         t += timedelta(days=WEEK)

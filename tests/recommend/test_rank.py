@@ -147,3 +147,14 @@ def test_recency_weights() -> None:
     assert np.allclose(w, [1.0, 0.5, 0.3, 0.3])
     assert np.allclose(recency_weights(None, 3, p), 1.0)
     assert np.allclose(recency_weights(np.array([1, 2]), 2, RankParams(half_life_days=None)), 1.0)
+
+
+def test_centroid_alone_ranks_by_the_librarys_mean_vector(world: dict[str, np.ndarray]) -> None:
+    lib = np.concatenate([world["lib0"], world["lib1"]])
+    out = rank(lib, world["cands"], limit=30, params=RankParams(blend=0.0, centroid=1.0, half_life_days=None))
+    mean = lib.mean(axis=0)
+    want = np.argsort(-(world["cands"] @ (mean / np.linalg.norm(mean))), kind="stable")
+    assert [r.index for r in out] == list(want)
+    # the nearest-papers view (centroid 0) orders them otherwise: the two are different views
+    knn = rank(lib, world["cands"], limit=30, params=RankParams(blend=0.0, centroid=0.0, top_k=1))
+    assert [r.index for r in knn] != [r.index for r in out]

@@ -7,9 +7,10 @@ Two views of a library, blended (each z-scored over the candidates, so neither's
   interested") as negatives, each side weighing as much as the other; fitted by Newton's method (a 385x385
   solve per step, milliseconds). It learns what sets the library apart from the field, not just where it is.
 - **similarity to library items** (zotero-arxiv-daily's idea): each candidate's mean cosine similarity to its
-  ``top_k`` nearest library papers, recent library papers counting more (a half-life on their age). A
-  library of many interests keeps each one; a mean vector would blur them. These nearest papers are the
-  reasons given.
+  ``top_k`` nearest library papers (by default the nearest one), recent library papers optionally counting
+  more (a half-life on their age). A library of many interests keeps each one; a mean vector would blur
+  them (a share of it, ``centroid``, can still go to the library's mean vector). The nearest library papers
+  are the reasons given.
 
 Below ``classifier_min`` positives the classifier is skipped (similarity alone). "Not interested" papers
 also push down what is close to them (``less_penalty``); a small ``freshness`` term prefers newer papers.
@@ -26,14 +27,16 @@ _CHUNK_CELLS = 8_000_000  # candidate x library similarities held at once (32 MB
 
 @dataclass(frozen=True)
 class RankParams:
-    """The ranking's knobs (defaults tuned on the tuning split of benchmarks/recommend_eval.py)."""
+    """The ranking's knobs. The defaults won on the tuning split of benchmarks/recommend_eval.py (360 simulated
+    libraries, 720 settings): recency weighting, the mean vector and freshness did not help there, so they are
+    off unless asked for."""
 
     classifier_min: int = 3  # positives needed before the classifier is used
-    blend: float = 0.5  # the classifier's share of the score (the rest: similarity)
+    blend: float = 0.4  # the classifier's share of the score (the rest: similarity)
     centroid: float = 0.0  # of the similarity's share: the part given to the library's (weighted) mean vector
-    l2: float = 1.0  # L2 penalty on the classifier's weights (total sample weight is 2)
-    top_k: int = 3  # nearest library papers averaged into the similarity score
-    half_life_days: float | None = 365.0  # a library paper this much older than the newest counts half
+    l2: float = 0.1  # L2 penalty on the classifier's weights (total sample weight is 2)
+    top_k: int = 1  # nearest library papers averaged into the similarity score (1: the nearest one's)
+    half_life_days: float | None = None  # a library paper this much older than the newest counts half
     min_recency_weight: float = 0.5  # the least any library paper counts in the similarity score
     feedback_weight: float = 2.0  # a "more like" / "not interested" paper, as many library papers
     less_penalty: float = 2.0  # z-units taken off per unit of cosine similarity to a "not interested" paper
