@@ -7,21 +7,19 @@ difference is only whether a mail goes out. Links and sessions are kept hashed (
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor, wait
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
 from paperwire.accounts.policy import may_sign_in
 from paperwire.accounts.tokens import SignInTokens, digest, new_session_id
 from paperwire.config import Settings
-from paperwire.errors import RateLimitedError, SignInError
+from paperwire.errors import SignInError
 from paperwire.keys import secret_key
 from paperwire.mail import Mail, Mailer, get_mailer, mask_address, normalise_address
+from paperwire.mail.background import MailRequestLimits, MailThread
 from paperwire.models import User
 from paperwire.store.base import Store
-from paperwire.web.security import TokenBucket
 
 log = logging.getLogger(__name__)
 
@@ -45,48 +43,24 @@ class SignIn:
         self.clock = clock
         self.key = secret_key(settings)
         self.tokens = SignInTokens(self.key, settings.sign_in_link_minutes * 60)
-        self.per_address = TokenBucket(LINKS_PER_ADDRESS_HOUR / 60, LINKS_PER_ADDRESS_HOUR)
-        self.per_client = TokenBucket(LINKS_PER_CLIENT_HOUR / 60, LINKS_PER_CLIENT_HOUR // 2)
-        # sign-in mail leaves from a thread of its own: a page never waits on the mail server
-        self._mail_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="paperwire-sign-in-mail")
-        self._pending: list[Future[bool]] = []
-        self._pending_lock = threading.Lock()
+        self.limits = MailRequestLimits(LINKS_PER_ADDRESS_HOUR, LINKS_PER_CLIENT_HOUR)
+        self._mail = MailThread(self.mailer, "sign-in-mail")  # a page never waits on the mail server
 
     def request_link(self, raw_address: str, client: str, base_url: str, next_path: str = "/") -> None:
         """Take a request for a sign-in link: the address checked (QueryError) and counted against the limits
         (RateLimitedError) here; whether it may sign in, the link and the mail are worked out on the mail
         thread, so the answer takes as long whatever the address (A1). ``flush`` waits for that work."""
         address = normalise_address(raw_address)
-        for bucket, key in ((self.per_client, client), (self.per_address, address)):
-            wait = bucket.take(key)
-            if wait > 0:
-                raise RateLimitedError(
-                    f"too many sign-in requests: try again in {int(wait) // 60 + 1} min", int(wait) + 1
-                )
-        with self._pending_lock:
-            self._pending = [f for f in self._pending if not f.done()]
-            self._pending.append(self._mail_thread.submit(self._send_link, address, base_url, next_path))
+        self.limits.take(client, address, "sign-in requests")
+        self._mail.submit(self.send_link, address, base_url, next_path)
 
     def flush(self, timeout: float = 30.0) -> None:
         """Wait until the sign-in mails asked for so far are sent (or failed: logged)."""
-        with self._pending_lock:
-            pending, self._pending = self._pending, []
-        wait(pending, timeout=timeout)
+        self._mail.flush(timeout)
 
     def close(self) -> None:
         """Send what is pending, then stop the mail thread."""
-        self.flush()
-        self._mail_thread.shutdown(wait=True)
-        close = getattr(self.mailer, "close", None)  # an SMTP connection kept open between mails
-        if callable(close):
-            close()
-
-    def _send_link(self, address: str, base_url: str, next_path: str) -> bool:
-        try:
-            return self.send_link(address, base_url, next_path)
-        except Exception:  # the page has answered already: the operator reads why in the log
-            log.exception("sign-in link for %s not sent", mask_address(address))
-            return False
+        self._mail.close()
 
     def send_link(self, address: str, base_url: str, next_path: str = "/") -> bool:
         """Mail a sign-in link to ``address`` when it may sign in; returns whether one was sent."""

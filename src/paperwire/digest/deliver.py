@@ -155,8 +155,9 @@ class DigestSender:
                 )
                 run.skipped += 1
                 return
-            rendered = render_digest(digest, self.links(sub))
-            self.mailer.send(self._mail(sub, rendered, mid))
+            links = self.links(sub)  # once: the body's unsubscribe link is the header's (M1)
+            rendered = render_digest(digest, links)
+            self.mailer.send(self._mail(sub, rendered, mid, links.unsubscribe_url))
         except MailRejected as exc:  # 5xx: the address is gone; never again (M6)
             self.store.finish_delivery(
                 sub.id, due.digest_date, self.holder, "bounced", now, covers=covers, error=str(exc)
@@ -331,8 +332,7 @@ class DigestSender:
             unsubscribe_url=f"{self.base_url}/digest/unsubscribe/{self.tokens.unsubscribe(sub)}",
         )
 
-    def _mail(self, sub: Subscriber, rendered: RenderedDigest, mid: str) -> Mail:
-        unsubscribe = self.links(sub).unsubscribe_url
+    def _mail(self, sub: Subscriber, rendered: RenderedDigest, mid: str, unsubscribe: str) -> Mail:
         return Mail(
             to=sub.email,
             subject=rendered.subject,

@@ -6,20 +6,17 @@ long either way)."""
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor, wait
 from datetime import UTC, datetime
 
 from paperwire.config import Settings
 from paperwire.digest.compose import DigestPrefs
 from paperwire.digest.deliver import prefs_json
 from paperwire.digest.links import DigestTokens
-from paperwire.errors import RateLimitedError
 from paperwire.mail import Mail, Mailer, get_mailer, mask_address, normalise_address
+from paperwire.mail.background import MailRequestLimits, MailThread
 from paperwire.models import Subscriber
 from paperwire.store.base import Store
-from paperwire.web.security import TokenBucket
 
 log = logging.getLogger(__name__)
 
@@ -42,11 +39,8 @@ class Subscriptions:
         self.mailer = mailer or get_mailer(settings)
         self.clock = clock
         self.tokens = DigestTokens(settings)
-        self.per_address = TokenBucket(REQUESTS_PER_ADDRESS_HOUR / 60, REQUESTS_PER_ADDRESS_HOUR)
-        self.per_client = TokenBucket(REQUESTS_PER_CLIENT_HOUR / 60, REQUESTS_PER_CLIENT_HOUR // 2)
-        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="paperwire-subscribe-mail")
-        self._pending: list[Future[bool]] = []
-        self._lock = threading.Lock()
+        self.limits = MailRequestLimits(REQUESTS_PER_ADDRESS_HOUR, REQUESTS_PER_CLIENT_HOUR)
+        self._mail = MailThread(self.mailer, "subscribe-mail")
 
     def request(
         self, raw_address: str, prefs: DigestPrefs, client: str, base_url: str, user_id: int | None = None
@@ -54,41 +48,24 @@ class Subscriptions:
         """Take a subscribe request: the address is checked (QueryError) and counted against the limits
         (RateLimitedError) here; the rest (store, mail) on the mail thread."""
         address = normalise_address(raw_address)
-        for bucket, key in ((self.per_client, client), (self.per_address, address)):
-            wait_s = bucket.take(key)
-            if wait_s > 0:
-                raise RateLimitedError(
-                    f"too many requests: try again in {int(wait_s) // 60 + 1} min", int(wait_s) + 1
-                )
-        with self._lock:
-            self._pending = [f for f in self._pending if not f.done()]
-            self._pending.append(self._thread.submit(self._take, address, prefs, base_url, user_id))
+        self.limits.take(client, address, "requests")
+        self._mail.submit(self._take, address, prefs, base_url, user_id)
 
     def flush(self, timeout: float = 30.0) -> None:
         """Wait for the confirmation mails asked for so far."""
-        with self._lock:
-            pending, self._pending = self._pending, []
-        wait(pending, timeout=timeout)
+        self._mail.flush(timeout)
 
     def close(self) -> None:
         """Send what is pending, then stop the mail thread."""
-        self.flush()
-        self._thread.shutdown(wait=True)
-        close = getattr(self.mailer, "close", None)  # an SMTP connection kept open between mails
-        if callable(close):
-            close()
+        self._mail.close()
 
     def _take(self, address: str, prefs: DigestPrefs, base_url: str, user_id: int | None) -> bool:
-        try:
-            sub = self.store.subscribe(address, prefs_json(prefs), self.clock(), user_id)
-            if sub.status != "pending":  # active already, or suppressed: nothing to confirm, no mail (M8)
-                return False
-            self.mailer.send(self.confirmation(sub, base_url))
-            log.info("digest confirmation sent to %s", mask_address(address))
-            return True
-        except Exception:  # the page has answered already: the operator reads why in the log
-            log.exception("digest confirmation for %s not sent", mask_address(address))
+        sub = self.store.subscribe(address, prefs_json(prefs), self.clock(), user_id)
+        if sub.status != "pending":  # active already, or suppressed: nothing to confirm, no mail (M8)
             return False
+        self.mailer.send(self.confirmation(sub, base_url))
+        log.info("digest confirmation sent to %s", mask_address(address))
+        return True
 
     def confirmation(self, sub: Subscriber, base_url: str) -> Mail:
         """The double opt-in mail: one link to confirm (it shows a button: M3), valid 48 hours."""
