@@ -16,8 +16,9 @@ The subject holds no line break or other control character whatever a title hold
 
 from __future__ import annotations
 
+import functools
+import re
 import textwrap
-import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from functools import cache
@@ -81,12 +82,16 @@ class RenderedDigest:
     html: str
 
 
+# Unicode's categories Cc (C0 and C1 controls), Zl (U+2028) and Zp (U+2029), each a space: fixed by the
+# standard's stability policy, so a literal class instead of a lookup per character
+_BREAKS = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+@functools.lru_cache(maxsize=65536)
 def clean(text: str) -> str:
-    """Third-party text for a mail: no bidi controls, no control characters, whitespace collapsed."""
-    text = strip_bidi(strip_xml_invalid(text))
-    return " ".join(
-        "".join(" " if unicodedata.category(c) in ("Cc", "Zl", "Zp") else c for c in text).split()
-    )
+    """Third-party text for a mail: no bidi controls, no control characters, whitespace collapsed. Remembered:
+    every digest of a pass shows the same few hundred papers."""
+    return " ".join(_BREAKS.sub(" ", strip_bidi(strip_xml_invalid(text))).split())
 
 
 def one_line(text: str) -> str:
@@ -115,7 +120,8 @@ def covers_label(covers: tuple[date, ...] | list[date]) -> str:
 
 
 def _authors(names: tuple[str, ...]) -> str:
-    shown, more = short_authors([clean(n) for n in names if clean(n)], AUTHORS_SHOWN)
+    cleaned = [c for c in map(clean, names) if c]
+    shown, more = short_authors(cleaned, AUTHORS_SHOWN)
     if not shown:
         return ""
     return ", ".join(shown) + (f" and {more} more" if more else "")
@@ -144,14 +150,16 @@ class _SectionView:
 
 def _entry(e: DigestEntry, links: DigestLinks) -> _EntryView:
     title = clean(e.paper.title) or base_id(e.paper.id)
-    abstract = snippet(clean(e.paper.abstract), SNIPPET_CHARS) if e.paper.abstract.strip() else ""
+    # shortened before it is cleaned (a generous cut: cleaning only removes characters)
+    raw = e.paper.abstract[: SNIPPET_CHARS * 4]
+    abstract = snippet(clean(raw), SNIPPET_CHARS) if raw.strip() else ""
     return _EntryView(
         title=split_math(title),
         title_text=title,
         authors=_authors(e.paper.authors),
         snippet=split_math(abstract),
         snippet_text=abstract,
-        reasons=[clean(r) for r in e.reasons if clean(r)],
+        reasons=[c for c in map(clean, e.reasons) if c],
         url=links.paper_url(e.paper.id),
         arxiv_url=links.arxiv_url(e.paper.id),
         paper_id=clean(base_id(e.paper.id)),
