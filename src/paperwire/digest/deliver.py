@@ -241,7 +241,12 @@ class DigestSender:
         watch_hits = {w: self._watch(w, first, last) for w in prefs.watches}
         category_papers: list[Paper] = []
         if prefs.categories:
-            category_papers = self._search("", first, last, categories=list(prefs.categories), sort="date")
+            key = ("\x00cat:" + ",".join(sorted(prefs.categories)), first, last)  # shared within a pass
+            got = self._watch_cache.get(key)
+            if got is None:
+                got = self._search("", first, last, categories=list(prefs.categories), sort="date")
+                self._watch_cache[key] = got
+            category_papers = got
         trending: list[tuple[Paper, list[str]]] = []
         if prefs.trending_n:
             window = "today" if prefs.frequency == "daily" else "week"
@@ -291,6 +296,7 @@ class DigestSender:
             before=last,
             sort=sort,
             limit=PER_SECTION,
+            explain=False,
         )
         return [h.paper for h in res.hits]
 

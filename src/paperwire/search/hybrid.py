@@ -179,8 +179,10 @@ class SearchEngine:
         sort: Sort = "relevance",
         limit: int = 10,
         offset: int = 0,
+        explain: bool = True,
     ) -> SearchResults:
-        """Run a query-language search; raises QueryError for malformed queries."""
+        """Run a query-language search; raises QueryError for malformed queries. ``explain=False``: the hits
+        carry their papers but not the matched terms or popularity (a digest's watch needs neither)."""
         if mode not in MODES:
             raise QueryError(f"unknown mode {mode!r}: use keyword, semantic or hybrid")
         if sort not in SORTS:
@@ -218,7 +220,9 @@ class SearchEngine:
                 SearchHit(Paper(id=pid, title="", abstract=""), score, keyword_rank=ranks[0])
                 for pid, score, ranks in ranked[offset : offset + limit]
             ]
-            return self._finish(SearchResults(q, mode, hits, min(total, len(kw)), offset, limit, notes))
+            return self._finish(
+                SearchResults(q, mode, hits, min(total, len(kw)), offset, limit, notes), explain
+            )
         if mode == "keyword":
             kw, total = self.keyword.search(q, limit=limit, offset=offset, by_date=sort == "date")
             hits = [
@@ -230,7 +234,7 @@ class SearchEngine:
                 )
                 for i, h in enumerate(kw)
             ]
-            return self._finish(SearchResults(q, mode, hits, total, offset, limit, notes))
+            return self._finish(SearchResults(q, mode, hits, total, offset, limit, notes), explain)
         sem = self._semantic(q, depth)
         fused: Fused
         share: float | None = None
@@ -268,7 +272,7 @@ class SearchEngine:
                 )
             )
         res = SearchResults(q, mode, hits, total, offset, limit, notes, semantic_share=share)
-        return self._finish(res)
+        return self._finish(res, explain)
 
     def _popularity_of(self, ids: Sequence[str]) -> dict[str, float] | None:
         return self.popularity(ids) if self.popularity is not None and ids else None
@@ -372,15 +376,15 @@ class SearchEngine:
         )
         return [h for h in cands if h.paper_id in ok][:depth]
 
-    def _finish(self, res: SearchResults) -> SearchResults:
+    def _finish(self, res: SearchResults, explain: bool = True) -> SearchResults:
         ids = [h.paper.id for h in res.hits]
         papers = self.store.get_papers(ids)
         matched = (
             self.keyword.matched_terms(res.query, papers.values())
-            if res.query.words or res.query.phrases
+            if explain and (res.query.words or res.query.phrases)
             else {}
         )
-        signals = self.store.latest_signals(ids) if ids else {}
+        signals = self.store.latest_signals(ids) if ids and explain else {}
         kept = []
         for h in res.hits:
             p = papers.get(h.paper.id)
