@@ -16,8 +16,8 @@ import pytest
 from paperwire.errors import ConfigError, StoreError
 from paperwire.models import LocalCount, Signal
 from paperwire.store import Store, open_url
-from paperwire.store.copy import copy_store, open_for_copy, source_key, verify_copy
 from paperwire.store.accounts import ACCOUNT_TABLES
+from paperwire.store.copy import copy_store, open_for_copy, source_key, verify_copy
 from paperwire.store.migrations import LATEST
 from paperwire.store.schema import apply_migrations, schema_status
 from tests import pg
