@@ -18,6 +18,7 @@ code the CLI ends with and the HTTP status the web answers with (a page or JSON 
     ├── EmbeddingError                   1   500  the embedding model cannot be loaded or used
     ├── IndexBusyError                  75   503  another process held the index writer too long: try again
     ├── QueryError                       2   400  a search query is malformed; the message says where
+    ├── DigestPrefsError                 2   400  a digest preference (time zone, hour, watch ...) is unusable
     ├── NotFoundError                    3   404  a paper id is not in the store (or another account's row)
     ├── SignInError                      2   400  a sign-in link is malformed, expired or already used
     ├── SignInRequired                   2   401  the page or endpoint needs a signed-in account
@@ -173,3 +174,10 @@ class MailDeferred(MailError):
     exit_code = 75
     http_status = 503
     retry_after = 60
+
+
+class DigestPrefsError(PaperwireError, ValueError):
+    """A digest preference (time zone, hour, weekday, frequency, watch) has a value we cannot use."""
+
+    exit_code = 2
+    http_status = 400

@@ -169,18 +169,17 @@ def trending_json(t: TrendingList, offset: int = 0, limit: int | None = None) ->
     }
 
 
-def digest_status(pw: Paperwire) -> dict[str, Any]:
+def digest_status(pw: Paperwire, jobs: list[dict[str, Any]]) -> dict[str, Any]:
     """The digest at a glance: subscribers by status, deliveries of the last 7 days by outcome, and what the
-    last digest run left waiting (its job record has the rest: when, how it ended)."""
+    last digest run (in ``jobs``, the job states already read) left waiting."""
     from datetime import date, timedelta
 
     store = pw.store
-    runs = store.last_job_runs()
-    last = runs.get("digest")
+    last = next((j["last_counts"] for j in jobs if j["job"] == "digest"), None) or {}
     return {
         "subscribers": store.subscriber_counts(),
         "deliveries_7d": store.delivery_counts(since=date.today() - timedelta(days=7)),
-        "waiting": (last.counts or {}).get("waiting", 0) if last else 0,
+        "waiting": last.get("waiting", 0),
         "mail": "smtp" if pw.settings.smtp_host else "outbox",
     }
 
@@ -193,6 +192,7 @@ def status_json(pw: Paperwire, private: bool = False) -> dict[str, Any]:
     model = pw.engine.model_name
     counts = pw.store_counts()
     pending = counts["pending_embeddings"]
+    jobs = [j.as_json() for j in job_states(store, pw.settings, waiting={"embed": pending})]
     return {
         "home": str(pw.settings.home),
         "papers": counts["papers"],
@@ -206,6 +206,6 @@ def status_json(pw: Paperwire, private: bool = False) -> dict[str, Any]:
         "vector_indexed": (vs := pw.engine.vector_state())["vectors"],
         "vector_index": vs,
         "last_harvest": store.get_checkpoint("oai:last-harvest"),
-        "jobs": [j.as_json() for j in job_states(store, pw.settings, waiting={"embed": pending})],
-        "digest": digest_status(pw),
+        "jobs": jobs,
+        "digest": digest_status(pw, jobs),
     } | ({"database": store.url} if private else {})  # where the data lives is the operator's business

@@ -15,7 +15,7 @@ from paperwire.digest.compose import (
     base_id,
     compose_digest,
 )
-from paperwire.digest.schedule import DigestPrefsError
+from paperwire.errors import DigestPrefsError
 from paperwire.models import Paper
 
 COVERS = [date(2026, 3, 3), date(2026, 3, 2)]

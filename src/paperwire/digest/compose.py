@@ -16,14 +16,13 @@ from typing import Literal
 
 from paperwire.digest.schedule import (
     DEFAULT_WEEKDAY,
-    DigestPrefsError,
     Frequency,
     check_frequency,
     check_hour,
     check_weekday,
     zone,
 )
-from paperwire.errors import QueryError
+from paperwire.errors import DigestPrefsError, QueryError
 from paperwire.models import Paper
 from paperwire.sources.arxiv_ids import parse_arxiv_ref
 

@@ -22,8 +22,15 @@ from paperwire.app_context import Paperwire
 from paperwire.digest.compose import Digest, DigestPrefs, compose_digest
 from paperwire.digest.links import DigestTokens
 from paperwire.digest.render import DigestLinks, RenderedDigest, render_digest
-from paperwire.digest.schedule import DigestPrefsError, DueDigest, digest_due
-from paperwire.errors import MailDeferred, MailError, MailRejected, PaperwireError, QueryError
+from paperwire.digest.schedule import DueDigest, digest_due
+from paperwire.errors import (
+    DigestPrefsError,
+    MailDeferred,
+    MailError,
+    MailRejected,
+    PaperwireError,
+    QueryError,
+)
 from paperwire.mail import Mail, Mailer, mask_address
 from paperwire.models import Paper, Subscriber
 from paperwire.search.hybrid import Mode, Sort
@@ -104,7 +111,7 @@ class DigestSender:
         self.clock = clock
         self.tokens = DigestTokens(pw.settings)
         self.domain = (base_url.split("//", 1)[-1].split("/", 1)[0].split(":", 1)[0]) or "paperwire.localhost"
-        self._watch_cache: dict[tuple[str, date, date], list[Paper]] = {}
+        self._searches: dict[tuple[str, date, date], list[Paper]] = {}
 
     # -- one pass ----------------------------------------------------------------------------------
 
@@ -114,7 +121,7 @@ class DigestSender:
         run = DigestRun()
         newest = self.store.latest_announced()
         wait = timedelta(hours=self.settings.digest_wait_hours)
-        self._watch_cache.clear()
+        self._searches.clear()
         for sub in self.store.subscribers("active"):
             prefs = prefs_of(sub)
             due = digest_due(
@@ -242,10 +249,10 @@ class DigestSender:
         category_papers: list[Paper] = []
         if prefs.categories:
             key = ("\x00cat:" + ",".join(sorted(prefs.categories)), first, last)  # shared within a pass
-            got = self._watch_cache.get(key)
+            got = self._searches.get(key)
             if got is None:
                 got = self._search("", first, last, categories=list(prefs.categories), sort="date")
-                self._watch_cache[key] = got
+                self._searches[key] = got
             category_papers = got
         trending: list[tuple[Paper, list[str]]] = []
         if prefs.trending_n:
@@ -268,14 +275,14 @@ class DigestSender:
 
     def _watch(self, query: str, first: date, last: date) -> list[Paper]:
         key = (query, first, last)  # subscribers with one watch share its search within a pass
-        got = self._watch_cache.get(key)
+        got = self._searches.get(key)
         if got is None:
             try:
                 got = self._search(query, first, last)
             except QueryError as exc:
                 log.warning("watch %r cannot run: %s", query, exc)
                 got = []
-            self._watch_cache[key] = got
+            self._searches[key] = got
         return got
 
     def _search(

@@ -22,7 +22,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from paperwire.errors import PaperwireError
+from paperwire.errors import DigestPrefsError
 
 Frequency = Literal["daily", "weekly"]
 FREQUENCIES: tuple[Frequency, ...] = get_args(Frequency)
@@ -67,13 +67,6 @@ ARXIV_HOLIDAYS: frozenset[date] = frozenset(
 )
 
 _SEARCH_DAYS = 366  # the longest stretch without an announcement we look across before calling it an error
-
-
-class DigestPrefsError(PaperwireError, ValueError):
-    """A digest preference (time zone, hour, weekday, frequency, watch) has a value we cannot use."""
-
-    exit_code = 2
-    http_status = 400
 
 
 @dataclass(frozen=True)

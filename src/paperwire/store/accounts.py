@@ -7,15 +7,17 @@ nonces, session ids) are stored hashed.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import uuid
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
 from paperwire.errors import QueryError
-from paperwire.models import Collection, Comment, LibraryItem, LocalCount, User
+from paperwire.models import Collection, Comment, LibraryItem, User
 
 USER_COLUMNS = "id, email, name, status, is_admin, created_at, last_sign_in"
+_SESSION_USER_COLUMNS = ", ".join(f"u.{c.strip()}" for c in USER_COLUMNS.split(","))
 COLLECTION_COLUMNS = "id, user_id, name, public, share_token, created_at"
 COMMENT_COLUMNS = "c.id, c.paper_id, c.user_id, u.name, c.body, c.created_at, c.edited_at, c.hidden_at"
 MAX_TAGS = 20  # tags on one saved paper (the page's form takes as many)
@@ -288,7 +290,7 @@ class AccountSQL:
     def _q(self, sql: str) -> str:
         raise NotImplementedError
 
-    def add_local_counts(self, counts: Iterable[LocalCount]) -> int:
+    def _set_checkpoint(self, c: Any, name: str, value: str | None) -> None:
         raise NotImplementedError
 
     # -- copies (paperwire db copy) --------------------------------------------------------------
@@ -388,7 +390,7 @@ class AccountSQL:
             for table, kind in (("upvotes", "upvote"), ("library", "save")):
                 c.execute(self._q(f"SELECT paper_id FROM {table} WHERE user_id = ?"), (user_id,))
                 for (paper_id,) in c.fetchall():
-                    _count(c, self._q, str(paper_id), kind, today, -1)
+                    self._count(c, str(paper_id), kind, today, -1)
             c.execute(self._q("DELETE FROM sign_in_tokens WHERE email = ?"), (str(row[0]),))
             c.execute(
                 self._q(
@@ -457,9 +459,8 @@ class AccountSQL:
     def session_user(self, id_hash: str, idle_after: datetime, now: datetime) -> User | None:
         """The active user of a session last seen after ``idle_after``; an idle one is dropped. The session's
         last_seen moves at most once an hour (a page view is not a write)."""
-        cols = ", ".join(f"u.{c.strip()}" for c in USER_COLUMNS.split(","))
         row = self._one(
-            f"SELECT {cols}, s.last_seen FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = ?",
+            f"SELECT {_SESSION_USER_COLUMNS}, s.last_seen FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.id_hash = ?",
             (id_hash,),
         )
         if row is None:
@@ -489,6 +490,19 @@ class AccountSQL:
         row = self._one("SELECT COUNT(*) FROM sessions WHERE user_id = ?", (user_id,))
         return int(row[0]) if row else 0
 
+    def _count(self, c: Any, paper_id: str, kind: str, day: date, n: int) -> None:
+        """Move a local count in the caller's transaction, and the signals stamp trending's caches compare."""
+        from paperwire.store.sql import SIGNALS_STAMP  # at call time: sql.py imports this module
+
+        c.execute(
+            self._q(
+                "INSERT INTO local_counts (paper_id, kind, day, n) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (paper_id, kind, day) DO UPDATE SET n = local_counts.n + excluded.n"
+            ),
+            (paper_id, kind, day.isoformat(), n),
+        )
+        self._set_checkpoint(c, SIGNALS_STAMP, uuid.uuid4().hex)
+
     def _run(self, sql: str, params: Sequence[object]) -> int:
         with self._write() as c:
             c.execute(self._q(sql), params)
@@ -515,7 +529,7 @@ class AccountSQL:
                 )
             changed = bool(c.rowcount == 1)
             if changed:
-                _count(c, self._q, paper_id, "upvote", today, 1 if on else -1)
+                self._count(c, paper_id, "upvote", today, 1 if on else -1)
         return changed
 
     def upvote_counts(self, paper_ids: Sequence[str]) -> dict[str, int]:
@@ -587,7 +601,7 @@ class AccountSQL:
                     [(user_id, paper_id, t) for t in dict.fromkeys(tags)],
                 )
             if new:
-                _count(c, self._q, paper_id, "save", datetime.now(UTC).date(), 1)
+                self._count(c, paper_id, "save", datetime.now(UTC).date(), 1)
         return new
 
     def save_many(self, user_id: int, items: Sequence[tuple[str, Sequence[str], str]]) -> int:
@@ -609,7 +623,7 @@ class AccountSQL:
                 )
                 if c.rowcount == 1:
                     new += 1
-                    _count(c, self._q, paper_id, "save", today, 1)
+                    self._count(c, paper_id, "save", today, 1)
                 c.execute(
                     self._q("SELECT tag FROM library_tags WHERE user_id = ? AND paper_id = ?"),
                     (user_id, paper_id),
@@ -635,7 +649,7 @@ class AccountSQL:
                 self._q("DELETE FROM library_tags WHERE user_id = ? AND paper_id = ?"), (user_id, paper_id)
             )
             if gone:
-                _count(c, self._q, paper_id, "save", datetime.now(UTC).date(), -1)
+                self._count(c, paper_id, "save", datetime.now(UTC).date(), -1)
         return gone
 
     def library(
@@ -663,9 +677,12 @@ class AccountSQL:
             params.extend(paper_ids)
         rows = self._all(sql + " ORDER BY l.saved_at DESC, l.paper_id", params)
         tags: dict[str, list[str]] = {}
-        for pid, t in self._all(
-            "SELECT paper_id, tag FROM library_tags WHERE user_id = ? ORDER BY tag", (user_id,)
-        ):
+        tag_sql = "SELECT paper_id, tag FROM library_tags WHERE user_id = ?"
+        tag_params: list[object] = [user_id]
+        if paper_ids is not None:  # a paper page asks about one paper: read its tags, not the library's
+            tag_sql += f" AND paper_id IN ({','.join('?' * len(paper_ids))})"
+            tag_params.extend(paper_ids)
+        for pid, t in self._all(tag_sql + " ORDER BY tag", tag_params):
             tags.setdefault(str(pid), []).append(str(t))
         return [
             LibraryItem(
@@ -890,28 +907,6 @@ class AccountSQL:
             (user_id, since.isoformat(timespec="seconds")),
         )
         return int(row[0]) if row else 0
-
-
-def _count(c: Any, q: Any, paper_id: str, kind: str, day: date, n: int) -> None:
-    """Move a local count in the caller's transaction (and the signals stamp trending's caches compare)."""
-    import uuid
-
-    from paperwire.store.sql import SIGNALS_STAMP
-
-    c.execute(
-        q(
-            "INSERT INTO local_counts (paper_id, kind, day, n) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (paper_id, kind, day) DO UPDATE SET n = local_counts.n + excluded.n"
-        ),
-        (paper_id, kind, day.isoformat(), n),
-    )
-    c.execute(
-        q(
-            "INSERT INTO checkpoints (name, value, updated_at) VALUES (?, ?, ?) "
-            "ON CONFLICT (name) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at"
-        ),
-        (SIGNALS_STAMP, uuid.uuid4().hex, _now()),
-    )
 
 
 def _collection(row: Sequence[Any]) -> Collection:

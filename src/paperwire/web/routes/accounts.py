@@ -13,6 +13,7 @@ from fastapi.responses import RedirectResponse, Response
 from paperwire.errors import NotFoundError, QueryError, SignInError
 from paperwire.mail import mask_address
 from paperwire.mail.outbox import OutboxMailer
+from paperwire.models import User
 from paperwire.web.routes.pages import render
 from paperwire.web.security import HostPolicy, allowed_hosts
 from paperwire.web.sessions import UserDep, clear_session, current_user, session_id, set_session
@@ -41,7 +42,8 @@ def link_base(site: Site, request: Request) -> str | None:
     return str(request.base_url)
 
 
-def _client(request: Request) -> str:
+def client_address(request: Request) -> str:
+    """The client's address, as the per-client limits key it."""
     return request.client.host if request.client else "unknown"
 
 
@@ -67,7 +69,7 @@ def sign_in_request(
         )
         return render(site, request, "sign_in.html", 503, next=safe_next(next), error=message, address="")
     try:
-        site.signin.request_link(email, _client(request), base, safe_next(next))
+        site.signin.request_link(email, client_address(request), base, safe_next(next))
     except QueryError as exc:
         return render(
             site, request, "sign_in.html", 400, next=safe_next(next), error=str(exc), address=email[:320]
@@ -119,18 +121,26 @@ def sign_out(
     return response
 
 
-@router.get("/account")
-def account(request: Request, site: SiteDep, user: UserDep) -> Response:
+def _account_page(
+    site: Site, request: Request, user: User, status: int = 200, error: str | None = None
+) -> Response:
     store = site.pw.store
     return render(
         site,
         request,
         "account.html",
+        status,
         user=user,
         sessions=store.count_sessions(user.id),
         saved=len(store.library(user.id)),
         upvotes=len(store.upvoted(user.id)),
+        error=error,
     )
+
+
+@router.get("/account")
+def account(request: Request, site: SiteDep, user: UserDep) -> Response:
+    return _account_page(site, request, user)
 
 
 @router.post("/account/name")
@@ -204,17 +214,7 @@ def account_delete(
     request: Request, site: SiteDep, user: UserDep, confirm: Annotated[str, Form(max_length=320)] = ""
 ) -> Response:
     if confirm.strip().lower() != user.email:
-        return render(
-            site,
-            request,
-            "account.html",
-            400,
-            user=user,
-            sessions=site.pw.store.count_sessions(user.id),
-            saved=len(site.pw.store.library(user.id)),
-            upvotes=len(site.pw.store.upvoted(user.id)),
-            error="type your address to confirm: nothing was deleted",
-        )
+        return _account_page(site, request, user, 400, "type your address to confirm: nothing was deleted")
     site.pw.store.delete_user(user.id)
     response = RedirectResponse("/", status_code=303)
     clear_session(request, response)

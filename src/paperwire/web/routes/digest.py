@@ -11,12 +11,11 @@ from pydantic import BaseModel, Field
 
 from paperwire.digest.compose import DigestPrefs
 from paperwire.digest.deliver import DigestSender, prefs_json, prefs_of
-from paperwire.digest.schedule import DigestPrefsError
-from paperwire.errors import QueryError, SignInError
+from paperwire.errors import DigestPrefsError, QueryError, SignInError
 from paperwire.jobs.digest import digest_base_url
 from paperwire.mail import get_mailer
 from paperwire.search.query import parse_query
-from paperwire.web.routes.accounts import link_base
+from paperwire.web.routes.accounts import client_address, link_base
 from paperwire.web.routes.pages import render
 from paperwire.web.sessions import UserDep, current_user
 from paperwire.web.site import Site, SiteDep
@@ -24,10 +23,6 @@ from paperwire.web.site import Site, SiteDep
 router = APIRouter()
 
 TOKEN = Annotated[str, Query(max_length=300)]
-
-
-def _client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 def _prefs(
@@ -64,6 +59,11 @@ def _prefs(
     )
 
 
+def bad_link(site: Site, request: Request, exc: Exception) -> Response:
+    """The page a confirm, manage or unsubscribe link that cannot be used answers (400)."""
+    return render(site, request, "digest_message.html", 400, title="That link did not work", message=str(exc))
+
+
 def _base(site: Site, request: Request) -> str:
     base = link_base(site, request)
     if base is None:
@@ -85,7 +85,7 @@ def subscribe_form(
     try:
         prefs = _prefs(categories=category, for_you=me is not None)
         site.subscriptions.request(
-            email, prefs, _client(request), _base(site, request), me.id if me else None
+            email, prefs, client_address(request), _base(site, request), me.id if me else None
         )
     except (QueryError, DigestPrefsError) as exc:
         return render(site, request, "digest_message.html", 400, title="That did not work", message=str(exc))
@@ -121,7 +121,7 @@ def subscribe_api(request: Request, site: SiteDep, body: SubscriptionRequest) ->
     )
     me = current_user(request)
     site.subscriptions.request(
-        body.email, prefs, _client(request), _base(site, request), me.id if me else None
+        body.email, prefs, client_address(request), _base(site, request), me.id if me else None
     )
     return {"status": "check your mail: nothing is sent until the address confirms"}
 
@@ -140,9 +140,7 @@ def confirm(request: Request, site: SiteDep, token: Annotated[str, Form(max_leng
     try:
         sub = site.subscriptions.confirm(token)
     except SignInError as exc:
-        return render(
-            site, request, "digest_message.html", 400, title="That link did not work", message=str(exc)
-        )
+        return bad_link(site, request, exc)
     manage = f"/digest/manage?token={site.subscriptions.tokens.manage(sub)}"
     return render(
         site, request, "digest_message.html", title="You are subscribed",
@@ -155,9 +153,7 @@ def manage_page(request: Request, site: SiteDep, token: TOKEN = "") -> Response:
     try:
         sub = site.subscriptions.tokens.read("manage", token, site.pw.store)
     except SignInError as exc:
-        return render(
-            site, request, "digest_message.html", 400, title="That link did not work", message=str(exc)
-        )
+        return bad_link(site, request, exc)
     return render(
         site,
         request,
@@ -187,9 +183,7 @@ def manage(
     try:
         sub = site.subscriptions.tokens.read("manage", token, site.pw.store)
     except SignInError as exc:
-        return render(
-            site, request, "digest_message.html", 400, title="That link did not work", message=str(exc)
-        )
+        return bad_link(site, request, exc)
     old = prefs_of(sub)
     try:
         prefs = _prefs(
@@ -249,9 +243,7 @@ def unsubscribe(request: Request, site: SiteDep, token: str) -> Response:
     try:
         site.subscriptions.unsubscribe(token[:300], "unsubscribe link")
     except SignInError as exc:
-        return render(
-            site, request, "digest_message.html", 400, title="That link did not work", message=str(exc)
-        )
+        return bad_link(site, request, exc)
     return render(
         site, request, "digest_message.html", title="Unsubscribed",
         message="You will get no more digests. You can subscribe again any time from the home page.",

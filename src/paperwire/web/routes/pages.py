@@ -29,6 +29,7 @@ from paperwire.web.render import (
     safe_url,
     snippet,
 )
+from paperwire.web.sessions import current_user
 from paperwire.web.site import STATIC, Site, SiteDep
 
 router = APIRouter(include_in_schema=False)
@@ -254,8 +255,6 @@ def paper(request: Request, site: SiteDep, paper_id: str) -> Response:
         cards = _cards(site, similar, set(), False)
     if p is None:
         return render(site, request, "not_found.html", 404, pid=pid)
-    from paperwire.web.sessions import current_user
-
     me = current_user(request)
     store = site.pw.store
     mine = store.library(me.id, paper_ids=[pid]) if me else []
