@@ -729,10 +729,12 @@ def worker_cmd(
         bool, typer.Option("--once", help="Run every job until it has no more work, then exit (for cron).")
     ] = False,
 ) -> None:
-    """Run the shared background jobs (embedding new papers) without a web server, until stopped.
+    """Run the shared background jobs (embedding new papers; with their settings, Hugging Face's daily lists and
+    arXiv's harvest) without a web server, until stopped.
 
     Run any number of workers beside `paperwire serve --no-jobs`, on this machine or others sharing a
     PostgreSQL database: work is claimed, so each batch is done once. Every run is recorded (paperwire status).
+    Digests are sent by a server with jobs, or by `paperwire digest send` from cron, not by a worker.
     """
     import signal
     import threading
