@@ -454,7 +454,7 @@ def one_pass(pw: Any, mailer: Any, now: datetime, n: int, profile: bool = False)
         "rss_before_mb": mb(rss0),
         "pass_peak_rss_mb": mb(proc_kib("VmHWM")) if peak_ok else None,
         "process_peak_rss_mb": mb(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss),
-        "watch_cache": len(sender._watch_cache),
+        "watch_cache": len(sender._searches),
         "steps": {
             k: {
                 "s": round(v, 2),

@@ -25,8 +25,10 @@ from functools import cache
 from urllib.parse import quote, urlencode
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from markupsafe import Markup
 
 from paperwire.digest.compose import Digest, DigestEntry, DigestSection, base_id
+from paperwire.models import Paper
 from paperwire.web.render import safe_url, short_authors, snippet, split_math, strip_bidi, strip_xml_invalid
 
 _DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
@@ -143,26 +145,47 @@ class _EntryView:
 @dataclass(frozen=True)
 class _SectionView:
     title: str
-    entries: list[_EntryView]
+    entries: list[_Block]
     more: int
     more_url: str
 
 
-def _entry(e: DigestEntry, links: DigestLinks) -> _EntryView:
-    title = clean(e.paper.title) or base_id(e.paper.id)
+def _entry(paper: Paper, reasons: tuple[str, ...], links: DigestLinks) -> _EntryView:
+    title = clean(paper.title) or base_id(paper.id)
     # shortened before it is cleaned (a generous cut: cleaning only removes characters)
-    raw = e.paper.abstract[: SNIPPET_CHARS * 4]
+    raw = paper.abstract[: SNIPPET_CHARS * 4]
     abstract = snippet(clean(raw), SNIPPET_CHARS) if raw.strip() else ""
     return _EntryView(
         title=split_math(title),
         title_text=title,
-        authors=_authors(e.paper.authors),
+        authors=_authors(paper.authors),
         snippet=split_math(abstract),
         snippet_text=abstract,
-        reasons=[c for c in map(clean, e.reasons) if c],
-        url=links.paper_url(e.paper.id),
-        arxiv_url=links.arxiv_url(e.paper.id),
-        paper_id=clean(base_id(e.paper.id)),
+        reasons=[c for c in map(clean, reasons) if c],
+        url=links.paper_url(paper.id),
+        arxiv_url=links.arxiv_url(paper.id),
+        paper_id=clean(base_id(paper.id)),
+    )
+
+
+@dataclass(frozen=True)
+class _Block:
+    html: Markup  # escaped by entry.html's autoescaping
+    text: str
+
+
+@functools.lru_cache(maxsize=8192)
+def _block(paper: Paper, reasons: tuple[str, ...], base_url: str) -> _Block:
+    """One paper's block, HTML and text. Remembered: in a pass of thousands of digests the same few hundred
+    papers come again and again, mostly with the same reasons. The key is the whole (frozen) paper, so a
+    changed title or abstract is rendered anew, and only the base URL of the links (the subscriber's own links
+    are not in a block)."""
+    links = DigestLinks(base_url, base_url, base_url)
+    view = _entry(paper, reasons, links)
+    env = _env()
+    return _Block(
+        html=Markup(env.get_template("entry.html").render(e=view).rstrip("\n")),
+        text=env.get_template("entry.txt").render(e=view).rstrip("\n"),
     )
 
 
@@ -216,7 +239,7 @@ def render_digest(digest: Digest, links: DigestLinks) -> RenderedDigest:
     sections = [
         _SectionView(
             title=clean(s.title),
-            entries=[_entry(e, links) for e in s.entries],
+            entries=[_block(e.paper, e.reasons, links.base_url) for e in s.entries],
             more=s.more,
             more_url=links.section_url(s),
         )

@@ -66,7 +66,8 @@ def compose(
 ) -> EmailMessage:
     """The RFC 5322 message for ``mail``: headers set through the email package, line breaks in the subject and
     header values turned into spaces (no header injection, M7), ``mail.to`` its one recipient. ``seven_bit``:
-    non-ASCII bodies quoted-printable (what SMTP sends: no 8BITMIME needed, DKIM survives relays)."""
+    non-ASCII bodies in base64 (what SMTP sends: no 8BITMIME needed, DKIM survives relays; the email package
+    encodes base64 in C and quoted-printable in Python, 2-5x slower for a 70 kB digest)."""
     msg = EmailMessage(policy=policy.SMTP)
     msg["From"] = sender
     msg["To"] = recipient(mail)
@@ -77,7 +78,7 @@ def compose(
         if not _HEADER_NAME.match(k) or k.lower() in _RESERVED:
             raise ValueError(f"{k!r} cannot be set through Mail.headers")
         msg[k] = one_line(v)
-    cte = "quoted-printable" if seven_bit else None
+    cte = "base64" if seven_bit else None
     msg.set_content(mail.text, cte=None if mail.text.isascii() else cte)
     if mail.html is not None:
         msg.add_alternative(mail.html, subtype="html", cte=None if mail.html.isascii() else cte)
