@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from paperwire.recommend.rank import RankParams, fit_logistic, rank, recency_weights
+from paperwire.recommend.rank import Background, RankParams, fit_logistic, rank, recency_weights
 
 DIM = 32
 
@@ -158,3 +158,81 @@ def test_centroid_alone_ranks_by_the_librarys_mean_vector(world: dict[str, np.nd
     # the nearest-papers view (centroid 0) orders them otherwise: the two are different views
     knn = rank(lib, world["cands"], limit=30, params=RankParams(blend=0.0, centroid=0.0, top_k=1))
     assert [r.index for r in knn] != [r.index for r in out]
+
+
+# -- the LDA classifier (a shared background) -------------------------------------------------------------------
+
+LDA = RankParams(classifier="lda", blend=1.0)  # the classifier alone: the similarity cannot carry it
+
+
+def test_lda_ranks_a_planted_cluster_first() -> None:
+    rng = np.random.default_rng(11)
+    background = unit(rng.standard_normal((2_000, DIM)))
+    planted = unit(topic(5, 8, rng) + 0.6 * topic(6, 8, rng))  # a cluster between axes 5 and 6
+    lib = unit(topic(5, 12, rng) + 0.6 * topic(6, 12, rng))
+    cands = np.concatenate([unit(rng.standard_normal((60, DIM))), planted])  # rows 60..67 planted
+    out = rank(lib, cands, limit=8, background=Background.of(background), params=LDA)
+    assert sorted(r.index for r in out) == list(range(60, 68))
+    # the same from a background made of the negatives on the spot, and in the default blend
+    assert [r.index for r in rank(lib, cands, limit=8, negatives=background, params=LDA)] == [
+        r.index for r in out
+    ]
+    blended = rank(
+        lib, cands, limit=8, background=Background.of(background), params=RankParams(classifier="lda")
+    )
+    assert sorted(r.index for r in blended) == list(range(60, 68))
+
+
+def test_lda_uses_the_background_covariance() -> None:
+    # the background varies along axis 0 a lot and along axis 1 little: a library off the background's mean
+    # by the same amount on both axes is told apart by axis 1, where that amount means more
+    rng = np.random.default_rng(2)
+    bg = rng.standard_normal((5_000, DIM)) * 0.05
+    bg[:, 0] *= 10
+    bg[:, 2] += 1.0
+    lib = np.zeros((6, DIM))
+    lib[:, 2] = 1.0
+    lib[:, 0] = lib[:, 1] = 0.1
+    bgd = Background.of(bg.astype(np.float32))
+    w = bgd.solve(lib.mean(axis=0) - bgd.mean, 0.0)
+    assert w[1] > 5 * abs(w[0])
+    # full shrinkage: the covariance a multiple of I, so the weights are the mean difference
+    d = lib.mean(axis=0) - bgd.mean
+    w1 = bgd.solve(d, 1.0)
+    assert np.allclose(w1 / np.linalg.norm(w1), d / np.linalg.norm(d))
+
+
+def test_background_solve_is_the_shrunk_inverse() -> None:
+    rng = np.random.default_rng(4)
+    rows = unit(rng.standard_normal((400, DIM)) + 2 * np.eye(DIM)[0])
+    bg = Background.of(rows)
+    x = rows.astype(np.float64)
+    cov = np.cov(x, rowvar=False, bias=True)
+    assert np.allclose(bg.mean, x.mean(axis=0)) and bg.n == 400
+    v = rng.standard_normal(DIM)
+    for s in (0.1, 0.3, 1.0):
+        shrunk = (1 - s) * cov + s * np.trace(cov) / DIM * np.eye(DIM)
+        assert np.allclose(bg.solve(v, s), np.linalg.solve(shrunk, v), rtol=1e-4, atol=1e-6)
+    # fewer papers, more shrinkage: at least dim / (dim + n)
+    assert np.allclose(bg.solve(v, 0.0), bg.solve(v, DIM / (DIM + 400)))
+    with pytest.raises(ValueError, match="at least one"):
+        Background.of(np.zeros((0, DIM), np.float32))
+
+
+def test_lda_follows_feedback_and_falls_back_like_logistic(world: dict[str, np.ndarray]) -> None:
+    lib = np.concatenate([world["lib0"], world["lib1"]])
+    bg = Background.of(world["neg"])
+    p = RankParams(classifier="lda")
+    out = rank(lib, world["cands"], limit=10, background=bg, params=p)
+    assert sorted(r.index for r in out) == list(range(10))
+    less = world["cands"][0:2]
+    after = rank(lib, world["cands"], limit=5, background=bg, less_like=less, params=p)
+    assert all(5 <= r.index < 10 for r in after), [r.index for r in after]
+    # below classifier_min, or without a background, similarity alone: as the logistic classifier does
+    tiny = world["lib1"][:1]
+    alone = rank(tiny, world["cands"], limit=5, params=RankParams(blend=0.0))
+    assert [r.index for r in rank(tiny, world["cands"], limit=5, background=bg, params=p)] == [
+        r.index for r in alone
+    ]
+    sim = rank(lib, world["cands"], limit=10, params=RankParams(blend=0.0))
+    assert [r.index for r in rank(lib, world["cands"], limit=10, params=p)] == [r.index for r in sim]
