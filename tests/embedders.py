@@ -61,3 +61,7 @@ class HashEmbedder:
     def embed_query(self, text: str) -> np.ndarray:
         """Embed one query."""
         return self._vec(text)
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed several queries."""
+        return self.embed_batch(texts)

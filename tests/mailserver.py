@@ -121,8 +121,9 @@ class _Controller(Controller):
 class _Handler:
     """aiosmtpd hooks: every answer the server gives comes from here."""
 
-    def __init__(self, auth: dict[str, str] | None) -> None:
+    def __init__(self, auth: dict[str, str] | None, eight_bit: bool = True) -> None:
         self.auth = auth
+        self.eight_bit = eight_bit
         self.lock = threading.Condition()
         self.messages: list[Received] = []
         self.refused: list[Refusal] = []
@@ -150,7 +151,7 @@ class _Handler:
     ) -> list[str]:
         self._greet(server)
         session.host_name = hostname
-        return responses
+        return responses if self.eight_bit else [r for r in responses if "8BITMIME" not in r.upper()]
 
     async def handle_MAIL(
         self, server: SMTP, session: Session, envelope: Envelope, address: str, mail_options: list[str]
@@ -235,13 +236,17 @@ class MailServer:
     """A scripted SMTP server on 127.0.0.1 (see the module docstring)."""
 
     def __init__(
-        self, tls: Literal["starttls", "tls"] | None = None, auth: dict[str, str] | None = None
+        self,
+        tls: Literal["starttls", "tls"] | None = None,
+        auth: dict[str, str] | None = None,
+        eight_bit: bool = True,
     ) -> None:
+        """``eight_bit``: offer 8BITMIME (as aiosmtpd does); False: a server that takes 7-bit mail only."""
         self.host = "127.0.0.1"
         self.port = 0
         self.tls = tls
         self.ca = trustme.CA() if tls else None
-        self._handler = _Handler(auth)
+        self._handler = _Handler(auth, eight_bit)
         kwargs: dict[str, Any] = {"server_hostname": HOSTNAME, "ready_timeout": 10.0}
         if auth is not None:
             kwargs["authenticator"] = self._handler.authenticate

@@ -28,6 +28,9 @@ class Embedder(Protocol):
     def embed_query(self, text: str) -> np.ndarray:
         """Embed one search query; a normalised vector."""
 
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed several search queries at once, each as ``embed_query`` would; one normalised row each."""
+
 
 def vector_space(model: str, max_length: int | None = None) -> str:
     """The name vectors are stored under: the model, and the truncation when it is not the model's own."""
@@ -153,6 +156,18 @@ class SentenceTransformerEmbedder:
             vec: np.ndarray = self._onnx.embed(text)
             return vec
         return self._torch_query(text)
+
+    def embed_queries(self, texts: Sequence[str]) -> np.ndarray:
+        """Several queries in one run (a digest pass embeds its watches together): ONNX Runtime when available,
+        else torch in fp32, as ``embed_query``."""
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        if self._onnx is not None:
+            vecs: np.ndarray = self._onnx.embed_batch(list(texts))
+            return vecs
+        with self._lock, self._torch.inference_mode():
+            out = self._model.encode(list(texts), normalize_embeddings=True, convert_to_numpy=True)
+        return _normalise(np.asarray(out, dtype=np.float32))
 
     def _torch_query(self, text: str) -> np.ndarray:
         with self._lock, self._torch.inference_mode():

@@ -47,9 +47,10 @@ def only_recipient(received: Received, to: str = TO) -> None:
         assert msg[name] is None
 
 
-def test_plain_delivery(mail_server: MailServer) -> None:
+@pytest.mark.parametrize("eight_bit", [True, False], ids=["8bitmime", "7bit-only"])
+def test_plain_delivery(eight_bit: bool) -> None:
     text = "Grüße: a naïve café.\n.\nA line that is only a dot, above.\n"
-    with plain(mail_server) as mailer:
+    with MailServer(eight_bit=eight_bit) as mail_server, plain(mail_server) as mailer:
         message_id = mailer.send(
             mail(text=text, html="<p>Grüße</p>", headers={"List-Id": "<daily.example.org>"})
         )
@@ -65,7 +66,10 @@ def test_plain_delivery(mail_server: MailServer) -> None:
     assert body is not None and body.get_content().replace("\r\n", "\n") == text
     html = msg.get_body(preferencelist=("html",))
     assert html is not None and "Grüße" in html.get_content()
-    assert got.data.isascii()  # 7-bit on the wire: no 8BITMIME needed, DKIM survives relays
+    if eight_bit:  # the bodies as they are: a third smaller than base64, less work at both ends
+        assert "Grüße".encode() in got.data and b"base64" not in got.data
+    else:  # 7-bit on the wire for a server without 8BITMIME
+        assert got.data.isascii() and b"Content-Transfer-Encoding: base64" in got.data
     assert not got.tls and got.login is None
 
 
@@ -414,3 +418,15 @@ def test_the_smtp_password_is_never_printed(tmp_path: Path) -> None:
         home=tmp_path, smtp_host="smtp.example.org", smtp_username="me", smtp_password="hunter2-pw"
     )
     assert "hunter2-pw" not in repr(settings) and "hunter2-pw" not in str(settings.model_dump())
+
+
+def test_a_line_over_998_octets_goes_base64_even_with_8bitmime(mail_server: MailServer) -> None:
+    long = "é" * 600  # 1,200 octets in UTF-8: over SMTP's line limit as it is
+    with plain(mail_server) as mailer:
+        mailer.send(mail(text=f"short\n{long}\n", html="<p>Grüße</p>"))
+    (got,) = mail_server.messages
+    assert max(len(line) for line in got.data.split(b"\r\n")) <= 998
+    parts = {p.get_content_type(): p for p in got.message().walk()}
+    assert parts["text/plain"]["Content-Transfer-Encoding"] == "base64"
+    assert parts["text/html"]["Content-Transfer-Encoding"] == "8bit"  # its short lines go as they are
+    assert long in parts["text/plain"].get_content()

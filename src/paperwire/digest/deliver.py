@@ -18,6 +18,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
+import numpy as np
+
 from paperwire.app_context import Paperwire
 from paperwire.digest.compose import Digest, DigestPrefs, compose_digest
 from paperwire.digest.links import DigestTokens
@@ -33,6 +35,7 @@ from paperwire.errors import (
 )
 from paperwire.mail import Mail, Mailer, mask_address
 from paperwire.models import Paper, Subscriber
+from paperwire.recommend import LibraryError, WindowRecommender
 from paperwire.search.hybrid import Mode, Sort
 
 log = logging.getLogger(__name__)
@@ -112,6 +115,8 @@ class DigestSender:
         self.tokens = DigestTokens(pw.settings)
         self.domain = (base_url.split("//", 1)[-1].split("/", 1)[0].split(":", 1)[0]) or "paperwire.localhost"
         self._searches: dict[tuple[str, date, date], list[Paper]] = {}
+        self._watch_vectors: dict[str, np.ndarray] = {}
+        self._recommenders: dict[tuple[date, date], WindowRecommender] = {}
 
     # -- one pass ----------------------------------------------------------------------------------
 
@@ -122,6 +127,7 @@ class DigestSender:
         newest = self.store.latest_announced()
         wait = timedelta(hours=self.settings.digest_wait_hours)
         self._searches.clear()
+        todo: list[tuple[Subscriber, DigestPrefs, DueDigest, date | None]] = []
         for sub in self.store.subscribers("active"):
             prefs = prefs_of(sub)
             due = digest_due(
@@ -134,7 +140,12 @@ class DigestSender:
                 run.waiting += 1
                 continue
             late = listing is not None and (newest is None or newest < listing)
-            self._deliver(sub, prefs, due, now, run, missing=listing if late else None)
+            todo.append((sub, prefs, due, listing if late else None))
+        self._embed_watches([w for _, prefs, _, _ in todo for w in prefs.watches])
+        for sub, prefs, due, missing in todo:
+            self._deliver(sub, prefs, due, now, run, missing=missing)
+        self._watch_vectors.clear()
+        self._recommenders.clear()
         if run.waiting:
             have = f"the newest here is of {newest.isoformat()}" if newest else "none is here yet"
             run.notes.append(f"{run.waiting} digests wait for arXiv's next listing to be harvested ({have})")
@@ -273,6 +284,16 @@ class DigestSender:
             address=sub.email,
         )
 
+    def _embed_watches(self, watches: list[str]) -> None:
+        """Embed the pass's watches together: batched, several times faster than one by one as each search
+        would; subscribers sharing a watch share its vector and (per window) its search."""
+        engine = self.pw.engine
+        if not watches:
+            return
+        engine.ready(vectors=True)
+        if len(engine.vectors):
+            self._watch_vectors = engine.embed_queries(watches)
+
     def _watch(self, query: str, first: date, last: date) -> list[Paper]:
         key = (query, first, last)  # subscribers with one watch share its search within a pass
         got = self._searches.get(key)
@@ -304,22 +325,22 @@ class DigestSender:
             sort=sort,
             limit=PER_SECTION,
             explain=False,
+            query_vector=self._watch_vectors.get(text),
         )
         return [h.paper for h in res.hits]
 
     def _for_you(self, user_id: int, first: date, last: date) -> list[tuple[Paper, list[str]]]:
-        from paperwire.recommend import LibraryError, recommend
-
         items = self.store.library(user_id)
         if not items:
             return []
         marks = self.store.feedback(user_id)
         try:
-            recs = recommend(
-                self.pw,
+            # one per window and pass: its candidates and the classifier's background serve every library
+            wr = self._recommenders.get((first, last))
+            if wr is None:
+                wr = self._recommenders[(first, last)] = WindowRecommender(self.pw, first, last)
+            recs = wr.recommend(
                 [i.paper_id for i in items],
-                since=first,
-                until=last,
                 limit=PER_SECTION,
                 exclude=[i.paper_id for i in items] + [p for p, k in marks.items() if k == "dismissed"],
                 more_like=[p for p, k in marks.items() if k == "more"],

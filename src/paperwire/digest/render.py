@@ -136,7 +136,6 @@ class _EntryView:
     authors: str
     snippet: list[tuple[bool, str]]
     snippet_text: str
-    reasons: list[str]
     url: str
     arxiv_url: str
     paper_id: str
@@ -145,12 +144,12 @@ class _EntryView:
 @dataclass(frozen=True)
 class _SectionView:
     title: str
-    entries: list[_Block]
+    entries: list[_Shown]
     more: int
     more_url: str
 
 
-def _entry(paper: Paper, reasons: tuple[str, ...], links: DigestLinks) -> _EntryView:
+def _entry(paper: Paper, links: DigestLinks) -> _EntryView:
     title = clean(paper.title) or base_id(paper.id)
     # shortened before it is cleaned (a generous cut: cleaning only removes characters)
     raw = paper.abstract[: SNIPPET_CHARS * 4]
@@ -161,7 +160,6 @@ def _entry(paper: Paper, reasons: tuple[str, ...], links: DigestLinks) -> _Entry
         authors=_authors(paper.authors),
         snippet=split_math(abstract),
         snippet_text=abstract,
-        reasons=[c for c in map(clean, reasons) if c],
         url=links.paper_url(paper.id),
         arxiv_url=links.arxiv_url(paper.id),
         paper_id=clean(base_id(paper.id)),
@@ -170,23 +168,38 @@ def _entry(paper: Paper, reasons: tuple[str, ...], links: DigestLinks) -> _Entry
 
 @dataclass(frozen=True)
 class _Block:
-    html: Markup  # escaped by entry.html's autoescaping
-    text: str
+    """A paper's part of a digest, before and after its reasons, as HTML (escaped by entry.html) and text."""
+
+    html_head: Markup
+    html_tail: Markup
+    text_head: str
+    text_tail: str
+
+
+@dataclass(frozen=True)
+class _Shown:
+    block: _Block
+    reasons: list[str]
 
 
 @functools.lru_cache(maxsize=8192)
-def _block(paper: Paper, reasons: tuple[str, ...], base_url: str) -> _Block:
-    """One paper's block, HTML and text. Remembered: in a pass of thousands of digests the same few hundred
-    papers come again and again, mostly with the same reasons. The key is the whole (frozen) paper, so a
-    changed title or abstract is rendered anew, and only the base URL of the links (the subscriber's own links
-    are not in a block)."""
-    links = DigestLinks(base_url, base_url, base_url)
-    view = _entry(paper, reasons, links)
+def _block(paper: Paper, base_url: str) -> _Block:
+    """A paper's block. Remembered: a pass of thousands of digests shows the same few hundred papers again and
+    again. The key is the whole (frozen) paper, so a changed title or abstract is rendered anew, and the base URL
+    of its links (the subscriber's own links are not in a block, nor are the reasons)."""
+    view = _entry(paper, DigestLinks(base_url, base_url, base_url))
     env = _env()
+    html, text = env.get_template("entry.html").module, env.get_template("entry.txt").module
     return _Block(
-        html=Markup(env.get_template("entry.html").render(e=view).rstrip("\n")),
-        text=env.get_template("entry.txt").render(e=view).rstrip("\n"),
+        html_head=Markup(html.head(view).rstrip("\n")),  # type: ignore[attr-defined]
+        html_tail=Markup(html.tail(view).rstrip("\n")),  # type: ignore[attr-defined]
+        text_head=str(text.head(view)).rstrip("\n"),  # type: ignore[attr-defined]
+        text_tail=str(text.tail(view)).rstrip("\n"),  # type: ignore[attr-defined]
     )
+
+
+def _shown(e: DigestEntry, base_url: str) -> _Shown:
+    return _Shown(_block(e.paper, base_url), [c for c in map(clean, e.reasons) if c])
 
 
 def _wrap(text: str, indent: str = "", width: int = TEXT_WIDTH) -> str:
@@ -210,6 +223,7 @@ def _env() -> Environment:
             enabled_extensions=("html",), disabled_extensions=("txt",), default=True
         ),
         undefined=StrictUndefined,
+        auto_reload=False,  # packaged templates do not change under a running process: no stat per use
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
@@ -239,7 +253,7 @@ def render_digest(digest: Digest, links: DigestLinks) -> RenderedDigest:
     sections = [
         _SectionView(
             title=clean(s.title),
-            entries=[_block(e.paper, e.reasons, links.base_url) for e in s.entries],
+            entries=[_shown(e, links.base_url) for e in s.entries],
             more=s.more,
             more_url=links.section_url(s),
         )

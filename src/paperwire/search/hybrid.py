@@ -180,9 +180,11 @@ class SearchEngine:
         limit: int = 10,
         offset: int = 0,
         explain: bool = True,
+        query_vector: np.ndarray | None = None,
     ) -> SearchResults:
         """Run a query-language search; raises QueryError for malformed queries. ``explain=False``: the hits
-        carry their papers but not the matched terms or popularity (a digest's watch needs neither)."""
+        carry their papers but not the matched terms or popularity (a digest's watch needs neither).
+        ``query_vector``: the query's embedding, made already (``embed_queries``)."""
         if mode not in MODES:
             raise QueryError(f"unknown mode {mode!r}: use keyword, semantic or hybrid")
         if sort not in SORTS:
@@ -235,7 +237,7 @@ class SearchEngine:
                 for i, h in enumerate(kw)
             ]
             return self._finish(SearchResults(q, mode, hits, total, offset, limit, notes), explain)
-        sem = self._semantic(q, depth)
+        sem = self._semantic(q, depth, query_vector)
         fused: Fused
         share: float | None = None
         kw_score: dict[str, float] = {}
@@ -356,8 +358,28 @@ class SearchEngine:
                 self._query_vectors[text] = vec
         return vec
 
-    def _semantic(self, q: Query, depth: int) -> list:  # type: ignore[type-arg]
-        qvec = self._query_vector(q.semantic_text)
+    def embed_queries(self, texts: Sequence[str], batch: int = 32) -> dict[str, np.ndarray]:
+        """The embeddings of many queries, made in batches (a digest pass embeds every watch it runs at once,
+        several times faster than one by one): {query: vector} for each query that parses and has words; pass
+        one to ``search(query_vector=...)``."""
+        semantic: dict[str, str] = {}
+        for text in dict.fromkeys(texts):
+            try:
+                q = parse_query(text)
+            except QueryError:
+                continue
+            if q.has_text and not q.paper_id:
+                semantic[text] = q.semantic_text
+        todo = sorted(set(semantic.values()), key=len)  # alike lengths together: little padding
+        vecs: dict[str, np.ndarray] = {}
+        for i in range(0, len(todo), batch):
+            chunk = todo[i : i + batch]
+            vecs.update(zip(chunk, self.embedder.embed_queries(chunk), strict=True))
+        return {text: vecs[sem] for text, sem in semantic.items()}
+
+    def _semantic(self, q: Query, depth: int, qvec: np.ndarray | None = None) -> list:  # type: ignore[type-arg]
+        if qvec is None:
+            qvec = self._query_vector(q.semantic_text)
         allowed: set[str] | None = None
         if q.authors:
             allowed = self.keyword.matching_ids(Query(authors=q.authors), limit=50_000)
