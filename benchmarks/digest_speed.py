@@ -95,6 +95,152 @@ with MailServer() as server:
 """
 
 
+# -- the mail server -------------------------------------------------------------------------------------------
+
+SINK_DIRS = [OUT / "postfix"]  # where benchmarks/get_smtp_sink.sh unpacks Postfix's package
+
+
+def find_sink() -> Path | None:
+    """Postfix's smtp-sink: on PATH, or unpacked by benchmarks/get_smtp_sink.sh."""
+    found = shutil.which("smtp-sink")
+    if found:
+        return Path(found)
+    for d in SINK_DIRS:
+        if (d / "usr" / "sbin" / "smtp-sink").exists():
+            return d / "usr" / "sbin" / "smtp-sink"
+    return None
+
+
+def proc_cpu_s(pid: int) -> float:
+    """User + system CPU seconds a process has used."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class AiosmtpdServer:
+    """tests/mailserver.py's scripted aiosmtpd in its own process (Python: 5-12 ms of CPU per 120 kB digest)."""
+
+    name = "aiosmtpd"
+
+    def __enter__(self) -> AiosmtpdServer:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", MAIL_SERVER, str(ROOT)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.proc.stdout
+        self.port = int(self.proc.stdout.readline())
+        return self
+
+    def cpu_s(self) -> float:
+        return proc_cpu_s(self.proc.pid)
+
+    def report(self) -> dict[str, Any]:
+        assert self.proc.stdin and self.proc.stdout
+        self.proc.stdin.write("report\n")
+        self.proc.stdin.flush()
+        got: dict[str, Any] = json.loads(self.proc.stdout.readline())
+        return got
+
+    def __exit__(self, *exc: object) -> None:
+        if self.proc.stdin:
+            self.proc.stdin.close()
+        self.proc.wait(timeout=30)
+
+
+class SinkServer:
+    """Postfix's smtp-sink (C, as a real MTA's front end is): each message dumped to a file, which the report
+    counts and samples."""
+
+    name = "smtp-sink"
+
+    def __init__(self, binary: Path) -> None:
+        self.binary = binary
+        self.dump = OUT / "sink-dump"
+
+    def __enter__(self) -> SinkServer:
+        import tempfile
+
+        shutil.rmtree(self.dump, ignore_errors=True)
+        self.dump.mkdir(parents=True)
+        self.dump.chmod(0o777)  # it writes as nobody
+        self.port = free_port()
+        env = dict(os.environ)
+        lib = self.binary.parents[1] / "lib" / "postfix"
+        if lib.is_dir():
+            env["LD_LIBRARY_PATH"] = str(lib)
+        self.log = tempfile.TemporaryFile()
+        args = [str(self.binary), "-d", f"{self.dump}/%H%M/", f"127.0.0.1:{self.port}", "256"]
+        if os.geteuid() == 0:
+            args[1:1] = ["-u", "nobody"]
+        self.proc = subprocess.Popen(args, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        for _ in range(100):
+            try:
+                import socket
+
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        return self
+
+    def cpu_s(self) -> float:
+        return proc_cpu_s(self.proc.pid)
+
+    def report(self) -> dict[str, Any]:
+        from email import policy
+        from email.parser import BytesParser
+
+        files = sorted(p for p in self.dump.rglob("*") if p.is_file())
+        sizes = [p.stat().st_size for p in files]
+        sample = files[:: max(1, len(files) // 300)]
+        html: list[int] = []
+        first = None
+        for f in sample:
+            msg = BytesParser(policy=policy.default).parsebytes(f.read_bytes())
+            first = first or msg
+            body = msg.get_body(("html",))
+            if body is not None:
+                html.append(len(body.get_content().encode()))
+        return {
+            "messages": len(files),
+            "bytes": sum(sizes),
+            "max_bytes": max(sizes, default=0),
+            "html_bytes": sorted(html),
+            "html_sampled": len(sample),
+            "connections": None,
+            "refused": 0,
+            "subject": str(first["Subject"]) if first else None,
+            "unsubscribe": str(first["List-Unsubscribe"]) if first else None,
+            "maxrss_kib": None,
+        }
+
+    def __exit__(self, *exc: object) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+        shutil.rmtree(self.dump, ignore_errors=True)
+
+
+def mail_server(kind: str) -> AiosmtpdServer | SinkServer:
+    sink = find_sink()
+    if kind == "smtp-sink" and sink is None:
+        raise SystemExit(
+            "no smtp-sink: run benchmarks/get_smtp_sink.sh (or install postfix), or --server aiosmtpd"
+        )
+    if kind in ("smtp-sink", "auto") and sink is not None:
+        return SinkServer(sink)
+    return AiosmtpdServer()
+
+
 # -- memory ---------------------------------------------------------------------------------------------------
 
 
@@ -425,7 +571,9 @@ def instrument(sender: Any, pw: Any) -> tuple[Timers, Callable[[], None]]:
     return tm, undo
 
 
-def one_pass(pw: Any, mailer: Any, now: datetime, n: int, profile: bool = False) -> dict[str, Any]:
+def one_pass(
+    pw: Any, mailer: Any, now: datetime, n: int, profile: bool = False, solo: bool = True
+) -> dict[str, Any]:
     from paperwire.digest.deliver import DigestSender
 
     sender = DigestSender(pw, mailer, BASE_URL, holder="bench", clock=lambda: now)
@@ -464,7 +612,7 @@ def one_pass(pw: Any, mailer: Any, now: datetime, n: int, profile: bool = False)
             for k, v in sorted(tm.secs.items(), key=lambda kv: -kv[1])
         },
     }
-    if run.sent != n:
+    if run.sent != n and solo:
         print(f"  note: {run.sent} of {n} sent: {run.counts()}", flush=True)
     if prof:
         for key in ("tottime", "cumulative"):
@@ -475,6 +623,70 @@ def one_pass(pw: Any, mailer: Any, now: datetime, n: int, profile: bool = False)
             print(f"\ncProfile of the null-mailer pass, top 30 by {key}:")
             print("\n".join(text.splitlines()[6:]))
     return out
+
+
+def start_senders(
+    args: argparse.Namespace, settings: Any, port: int, now: datetime
+) -> list[subprocess.Popen[str]]:
+    """``--senders`` - 1 more sender processes (as more app servers would be), each holding its own indexes and
+    model; they load, say ready, and wait for "go"."""
+    procs = []
+    for k in range(1, args.senders):
+        cmd = [sys.executable, __file__, "--child", str(k), "--db", args.db, "--child-home", str(settings.home),
+               "--child-port", str(port), "--child-now", now.isoformat()]  # fmt: skip
+        if settings.database_url:
+            cmd += ["--child-url", settings.database_url]
+        procs.append(subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True))
+    for p in procs:
+        assert p.stdout
+        line = p.stdout.readline().strip()
+        if line != "ready":
+            raise SystemExit(f"a sender process did not start: {line!r}")
+    print(f"  {len(procs)} more sender process(es) loaded and waiting", flush=True)
+    return procs
+
+
+def finish_sender(p: subprocess.Popen[str]) -> dict[str, Any]:
+    assert p.stdout and p.stdin
+    got: dict[str, Any] = json.loads(p.stdout.readline())
+    p.stdin.close()
+    p.wait(timeout=60)
+    return got
+
+
+def child_sender(args: argparse.Namespace) -> int:
+    """One more sender: load, say ready, wait for go, run one pass, print its figures as JSON."""
+    from paperwire.app_context import open_paperwire
+    from paperwire.config import Settings
+    from paperwire.digest.deliver import DigestSender
+    from paperwire.mail.smtp import SMTPMailer
+
+    kw: dict[str, Any] = {"database_url": args.child_url} if args.child_url else {}
+    pw = open_paperwire(Settings(home=Path(args.child_home), load_sample=False, **kw), first_run=False)
+    pw.engine.ready(vectors=True)
+    pw.engine.embedder.embed_query("warm up")
+    pw.trending.snapshot()
+    now = datetime.fromisoformat(args.child_now)
+    print("ready", flush=True)
+    sys.stdin.readline()
+    reset_peak()
+    t, cpu = time.perf_counter(), time.process_time()
+    with SMTPMailer(
+        "127.0.0.1", args.child_port, sender="paperwire <digest@paperwire.example.org>", security="none"
+    ) as mailer:
+        run = DigestSender(pw, mailer, BASE_URL, holder=f"bench-{args.child}", clock=lambda: now).send_due(
+            now
+        )
+    out = {
+        "counts": run.counts(),
+        "wall_s": round(time.perf_counter() - t, 2),
+        "cpu_s": round(time.process_time() - cpu, 2),
+        "end": time.time(),
+        "peak_rss_mb": mb(proc_kib("VmHWM")),
+    }
+    print(json.dumps(out), flush=True)
+    pw.close()
+    return 0
 
 
 def show(label: str, r: dict[str, Any]) -> None:
@@ -547,25 +759,37 @@ def run_db(args: argparse.Namespace) -> dict[str, Any]:
         del plan
         pw.engine.forget_query_vectors()
 
-        server = subprocess.Popen(
-            [sys.executable, "-c", MAIL_SERVER, str(ROOT)],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            text=True,
-        )
-        assert server.stdin and server.stdout
-        try:
-            port = int(server.stdout.readline())
+        srv = mail_server(args.server)
+        with srv:
+            helpers = start_senders(args, settings, srv.port, now) if args.senders > 1 else []
+            cpu0 = srv.cpu_s()
+            go = time.time()
+            for h in helpers:  # all start together; this process is the first sender
+                assert h.stdin
+                h.stdin.write("go\n")
+                h.stdin.flush()
             with SMTPMailer(
-                "127.0.0.1", port, sender="paperwire <digest@paperwire.example.org>", security="none"
+                "127.0.0.1", srv.port, sender="paperwire <digest@paperwire.example.org>", security="none"
             ) as mailer:
-                res["smtp"] = one_pass(pw, mailer, now, args.subscribers)
-            server.stdin.write("report\n")
-            server.stdin.flush()
-            got = json.loads(server.stdout.readline())
-        finally:
-            server.stdin.close()
-            server.wait(timeout=30)
+                res["smtp"] = one_pass(pw, mailer, now, args.subscribers, solo=not helpers)
+            others = [finish_sender(h) for h in helpers]
+            end = max([time.time()] + [o["end"] for o in others])
+            res["smtp"]["server_cpu_s"] = round(srv.cpu_s() - cpu0, 2)
+            if helpers:
+                sent = res["smtp"]["counts"]["sent"] + sum(o["counts"]["sent"] for o in others)
+                res["smtp"]["first_sender_wall_s"] = res["smtp"]["wall_s"]
+                res["smtp"]["wall_s"] = round(end - go, 2)
+                res["smtp"]["messages_per_s"] = round(sent / (end - go), 1)
+                res["smtp"]["senders"] = [
+                    {"sent": res["smtp"]["counts"]["sent"], "wall_s": res["smtp"]["first_sender_wall_s"],
+                     "cpu_s": res["smtp"]["cpu_s"], "peak_rss_mb": res["smtp"]["pass_peak_rss_mb"]}
+                ] + [{"sent": o["counts"]["sent"], "wall_s": o["wall_s"], "cpu_s": o["cpu_s"],
+                      "peak_rss_mb": o["peak_rss_mb"]} for o in others]  # fmt: skip
+                res["smtp"]["counts"] = {
+                    k: v + sum(o["counts"][k] for o in others) for k, v in res["smtp"]["counts"].items()
+                }
+            got = srv.report()
+        res["smtp"]["server_kind"] = srv.name
         html = got.pop("html_bytes") or [0]
         got["html_median_bytes"], got["html_max_bytes"] = html[len(html) // 2], html[-1]
         got["html_over_102k"] = sum(h > 102_000 for h in html)
@@ -577,9 +801,15 @@ def run_db(args: argparse.Namespace) -> dict[str, Any]:
             f"{got['connections']} connection(s); HTML parts: median {html[len(html) // 2] / 1e3:.1f} kB, largest "
             f"{html[-1] / 1e3:.1f} kB, {sum(h > 102_000 for h in html)} of {len(html)} over 102 kB (Gmail clips "
             "the rest of the message, its unsubscribe footer included); "
-            f"first: {got['subject']!r}; its peak RSS {mb(got['maxrss_kib'])} MB",
+            f"first: {got['subject']!r}; the server ({srv.name}) used {res['smtp']['server_cpu_s']} s of CPU",
             flush=True,
         )
+        for i, one in enumerate(res["smtp"].get("senders", [])):
+            print(
+                f"  sender {i}: {one['sent']:,} sent in {one['wall_s']} s (CPU {one['cpu_s']} s, "
+                f"peak RSS {one['peak_rss_mb']} MB)",
+                flush=True,
+            )
         if args.baseline or args.profile:
             reset_ledger(pw.store, drop_subscribers=False)
             pw.engine.forget_query_vectors()
@@ -625,7 +855,27 @@ def main() -> int:
         help="OPENBLAS_NUM_THREADS / OMP_NUM_THREADS for this run (default: as the environment says)",
     )
     ap.add_argument("--results", type=Path, default=None)
+    ap.add_argument(
+        "--server",
+        choices=["auto", "smtp-sink", "aiosmtpd"],
+        default="auto",
+        help="the local SMTP server: Postfix's smtp-sink (benchmarks/get_smtp_sink.sh) or tests' aiosmtpd; "
+        "auto: smtp-sink when found",
+    )
+    ap.add_argument(
+        "--senders",
+        type=int,
+        default=1,
+        help="sender processes at once, each with its own indexes (app servers)",
+    )
+    ap.add_argument("--child", type=int, default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--child-home", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--child-url", default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--child-port", type=int, default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--child-now", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.child is not None:
+        return child_sender(args)
     if args.blas_threads:  # before numpy is imported (every import of it here is deferred)
         os.environ["OPENBLAS_NUM_THREADS"] = os.environ["OMP_NUM_THREADS"] = str(args.blas_threads)
     if not PAPERS.exists():
@@ -642,7 +892,8 @@ def main() -> int:
             rc = rc or subprocess.run(cmd).returncode
         return rc
     res = run_db(args)
-    path = args.results or OUT / f"digest-speed-{args.db}-{args.subscribers}.json"
+    tag = f"-{args.senders}senders" if args.senders > 1 else ""
+    path = args.results or OUT / f"digest-speed-{args.db}-{args.subscribers}{tag}.json"
     path.write_text(json.dumps(res, indent=1, default=str))
     print(f"figures written to {path}")
     return 0

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import random
 import socket
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -142,7 +143,10 @@ class DigestSender:
             late = listing is not None and (newest is None or newest < listing)
             todo.append((sub, prefs, due, listing if late else None))
         self._embed_watches([w for _, prefs, _, _ in todo for w in prefs.watches])
-        for sub, prefs, due, missing in todo:
+        # senders running at once (app servers, cron beside a server) start at different places in the list:
+        # each claims its own stretch instead of all reaching for the same claims in step
+        start = random.randrange(len(todo)) if todo else 0
+        for sub, prefs, due, missing in todo[start:] + todo[:start]:
             self._deliver(sub, prefs, due, now, run, missing=missing)
         self._watch_vectors.clear()
         self._recommenders.clear()

@@ -215,13 +215,12 @@ class SMTPMailer:
         return mid
 
     def _message(self, mail: Mail, eight_bit: bool) -> tuple[bytes, str]:
-        msg = compose(mail, self.sender, self.domain, transfer="8bit" if eight_bit else "7bit")
-        data = msg.as_bytes()
+        data, mid = compose(mail, self.sender, self.domain, transfer="8bit" if eight_bit else "7bit")
         if not data.endswith(b"\r\n"):
             data += b"\r\n"
         if self.dkim is not None:
             data = self.dkim.sign(data)
-        return data, str(msg["Message-ID"])
+        return data, mid
 
     def close(self) -> None:
         """Say QUIT and close the connection, if one is open."""
