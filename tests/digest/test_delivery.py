@@ -16,7 +16,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from paperwire.config import Settings
-from paperwire.digest.deliver import DigestRun, DigestSender, message_id
+from paperwire.digest.compose import DigestPrefs
+from paperwire.digest.deliver import CLAIM_BATCH, DigestRun, DigestSender, message_id, prefs_json
 from paperwire.mail import Mail
 from paperwire.mail.smtp import SMTPMailer
 from paperwire.web.app import create_app
@@ -222,20 +223,23 @@ class _CrashAfter:
 
 
 def test_a_crash_mid_run_then_a_rerun_sends_each_digest_once(site: Site) -> None:
-    emails = [f"r{i}@example.org" for i in range(6)]
-    for e in emails:
-        subscribe_and_confirm(site, e, categories=["cs.LG"], trending=0)
-    n = len(site.server.messages)
+    emails = [f"r{i}@example.org" for i in range(CLAIM_BATCH + 4)]
     pw = site.client.app.state.site.pw  # type: ignore[attr-defined]
+    prefs = prefs_json(DigestPrefs(categories=("cs.LG",), trending_n=0))
+    for e in emails:  # confirmed subscribers, straight into the store (the web's limits allow fewer)
+        sub = pw.store.subscribe(e, prefs, NOW - timedelta(days=1))
+        pw.store.set_subscriber_status(sub.id, "active", NOW - timedelta(days=1))
+    n = len(site.server.messages)
     smtp = SMTPMailer(site.server.host, site.server.port, sender="p <p@localhost>", security="none")
     with smtp, pytest.raises(_Crash):
         DigestSender(pw, _CrashAfter(smtp, 3), BASE, holder="crashy").send_due(NOW)  # type: ignore[arg-type]
     assert len(site.server.messages) == n + 3
-    # straight after, another sender sends the two nobody claimed and leaves the dead one's claim alone
+    # it had claimed its first batch; straight after, another sender sends the 4 nobody claimed and leaves the
+    # dead one's claims alone
     eager = site.send_due(NOW + timedelta(minutes=1), "eager")
-    assert (eager.sent, eager.taken) == (2, 1)  # the 3 sent are not due again; 1 claimed, its lease alive
-    rest = site.send_due(NOW + timedelta(minutes=11), "rerun")  # the lease ran out: taken over
-    assert rest.sent == 1 and site.send_due(NOW + timedelta(minutes=30)).sent == 0
+    assert (eager.sent, eager.taken) == (4, CLAIM_BATCH - 3)  # the 3 sent are not due again; the rest alive
+    rest = site.send_due(NOW + timedelta(minutes=11), "rerun")  # the leases ran out: taken over
+    assert rest.sent == CLAIM_BATCH - 3 and site.send_due(NOW + timedelta(minutes=30)).sent == 0
     got = [m.rcpt_tos[0] for m in site.server.messages[n:]]
     assert sorted(got) == sorted(emails), got  # every subscriber exactly once
 

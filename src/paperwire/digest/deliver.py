@@ -44,6 +44,8 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5  # a 4xx this many times: the address is suppressed (M6)
 LEASE = timedelta(minutes=10)  # a claim a crashed sender left is taken over after this
 PER_SECTION = 30  # candidates read per watch / category before composing
+CLAIM_BATCH = 16  # digests claimed in one transaction, then composed and sent one by one (a sender that dies
+# mid-batch leaves up to this many claims for the next sender to take over after the lease)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -142,12 +144,28 @@ class DigestSender:
                 continue
             late = listing is not None and (newest is None or newest < listing)
             todo.append((sub, prefs, due, listing if late else None))
-        self._embed_watches([w for _, prefs, _, _ in todo for w in prefs.watches])
         # senders running at once (app servers, cron beside a server) start at different places in the list:
         # each claims its own stretch instead of all reaching for the same claims in step
         start = random.randrange(len(todo)) if todo else 0
-        for sub, prefs, due, missing in todo[start:] + todo[:start]:
-            self._deliver(sub, prefs, due, now, run, missing=missing)
+        todo = todo[start:] + todo[:start]
+        for i in range(0, len(todo), CLAIM_BATCH):
+            chunk = todo[i : i + CLAIM_BATCH]
+            ids = {
+                sub.id: message_id(sub, due.digest_date, self.domain) for sub, _, due, _ in chunk
+            }  # fmt: skip
+            won = self.store.claim_deliveries(
+                [(sub.id, due.digest_date, ids[sub.id]) for sub, _, due, _ in chunk],
+                self.holder,
+                now + LEASE,
+                now,
+            )
+            run.taken += len(chunk) - len(won)
+            mine = [item for item in chunk if item[0].id in won]
+            # the watches of the digests this sender has claimed, embedded together (batched: several times
+            # faster than one by one as each search would); subscribers sharing a watch share its vector
+            self._embed_watches([w for _, prefs, _, _ in mine for w in prefs.watches])
+            for sub, prefs, due, missing in mine:
+                self._deliver(sub, prefs, due, now, run, ids[sub.id], missing=missing)
         self._watch_vectors.clear()
         self._recommenders.clear()
         if run.waiting:
@@ -162,12 +180,10 @@ class DigestSender:
         due: DueDigest,
         now: datetime,
         run: DigestRun,
+        mid: str,
         missing: date | None,
     ) -> None:
-        mid = message_id(sub, due.digest_date, self.domain)
-        if not self.store.claim_delivery(sub.id, due.digest_date, mid, self.holder, now + LEASE, now):
-            run.taken += 1
-            return
+        """Compose, send and record one digest this sender has claimed."""
         covers = ",".join(d.isoformat() for d in due.covers)
         try:
             digest = self.compose(sub, prefs, due)
@@ -289,14 +305,13 @@ class DigestSender:
         )
 
     def _embed_watches(self, watches: list[str]) -> None:
-        """Embed the pass's watches together: batched, several times faster than one by one as each search
-        would; subscribers sharing a watch share its vector and (per window) its search."""
-        engine = self.pw.engine
-        if not watches:
+        new = [w for w in dict.fromkeys(watches) if w not in self._watch_vectors]
+        if not new:
             return
+        engine = self.pw.engine
         engine.ready(vectors=True)
         if len(engine.vectors):
-            self._watch_vectors = engine.embed_queries(watches)
+            self._watch_vectors.update(engine.embed_queries(new))
 
     def _watch(self, query: str, first: date, last: date) -> list[Paper]:
         key = (query, first, last)  # subscribers with one watch share its search within a pass

@@ -61,6 +61,16 @@ class DigestStore(Protocol):
         (a new row; or a claim whose lease ran out; or a deferred one whose next attempt is due); False when
         it is done, or another holder's claim is alive."""
 
+    def claim_deliveries(
+        self,
+        claims: Sequence[tuple[int, date, str]],
+        holder: str,
+        lease_until: datetime,
+        now: datetime,
+    ) -> set[int]:
+        """Several claims (subscriber id, digest date, Message-ID) in one transaction, as ``claim_delivery``
+        makes each; the subscriber ids this holder won."""
+
     def finish_delivery(
         self,
         subscriber_id: int,
@@ -240,27 +250,47 @@ class DigestSQL:
         """Claim a subscriber's digest of ``digest_date`` for ``holder``: True when this holder may send it
         (a new row; or a claim whose lease ran out; or a deferred one whose next attempt is due); False when
         it is done, or another holder's claim is alive."""
-        stamp = _iso(now)
+        return subscriber_id in self.claim_deliveries(
+            [(subscriber_id, digest_date, message_id)], holder, lease_until, now
+        )
+
+    def claim_deliveries(
+        self,
+        claims: Sequence[tuple[int, date, str]],
+        holder: str,
+        lease_until: datetime,
+        now: datetime,
+    ) -> set[int]:
+        """Several claims (subscriber id, digest date, Message-ID) in one transaction, as ``claim_delivery``
+        makes each; the subscriber ids this holder won."""
+        stamp, lease = _iso(now), _iso(lease_until)
+        won: set[int] = set()
+        if not claims:
+            return won
         with self._write() as c:
-            c.execute(
-                self._q(
-                    "INSERT INTO deliveries (subscriber_id, digest_date, status, holder, lease_until, attempts, "
-                    "message_id, claimed_at) VALUES (?, ?, 'claimed', ?, ?, 1, ?, ?) "
-                    "ON CONFLICT (subscriber_id, digest_date) DO NOTHING"
-                ),
-                (subscriber_id, digest_date.isoformat(), holder, _iso(lease_until), message_id, stamp),
-            )
-            if c.rowcount == 1:
-                return True
-            c.execute(
-                self._q(
-                    "UPDATE deliveries SET status = 'claimed', holder = ?, lease_until = ?, "
-                    "attempts = attempts + 1, claimed_at = ? WHERE subscriber_id = ? AND digest_date = ? AND "
-                    "((status = 'claimed' AND lease_until < ?) OR (status = 'deferred' AND next_attempt <= ?))"
-                ),
-                (holder, _iso(lease_until), stamp, subscriber_id, digest_date.isoformat(), stamp, stamp),
-            )
-            return bool(c.rowcount == 1)
+            for subscriber_id, digest_date, message_id in claims:
+                day = digest_date.isoformat()
+                c.execute(
+                    self._q(
+                        "INSERT INTO deliveries (subscriber_id, digest_date, status, holder, lease_until, "
+                        "attempts, message_id, claimed_at) VALUES (?, ?, 'claimed', ?, ?, 1, ?, ?) "
+                        "ON CONFLICT (subscriber_id, digest_date) DO NOTHING"
+                    ),
+                    (subscriber_id, day, holder, lease, message_id, stamp),
+                )
+                if c.rowcount != 1:
+                    c.execute(
+                        self._q(
+                            "UPDATE deliveries SET status = 'claimed', holder = ?, lease_until = ?, "
+                            "attempts = attempts + 1, claimed_at = ? WHERE subscriber_id = ? AND digest_date = ? "
+                            "AND ((status = 'claimed' AND lease_until < ?) OR "
+                            "(status = 'deferred' AND next_attempt <= ?))"
+                        ),
+                        (holder, lease, stamp, subscriber_id, day, stamp, stamp),
+                    )
+                if c.rowcount == 1:
+                    won.add(subscriber_id)
+        return won
 
     def finish_delivery(
         self,
