@@ -543,13 +543,15 @@ def instrument(sender: Any, pw: Any) -> tuple[Timers, Callable[[], None]]:
         ),
     )
     sender._for_you = tm.wrap(sender._for_you, "compose: for you")
+    sender._embed_watches = tm.wrap(sender._embed_watches, "compose: embed watches (batches)")
+    sender._listing = tm.wrap(sender._listing, "compose: the listing's papers (once)")
     sender.links = tm.wrap(sender.links, "links (tokens)")
     sender.mailer.send = tm.wrap(sender.mailer.send, "mail: send")
     trending = pw.trending
     trending_list = trending.list
     trending.list = tm.wrap(trending_list, "compose: trending list")
     for name, label in (
-        ("claim_delivery", "ledger: claim"),
+        ("claim_deliveries", "ledger: claim (batches of 16)"),
         ("finish_delivery", "ledger: finish"),
         ("sent_paper_ids", "compose: papers already sent"),
         ("subscribers", "store: subscribers"),
@@ -561,7 +563,7 @@ def instrument(sender: Any, pw: Any) -> tuple[Timers, Callable[[], None]]:
         for name, fn in saved_mod.items():
             setattr(deliver, name, fn)
         for name in (
-            "claim_delivery",
+            "claim_deliveries",
             "finish_delivery",
             "sent_paper_ids",
             "subscribers",

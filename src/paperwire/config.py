@@ -313,6 +313,14 @@ class Settings(BaseSettings):
         description="Minutes after an announcement (20:00 US Eastern) before the arxiv-harvest job harvests it "
         "(arXiv's feed shows a listing a while after announcing it).",
     )
+    digest_max_entries: int = Field(
+        25,
+        ge=1,
+        le=100,
+        description="Papers a digest shows at most, shared fairly between its sections; each section links to "
+        'the rest ("and 12 more"). 25 reads in a few minutes and keeps a digest near 60 kB (Gmail clips mail '
+        "over 102 kB).",
+    )
     digest_wait_hours: float = Field(
         6.0,
         ge=0,

@@ -44,6 +44,9 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5  # a 4xx this many times: the address is suppressed (M6)
 LEASE = timedelta(minutes=10)  # a claim a crashed sender left is taken over after this
 PER_SECTION = 30  # candidates read per watch / category before composing
+LISTING_READ = (
+    20_000  # papers of the covered days kept in memory during a pass (a week of all arXiv: ~15,000)
+)
 CLAIM_BATCH = 16  # digests claimed in one transaction, then composed and sent one by one (a sender that dies
 # mid-batch leaves up to this many claims for the next sender to take over after the lease)
 
@@ -120,6 +123,7 @@ class DigestSender:
         self._searches: dict[tuple[str, date, date], list[Paper]] = {}
         self._watch_vectors: dict[str, np.ndarray] = {}
         self._recommenders: dict[tuple[date, date], WindowRecommender] = {}
+        self._listings: dict[tuple[date, date], dict[str, Paper]] = {}
 
     # -- one pass ----------------------------------------------------------------------------------
 
@@ -168,6 +172,7 @@ class DigestSender:
                 self._deliver(sub, prefs, due, now, run, ids[sub.id], missing=missing)
         self._watch_vectors.clear()
         self._recommenders.clear()
+        self._listings.clear()
         if run.waiting:
             have = f"the newest here is of {newest.isoformat()}" if newest else "none is here yet"
             run.notes.append(f"{run.waiting} digests wait for arXiv's next listing to be harvested ({have})")
@@ -296,6 +301,7 @@ class DigestSender:
         return compose_digest(
             prefs,
             covers,
+            max_entries=self.settings.digest_max_entries,
             watch_hits=watch_hits,
             category_papers=category_papers,
             trending=trending,
@@ -345,8 +351,20 @@ class DigestSender:
             limit=PER_SECTION,
             explain=False,
             query_vector=self._watch_vectors.get(text),
+            papers=self._listing(first, last) if text.strip() else None,
         )
         return [h.paper for h in res.hits]
+
+    def _listing(self, first: date, last: date) -> dict[str, Paper]:
+        """The papers announced on the days a digest covers, read once a pass: every watch's hits are among them
+        (those past ``LISTING_READ`` are read from the store as they come)."""
+        got = self._listings.get((first, last))
+        if got is None:
+            res = self.pw.engine.search(
+                "", mode="keyword", after=first, before=last, sort="date", limit=LISTING_READ, explain=False
+            )
+            got = self._listings[(first, last)] = {h.paper.id: h.paper for h in res.hits}
+        return got
 
     def _for_you(self, user_id: int, first: date, last: date) -> list[tuple[Paper, list[str]]]:
         items = self.store.library(user_id)

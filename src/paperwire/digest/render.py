@@ -202,8 +202,10 @@ def _shown(e: DigestEntry, base_url: str) -> _Shown:
     return _Shown(_block(e.paper, base_url), [c for c in map(clean, e.reasons) if c])
 
 
+@functools.lru_cache(maxsize=16384)
 def _wrap(text: str, indent: str = "", width: int = TEXT_WIDTH) -> str:
-    # URLs are never broken: a wrapped link is a dead link in a plain-text reader
+    # URLs are never broken: a wrapped link is a dead link in a plain-text reader. Remembered: the same reasons
+    # ("Why: matches your watch: ...; new in cs.LG") come back in digest after digest of a pass
     return textwrap.fill(
         text,
         width=width,

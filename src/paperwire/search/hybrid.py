@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
@@ -181,10 +181,12 @@ class SearchEngine:
         offset: int = 0,
         explain: bool = True,
         query_vector: np.ndarray | None = None,
+        papers: Mapping[str, Paper] | None = None,
     ) -> SearchResults:
         """Run a query-language search; raises QueryError for malformed queries. ``explain=False``: the hits
         carry their papers but not the matched terms or popularity (a digest's watch needs neither).
-        ``query_vector``: the query's embedding, made already (``embed_queries``)."""
+        ``query_vector``: the query's embedding, made already (``embed_queries``). ``papers``: papers read
+        already (a digest pass holds its listing's): hits among them are not read from the store again."""
         if mode not in MODES:
             raise QueryError(f"unknown mode {mode!r}: use keyword, semantic or hybrid")
         if sort not in SORTS:
@@ -245,7 +247,7 @@ class SearchEngine:
             fused = [(h.paper_id, h.similarity, [None, r]) for r, h in enumerate(sem, start=1)]
         else:
             kw, _ = self.keyword.search(q, limit=depth)
-            fused, share = self.fuse(q, kw, sem)
+            fused, share = self.fuse(q, kw, sem, papers)
             kw_score = {h.paper_id: h.score for h in kw}
         sims = {h.paper_id: h.similarity for h in sem}
         total = len(fused)
@@ -274,7 +276,7 @@ class SearchEngine:
                 )
             )
         res = SearchResults(q, mode, hits, total, offset, limit, notes, semantic_share=share)
-        return self._finish(res, explain)
+        return self._finish(res, explain, papers)
 
     def _popularity_of(self, ids: Sequence[str]) -> dict[str, float] | None:
         return self.popularity(ids) if self.popularity is not None and ids else None
@@ -305,7 +307,13 @@ class SearchEngine:
         out.sort(key=lambda f: -f[1])
         return out
 
-    def fuse(self, q: Query, kw: list[KeywordHit], sem: list) -> tuple[Fused, float | None]:  # type: ignore[type-arg]
+    def fuse(
+        self,
+        q: Query,
+        kw: list[KeywordHit],
+        sem: list,  # type: ignore[type-arg]
+        papers: Mapping[str, Paper] | None = None,
+    ) -> tuple[Fused, float | None]:
         """Merge the two lists as settings say; returns the fused list and the semantic share (if convex)."""
         s = self.settings
         kw_pairs = [(h.paper_id, h.score) for h in kw]
@@ -317,15 +325,21 @@ class SearchEngine:
             return convex_fuse(kw_pairs, sem_pairs, 0.0), 1.0 if sem_pairs else 0.0
         if s.fusion == "convex":
             return convex_fuse(kw_pairs, sem_pairs, s.convex_alpha), s.convex_alpha
-        alpha = adaptive_alpha(self.signals(q, kw_pairs, sem_pairs))
+        alpha = adaptive_alpha(self.signals(q, kw_pairs, sem_pairs, papers))
         return convex_fuse(kw_pairs, sem_pairs, alpha, norm="zscore"), alpha
 
-    def signals(self, q: Query, kw: list[tuple[str, float]], sem: list[tuple[str, float]]) -> QuerySignals:
+    def signals(
+        self,
+        q: Query,
+        kw: list[tuple[str, float]],
+        sem: list[tuple[str, float]],
+        papers: Mapping[str, Paper] | None = None,
+    ) -> QuerySignals:
         """What the adaptive fusion reads about this query (search/fusion.py)."""
         idf, n_docs = self.keyword.idf(q)
         coverage = 0.0
         if kw and idf:
-            top = self.store.get_paper(kw[0][0])
+            top = (papers or {}).get(kw[0][0]) or self.store.get_paper(kw[0][0])
             if top is not None:
                 have = set(self.keyword.terms(f"{top.title} {top.abstract}"))
                 coverage = sum(v for t, v in idf.items() if t in have) / sum(idf.values())
@@ -398,9 +412,14 @@ class SearchEngine:
         )
         return [h for h in cands if h.paper_id in ok][:depth]
 
-    def _finish(self, res: SearchResults, explain: bool = True) -> SearchResults:
+    def _finish(
+        self, res: SearchResults, explain: bool = True, known: Mapping[str, Paper] | None = None
+    ) -> SearchResults:
         ids = [h.paper.id for h in res.hits]
-        papers = self.store.get_papers(ids)
+        have = {i: p for i in ids if (p := (known or {}).get(i)) is not None}
+        papers = have | (
+            self.store.get_papers([i for i in ids if i not in have]) if len(have) < len(ids) else {}
+        )
         matched = (
             self.keyword.matched_terms(res.query, papers.values())
             if explain and (res.query.words or res.query.phrases)
