@@ -14,10 +14,10 @@ from email.message import EmailMessage
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.parser import BytesParser
-from email.policy import compat32
+from email.policy import Compat32
 from email.utils import format_datetime, formataddr, make_msgid, parseaddr
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from paperwire.errors import MailRejected
 from paperwire.mail import Mail
@@ -109,8 +109,17 @@ def compose(
     return msg.as_bytes(policy=_WIRE), mid
 
 
-# values are set on one line (a URL in List-Unsubscribe stays whole), those that need it folded by _value
-_WIRE = compat32.clone(linesep="\r\n", max_line_length=MAX_LINE)
+class _Wire(Compat32):
+    """compat32 with CRLF line ends, whose values are written as compose set them: one line (a URL in
+    List-Unsubscribe stays whole), or folded already by _value; compat32 would run each through Header again."""
+
+    def _fold(self, name: str, value: Any, sanitize: bool) -> str:
+        if isinstance(value, str) and value.isascii() and "\n" not in value and "\r" not in value:
+            return f"{name}: {value}{self.linesep}"
+        return str(super()._fold(name, value, sanitize))  # type: ignore[misc]
+
+
+_WIRE = _Wire(linesep="\r\n", max_line_length=MAX_LINE)
 # the MIME classes take a Charset (typeshed says str | None: hence the ignores below)
 _ASCII = Charset("us-ascii")  # 7bit
 _UTF8 = Charset("utf-8")  # base64
