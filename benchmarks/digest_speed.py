@@ -167,7 +167,9 @@ class SinkServer:
         self.binary = binary
         # in memory when it can be (/dev/shm): on this machine's disk each dump held the server's reply ~9 ms
         shm = Path("/dev/shm")
-        self.dump = (shm if shm.is_dir() and os.access(shm, os.W_OK) else OUT) / f"paperwire-sink-{os.getpid()}"
+        self.dump = (
+            shm if shm.is_dir() and os.access(shm, os.W_OK) else OUT
+        ) / f"paperwire-sink-{os.getpid()}"
 
     def __enter__(self) -> SinkServer:
         import tempfile
@@ -457,11 +459,14 @@ def make_prefs(papers: list[dict[str, Any]], n: int, pool: int, seed: int) -> li
     return out
 
 
-def reset_ledger(store: Any, drop_subscribers: bool) -> None:
+def reset_ledger(store: Any, drop_subscribers: bool, drop_vectors: bool = True) -> None:
     """A clean ledger (no delivery, no paper sent); ``drop_subscribers``: no subscriber either."""
     with store._write() as c:
         c.execute("DELETE FROM sent_papers")
         c.execute("DELETE FROM deliveries")
+        c.execute(
+            "DELETE FROM query_vectors"
+        )  # every watch unembedded: a first pass (see --watches-embedded)
         if drop_subscribers:
             c.execute("DELETE FROM subscribers")
         else:
@@ -760,6 +765,18 @@ def run_db(args: argparse.Namespace) -> dict[str, Any]:
             "trending_n_mean": round(sum(p.trending_n for p, _ in plan) / len(plan), 1),
             "for_you": sum(p.for_you for p, _ in plan),
         }
+        if args.watches_embedded:  # as earlier passes would have: each watch is embedded once, then kept
+            watches = sorted({w for p, _ in plan for w in p.watches})
+            t = time.perf_counter()
+            made = pw.engine.embed_queries(watches)
+            pw.store.put_query_vectors(pw.engine.model_name, made, now)
+            res["watches_embedded_before_s"] = round(time.perf_counter() - t, 1)
+            print(
+                f"watches embedded beforehand, as earlier passes would have: {len(made):,} in "
+                f"{res['watches_embedded_before_s']} s",
+                flush=True,
+            )
+        res["watches_embedded"] = args.watches_embedded
         del plan
         pw.engine.forget_query_vectors()
 
@@ -815,7 +832,7 @@ def run_db(args: argparse.Namespace) -> dict[str, Any]:
                 flush=True,
             )
         if args.baseline or args.profile:
-            reset_ledger(pw.store, drop_subscribers=False)
+            reset_ledger(pw.store, drop_subscribers=False, drop_vectors=not args.watches_embedded)
             pw.engine.forget_query_vectors()
             res["null"] = one_pass(pw, NullMailer(), now, args.subscribers, profile=args.profile)
             show(f"{args.db} null-mailer pass", res["null"])
@@ -872,6 +889,12 @@ def main() -> int:
         default=1,
         help="sender processes at once, each with its own indexes (app servers)",
     )
+    ap.add_argument(
+        "--watches-embedded",
+        action="store_true",
+        help="the pass of a later day: every watch embedded (and kept) before it, as the first pass does; "
+        "default: a first pass, which embeds every watch",
+    )
     ap.add_argument("--child", type=int, default=None, help=argparse.SUPPRESS)
     ap.add_argument("--child-home", default=None, help=argparse.SUPPRESS)
     ap.add_argument("--child-url", default=None, help=argparse.SUPPRESS)
@@ -896,7 +919,7 @@ def main() -> int:
             rc = rc or subprocess.run(cmd).returncode
         return rc
     res = run_db(args)
-    tag = f"-{args.senders}senders" if args.senders > 1 else ""
+    tag = (f"-{args.senders}senders" if args.senders > 1 else "") + ("-warm" if args.watches_embedded else "")
     path = args.results or OUT / f"digest-speed-{args.db}-{args.subscribers}{tag}.json"
     path.write_text(json.dumps(res, indent=1, default=str))
     print(f"figures written to {path}")

@@ -401,3 +401,30 @@ def test_a_signed_in_subscriber_previews_their_digest_on_the_site(site: Site) ->
     assert r.status_code == 200 and "Unsubscribe" in r.text and "Manage your digest" in r.text
     assert r.headers.get_list("content-security-policy") == [PREVIEW_CSP]  # its own policy, not two
     assert len(site.server.messages) == 1  # the confirmation only: a preview sends nothing
+
+
+def test_a_watch_is_embedded_once_then_its_kept_vector_serves(site: Site) -> None:
+    subscribe_and_confirm(site, "w@example.org", watches=["diffusion models"], trending=0)
+    pw = site.client.app.state.site.pw  # type: ignore[attr-defined]
+    model = pw.engine.model_name
+    calls: list[list[str]] = []
+    real = pw.engine.embed_queries
+
+    def spy(texts: list[str], batch: int = 32) -> object:
+        calls.append(list(texts))
+        return real(texts, batch)
+
+    pw.engine.embed_queries = spy
+    try:
+        assert site.send_due(NOW).sent == 1
+        assert calls == [["diffusion models"]]
+        assert list(pw.store.query_vectors(model, ["diffusion models"])) == ["diffusion models"]
+        monday = NOW + timedelta(days=3, hours=8)  # Monday's digest (its listing not here: it goes out late)
+        assert site.send_due(monday).counts()["taken"] == 0
+        assert calls == [["diffusion models"]]  # the kept vector served the next pass
+        sub = pw.store.subscriber_by_email("w@example.org")
+        pw.store.set_subscriber_status(sub.id, "unsubscribed", monday, reason="one-click")
+        site.send_due(monday + timedelta(days=1))
+        assert pw.store.query_vectors(model, ["diffusion models"]) == {}  # nobody watches it: forgotten
+    finally:
+        del pw.engine.embed_queries

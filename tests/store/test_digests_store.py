@@ -84,3 +84,29 @@ def test_two_senders_at_once_claim_a_delivery_once(store: Store) -> None:
     for t in threads:
         t.join()
     assert sorted(won) == [False, False, False, True]
+
+
+def test_claims_in_a_batch_win_only_what_is_free(store: Store) -> None:
+    subs = [store.subscribe(f"c{i}@example.org", "{}", T0) for i in range(4)]
+    lease = T0 + timedelta(minutes=10)
+    assert store.claim_delivery(subs[1].id, DAY, "<1@x>", "other", lease, T0)
+    claims = [(s.id, DAY, f"<{s.id}@x>") for s in subs]
+    assert store.claim_deliveries(claims, "mine", lease, T0) == {subs[0].id, subs[2].id, subs[3].id}
+    assert store.claim_deliveries(claims, "third", lease, T0) == set()  # every lease alive
+    assert store.claim_deliveries([], "mine", lease, T0) == set()
+
+
+def test_watch_vectors_are_kept_per_model_and_pruned(store: Store) -> None:
+    import numpy as np
+
+    a, b = np.arange(4, dtype=np.float32), np.ones(4, dtype=np.float32)
+    store.put_query_vectors("m1", {"depth estimation": a, 'author:"Ada"': b}, T0)
+    store.put_query_vectors("m1", {"depth estimation": b}, T0)  # kept already: stays as it was
+    store.put_query_vectors("m2", {"depth estimation": b}, T0)
+    got = store.query_vectors("m1", ["depth estimation", 'author:"Ada"', "never embedded"])
+    assert sorted(got) == ['author:"Ada"', "depth estimation"]
+    assert got["depth estimation"].dtype == np.float32 and got["depth estimation"].tolist() == a.tolist()
+    assert store.query_vectors("m2", ["depth estimation"])["depth estimation"].tolist() == b.tolist()
+    assert store.prune_query_vectors("m1", keep={"depth estimation"}) == 1
+    assert list(store.query_vectors("m1", ['author:"Ada"', "depth estimation"])) == ["depth estimation"]
+    assert store.query_vectors("m2", ["depth estimation"])  # another model's are left alone

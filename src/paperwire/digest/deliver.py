@@ -135,8 +135,10 @@ class DigestSender:
         wait = timedelta(hours=self.settings.digest_wait_hours)
         self._searches.clear()
         todo: list[tuple[Subscriber, DigestPrefs, DueDigest, date | None]] = []
+        watched: set[str] = set()  # every active subscriber's watches, due or not
         for sub in self.store.subscribers("active"):
             prefs = prefs_of(sub)
+            watched.update(prefs.watches)
             due = digest_due(
                 sub.last_due, now, prefs.hour, prefs.timezone, prefs.frequency, weekday=prefs.weekday
             )
@@ -173,6 +175,7 @@ class DigestSender:
         self._watch_vectors.clear()
         self._recommenders.clear()
         self._listings.clear()
+        self.store.prune_query_vectors(self.pw.engine.model_name, watched)
         if run.waiting:
             have = f"the newest here is of {newest.isoformat()}" if newest else "none is here yet"
             run.notes.append(f"{run.waiting} digests wait for arXiv's next listing to be harvested ({have})")
@@ -311,13 +314,22 @@ class DigestSender:
         )
 
     def _embed_watches(self, watches: list[str]) -> None:
+        """The vectors of these watches: kept in the store from an earlier pass, else embedded now (in one
+        batch: several times faster than one by one) and kept, so a watch is embedded once, not every day."""
         new = [w for w in dict.fromkeys(watches) if w not in self._watch_vectors]
         if not new:
             return
         engine = self.pw.engine
         engine.ready(vectors=True)
-        if len(engine.vectors):
-            self._watch_vectors.update(engine.embed_queries(new))
+        if not len(engine.vectors):
+            return  # keyword search only: no vector is needed
+        kept = self.store.query_vectors(engine.model_name, new)
+        self._watch_vectors.update(kept)
+        missing = [w for w in new if w not in kept]
+        if missing:
+            made = engine.embed_queries(missing)
+            self._watch_vectors.update(made)
+            self.store.put_query_vectors(engine.model_name, made, self.clock())
 
     def _watch(self, query: str, first: date, last: date) -> list[Paper]:
         key = (query, first, last)  # subscribers with one watch share its search within a pass

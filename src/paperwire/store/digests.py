@@ -3,15 +3,18 @@
 ``DigestSQL`` is mixed into SQLStore. The ledger holds one row per (subscriber, digest date), claimed before a
 digest is sent and finished after the mail server accepts it (RELIABILITY M5): two senders, a rerun, or a runner
 back from downtime never send a subscriber's digest twice. A claim is a lease: one abandoned by a crashed sender
-is taken over when it runs out. Papers sent are kept by base id (any version: never again).
+is taken over when it runs out. Papers sent are kept by base id (any version: never again). Watches' vectors are
+kept per model, so a watch is embedded once, not in every pass.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import UTC, date, datetime
 from typing import Any, Protocol
+
+import numpy as np
 
 from paperwire.models import Delivery, Subscriber
 
@@ -20,6 +23,7 @@ SUBSCRIBER_COLUMNS = (
 )
 DELIVERY_COLUMNS = "subscriber_id, digest_date, status, attempts, message_id, covers, entries, error, next_attempt, finished_at"
 FINAL = ("sent", "skipped", "bounced", "failed")  # a delivery in one of these is done for good
+_CHUNK = 500  # watches looked up in one statement
 
 
 class DigestStore(Protocol):
@@ -104,6 +108,16 @@ class DigestStore(Protocol):
 
     def sent_paper_ids(self, subscriber_id: int) -> set[str]:
         """Every paper (base id) the subscriber was ever sent."""
+
+    def query_vectors(self, model: str, queries: Sequence[str]) -> dict[str, np.ndarray]:
+        """The stored vectors (float32) of these watches for ``model``: those embedded in an earlier pass."""
+
+    def put_query_vectors(self, model: str, vectors: Mapping[str, np.ndarray], now: datetime) -> None:
+        """Keep watches' vectors for ``model`` (one already kept stays as it is)."""
+
+    def prune_query_vectors(self, model: str, keep: Collection[str]) -> int:
+        """Forget the vectors of watches no subscriber has any more (an unsubscribed or deleted subscriber's
+        watches leave no trace); how many went."""
 
 
 def _iso(t: datetime) -> str:
@@ -382,3 +396,46 @@ class DigestSQL:
         """Every paper (base id) the subscriber was ever sent."""
         rows = self._all("SELECT paper_id FROM sent_papers WHERE subscriber_id = ?", (subscriber_id,))
         return {str(r[0]) for r in rows}
+
+    # -- the watches' vectors --------------------------------------------------------------------
+
+    def query_vectors(self, model: str, queries: Sequence[str]) -> dict[str, np.ndarray]:
+        """The stored vectors (float32) of these watches for ``model``: those embedded in an earlier pass."""
+        out: dict[str, np.ndarray] = {}
+        wanted = list(dict.fromkeys(queries))
+        for i in range(0, len(wanted), _CHUNK):
+            part = wanted[i : i + _CHUNK]
+            rows = self._all(
+                f"SELECT query, vector FROM query_vectors WHERE model = ? AND query IN ({', '.join('?' * len(part))})",
+                (model, *part),
+            )
+            out.update((str(q), np.frombuffer(bytes(v), dtype=np.float32)) for q, v in rows)
+        return out
+
+    def put_query_vectors(self, model: str, vectors: Mapping[str, np.ndarray], now: datetime) -> None:
+        """Keep watches' vectors for ``model`` (one already kept stays as it is)."""
+        if not vectors:
+            return
+        stamp = _iso(now)
+        with self._write() as c:
+            c.executemany(
+                self._q(
+                    "INSERT INTO query_vectors (model, query, vector, made_at) VALUES (?, ?, ?, ?) "
+                    "ON CONFLICT (model, query) DO NOTHING"
+                ),
+                [(model, q, np.asarray(v, dtype=np.float32).tobytes(), stamp) for q, v in vectors.items()],
+            )
+
+    def prune_query_vectors(self, model: str, keep: Collection[str]) -> int:
+        """Forget the vectors of watches no subscriber has any more (an unsubscribed or deleted subscriber's
+        watches leave no trace); how many went."""
+        kept = set(keep)
+        rows = self._all("SELECT query FROM query_vectors WHERE model = ?", (model,))
+        gone = [str(r[0]) for r in rows if str(r[0]) not in kept]
+        if gone:
+            with self._write() as c:
+                c.executemany(
+                    self._q("DELETE FROM query_vectors WHERE model = ? AND query = ?"),
+                    [(model, q) for q in gone],
+                )
+        return len(gone)

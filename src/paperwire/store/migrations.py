@@ -13,12 +13,14 @@ Dialect = Literal["sqlite", "postgresql"]
 _TYPES: dict[Dialect, dict[str, str]] = {
     "sqlite": {
         "{VECTOR}": "BLOB",  # float32 bytes
+        "{BYTES}": "BLOB",
         "{BIGINT}": "INTEGER",
         "{FLOAT}": "REAL",
         "{SERIAL}": "INTEGER PRIMARY KEY AUTOINCREMENT",
     },
     "postgresql": {
         "{VECTOR}": "vector",  # pgvector; rows of one model share its dimension
+        "{BYTES}": "BYTEA",
         "{BIGINT}": "BIGINT",
         "{FLOAT}": "DOUBLE PRECISION",
         "{SERIAL}": "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
@@ -284,6 +286,19 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
                 paper_id TEXT NOT NULL,
                 digest_date TEXT NOT NULL,
                 PRIMARY KEY (subscriber_id, paper_id)
+            )""",
+        ],
+    ),
+    (
+        7,
+        "the digest's watches embedded once: their query vectors, per model",
+        [
+            """CREATE TABLE query_vectors (
+                model TEXT NOT NULL,
+                query TEXT NOT NULL,            -- a watch, as the subscriber wrote it
+                vector {BYTES} NOT NULL,        -- float32
+                made_at TEXT NOT NULL,
+                PRIMARY KEY (model, query)
             )""",
         ],
     ),
