@@ -44,9 +44,8 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5  # a 4xx this many times: the address is suppressed (M6)
 LEASE = timedelta(minutes=10)  # a claim a crashed sender left is taken over after this
 PER_SECTION = 30  # candidates read per watch / category before composing
-LISTING_READ = (
-    20_000  # papers of the covered days kept in memory during a pass (a week of all arXiv: ~15,000)
-)
+# papers of the covered days kept in memory during a pass (a week of all of arXiv: ~15,000)
+LISTING_READ = 20_000
 CLAIM_BATCH = 16  # digests claimed in one transaction, then composed and sent one by one (a sender that dies
 # mid-batch leaves up to this many claims for the next sender to take over after the lease)
 
@@ -169,13 +168,19 @@ class DigestSender:
             mine = [item for item in chunk if item[0].id in won]
             # the watches of the digests this sender has claimed, embedded together (batched: several times
             # faster than one by one as each search would); subscribers sharing a watch share its vector
-            self._embed_watches([w for _, prefs, _, _ in mine for w in prefs.watches])
+            try:
+                self._embed_watches([w for _, prefs, _, _ in mine for w in prefs.watches])
+            except Exception:  # each search then embeds its own watch: slower, never a digest lost
+                log.exception("embedding the watches of %d digests failed", len(mine))
             for sub, prefs, due, missing in mine:
                 self._deliver(sub, prefs, due, now, run, ids[sub.id], missing=missing)
         self._watch_vectors.clear()
         self._recommenders.clear()
         self._listings.clear()
-        self.store.prune_query_vectors(self.pw.engine.model_name, watched)
+        try:
+            self.store.prune_query_vectors(self.pw.engine.model_name, watched)
+        except PaperwireError as exc:  # housekeeping: the next pass tries again
+            log.warning("forgetting unwatched watches' vectors failed: %s", exc)
         if run.waiting:
             have = f"the newest here is of {newest.isoformat()}" if newest else "none is here yet"
             run.notes.append(f"{run.waiting} digests wait for arXiv's next listing to be harvested ({have})")
