@@ -47,3 +47,35 @@ def test_preview_then_send_once(fresh: Home) -> None:  # noqa: F811
     [mail] = list((fresh.path / "outbox").glob("*.eml"))
     assert "List-Unsubscribe-Post: List-Unsubscribe=One-Click" in mail.read_text()
     assert run(fresh, "digest", "send", "--date", "nonsense").returncode == 2
+
+
+def test_send_in_several_processes_sends_each_digest_once(fresh: Home) -> None:  # noqa: F811
+    settings = Settings(home=fresh.path, database_url=fresh.database_url, load_sample=False)
+    store = open_store(settings)
+    emails = [f"p{i}@example.org" for i in range(40)]
+    try:
+        store.upsert_papers(
+            [
+                make_paper(
+                    "2501.00041", title="Graph networks", categories=("cs.LG",), announced=date(2025, 1, 3)
+                )
+            ]
+        )
+        prefs = json.dumps({"categories": ["cs.LG"], "trending_n": 0, "hour": 8, "timezone": "UTC"})
+        for e in emails:
+            sub = store.subscribe(e, prefs, datetime(2025, 1, 1, tzinfo=UTC))
+            store.set_subscriber_status(sub.id, "active", datetime(2025, 1, 1, tzinfo=UTC))
+    finally:
+        store.close()
+    r = run(fresh, "digest", "send", "--date", "2025-01-03", "--processes", "3")
+    assert r.returncode == 0, r.stderr
+    assert "sent 40" in r.stdout  # the three processes' counts, summed
+    mails = list((fresh.path / "outbox").glob("*.eml"))
+    to = sorted(
+        line.split(": ", 1)[1]
+        for m in mails
+        for line in m.read_text().splitlines()
+        if line.startswith("To: ")
+    )
+    assert to == sorted(emails)  # each subscriber exactly once, whichever process sent it
+    assert "sent 0" in run(fresh, "digest", "send", "--date", "2025-01-03", "--processes", "2").stdout

@@ -64,14 +64,41 @@ def preview_cmd(
 
 
 @digest_app.command("send")
-def send_cmd(day: DateOption = None) -> None:
+def send_cmd(
+    day: DateOption = None,
+    processes: Annotated[
+        int,
+        typer.Option(
+            "--processes",
+            min=1,
+            max=32,
+            help="Sender processes at once, up to one per core: each loads the indexes and the model, and the "
+            "delivery ledger splits the digests between them (10,000 digests: 108 s with one process, 60-70 s "
+            "with two on a 2-core machine).",
+        ),
+    ] = 1,
+    as_json: Annotated[bool, typer.Option("--json", hidden=True)] = False,
+) -> None:
     """Send every digest due (as of --date): each subscriber's once, however often this runs (the delivery
     ledger decides), beside a server or a worker doing the same. Prints what it did."""
+    import json
+    import subprocess
+    import sys
+
     from paperwire.cli import _open
     from paperwire.digest.deliver import DigestSender
     from paperwire.jobs.digest import digest_base_url
     from paperwire.mail import get_mailer
 
+    helpers = [
+        subprocess.Popen(
+            [sys.executable, "-m", "paperwire", "digest", "send", "--json"]
+            + (["--date", day] if day else []),
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(processes - 1)
+    ]  # started first: they load while this one does
     pw = _open(first_run=False)
     mailer = get_mailer(pw.settings)
     try:
@@ -81,8 +108,21 @@ def send_cmd(day: DateOption = None) -> None:
         if callable(close):
             close()
         pw.close()
-    out.print(", ".join(f"{k} {v}" for k, v in run.counts().items()))
-    for note in run.notes:
+    counts, notes = run.counts(), list(run.notes)
+    for h in helpers:
+        stdout, _ = h.communicate()
+        try:
+            got = json.loads(stdout.strip().splitlines()[-1])
+        except (ValueError, IndexError):
+            notes.append(f"a sender process exited {h.returncode} without its counts (see its errors above)")
+            continue
+        counts = {k: v + int(got["counts"].get(k, 0)) for k, v in counts.items()}
+        notes += [n for n in got["notes"] if n not in notes]
+    if as_json:
+        print(json.dumps({"counts": counts, "notes": notes}))
+        return
+    out.print(", ".join(f"{k} {v}" for k, v in counts.items()))
+    for note in notes:
         out.print(f"[yellow]{escape(note)}[/yellow]")
-    if run.deferred or run.failed:
+    if counts["deferred"] or counts["failed"] or any(h.returncode not in (0, 1) for h in helpers):
         raise typer.Exit(1)

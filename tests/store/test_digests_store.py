@@ -110,3 +110,14 @@ def test_watch_vectors_are_kept_per_model_and_pruned(store: Store) -> None:
     assert store.prune_query_vectors("m1", keep={"depth estimation"}) == 1
     assert list(store.query_vectors("m1", ['author:"Ada"', "depth estimation"])) == ["depth estimation"]
     assert store.query_vectors("m2", ["depth estimation"])  # another model's are left alone
+
+
+def test_papers_sent_are_read_for_many_subscribers_at_once(store: Store) -> None:
+    a, b, c = (store.subscribe(f"s{i}@example.org", "{}", T0) for i in range(3))
+    lease = T0 + timedelta(minutes=10)
+    for sub, papers in ((a, ["2401.00001", "2401.00002"]), (b, ["2401.00002"])):
+        assert store.claim_delivery(sub.id, DAY, f"<{sub.id}@x>", "h", lease, T0)
+        assert store.finish_delivery(sub.id, DAY, "h", "sent", T0, due=T0, paper_ids=papers)
+    got = store.sent_papers_of([a.id, b.id, c.id])
+    assert got == {a.id: {"2401.00001", "2401.00002"}, b.id: {"2401.00002"}, c.id: set()}
+    assert got[a.id] == store.sent_paper_ids(a.id) and store.sent_papers_of([]) == {}

@@ -123,6 +123,7 @@ class DigestSender:
         self._watch_vectors: dict[str, np.ndarray] = {}
         self._recommenders: dict[tuple[date, date], WindowRecommender] = {}
         self._listings: dict[tuple[date, date], dict[str, Paper]] = {}
+        self._sent: dict[int, set[str]] = {}  # papers sent before, read for a batch of claimed digests
 
     # -- one pass ----------------------------------------------------------------------------------
 
@@ -172,8 +173,10 @@ class DigestSender:
                 self._embed_watches([w for _, prefs, _, _ in mine for w in prefs.watches])
             except Exception:  # each search then embeds its own watch: slower, never a digest lost
                 log.exception("embedding the watches of %d digests failed", len(mine))
+            self._sent = self.store.sent_papers_of([sub.id for sub, _, _, _ in mine])  # one query a batch
             for sub, prefs, due, missing in mine:
                 self._deliver(sub, prefs, due, now, run, ids[sub.id], missing=missing)
+            self._sent = {}
         self._watch_vectors.clear()
         self._recommenders.clear()
         self._listings.clear()
@@ -314,9 +317,13 @@ class DigestSender:
             category_papers=category_papers,
             trending=trending,
             for_you=for_you,
-            already_sent=self.store.sent_paper_ids(sub.id),
+            already_sent=self._already_sent(sub.id),
             address=sub.email,
         )
+
+    def _already_sent(self, subscriber_id: int) -> set[str]:
+        got = self._sent.get(subscriber_id)
+        return got if got is not None else self.store.sent_paper_ids(subscriber_id)
 
     def _embed_watches(self, watches: list[str]) -> None:
         """The vectors of these watches: kept in the store from an earlier pass, else embedded now (in one

@@ -109,6 +109,9 @@ class DigestStore(Protocol):
     def sent_paper_ids(self, subscriber_id: int) -> set[str]:
         """Every paper (base id) the subscriber was ever sent."""
 
+    def sent_papers_of(self, subscriber_ids: Collection[int]) -> dict[int, set[str]]:
+        """``sent_paper_ids`` of several subscribers in one query (each id a key, an empty set when none)."""
+
     def query_vectors(self, model: str, queries: Sequence[str]) -> dict[str, np.ndarray]:
         """The stored vectors (float32) of these watches for ``model``: those embedded in an earlier pass."""
 
@@ -396,6 +399,21 @@ class DigestSQL:
         """Every paper (base id) the subscriber was ever sent."""
         rows = self._all("SELECT paper_id FROM sent_papers WHERE subscriber_id = ?", (subscriber_id,))
         return {str(r[0]) for r in rows}
+
+    def sent_papers_of(self, subscriber_ids: Collection[int]) -> dict[int, set[str]]:
+        """``sent_paper_ids`` of several subscribers in one query (each id a key, an empty set when none)."""
+        ids = sorted(set(subscriber_ids))
+        out: dict[int, set[str]] = {i: set() for i in ids}
+        for i in range(0, len(ids), _CHUNK):
+            part = ids[i : i + _CHUNK]
+            rows = self._all(
+                "SELECT subscriber_id, paper_id FROM sent_papers "
+                f"WHERE subscriber_id IN ({', '.join('?' * len(part))})",
+                part,
+            )
+            for sid, pid in rows:
+                out[int(sid)].add(str(pid))
+        return out
 
     # -- the watches' vectors --------------------------------------------------------------------
 
