@@ -151,7 +151,9 @@ class DigestSender:
             late = listing is not None and (newest is None or newest < listing)
             todo.append((sub, prefs, due, listing if late else None))
         # senders running at once (app servers, cron beside a server) start at different places in the list:
-        # each claims its own stretch instead of all reaching for the same claims in step
+        # each claims its own stretch instead of all reaching for the same claims in step; subscribers with the
+        # same watches are neighbours, so a stretch holds fewer distinct watches to search
+        todo.sort(key=lambda item: (sorted(item[1].watches), item[0].id))
         start = random.randrange(len(todo)) if todo else 0
         todo = todo[start:] + todo[:start]
         for i in range(0, len(todo), CLAIM_BATCH):
