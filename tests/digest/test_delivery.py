@@ -59,7 +59,7 @@ class Site:
         with SMTPMailer(
             self.server.host, self.server.port, sender="paperwire <p@localhost>", security="none"
         ) as mailer:
-            return DigestSender(pw, mailer, BASE, holder=holder, clock=lambda: NOW).send_due(now)
+            return DigestSender(pw, mailer, BASE, holder=holder, clock=lambda: now).send_due(now)
 
 
 @pytest.fixture
@@ -222,17 +222,49 @@ class _CrashAfter:
         return self.inner.send(mail)
 
 
-def test_a_crash_mid_run_then_a_rerun_sends_each_digest_once(site: Site) -> None:
-    emails = [f"r{i}@example.org" for i in range(CLAIM_BATCH + 4)]
+def _confirmed(site: Site, n: int) -> list[str]:
+    """``n`` confirmed subscribers to cs.LG, straight into the store (the web's limits allow fewer)."""
     pw = site.client.app.state.site.pw  # type: ignore[attr-defined]
     prefs = prefs_json(DigestPrefs(categories=("cs.LG",), trending_n=0))
-    for e in emails:  # confirmed subscribers, straight into the store (the web's limits allow fewer)
+    emails = [f"r{i}@example.org" for i in range(n)]
+    for e in emails:
         sub = pw.store.subscribe(e, prefs, NOW - timedelta(days=1))
         pw.store.set_subscriber_status(sub.id, "active", NOW - timedelta(days=1))
+    return emails
+
+
+def test_a_back_dated_run_leases_its_claims_on_the_clock(site: Site) -> None:
+    """`digest send --date` of a past day claims with leases on the clock, not on that day: a sender beside it
+    leaves the live claims of a dead one alone, and a rerun of the same day after the lease takes them over
+    (leases counted from the day itself would never run out for reruns of that day)."""
+    emails = _confirmed(site, CLAIM_BATCH + 4)
+    pw = site.client.app.state.site.pw  # type: ignore[attr-defined]
+    n = len(site.server.messages)
+    today = NOW + timedelta(days=30)
+
+    def sender(mailer: object, holder: str, clock: datetime) -> DigestSender:
+        return DigestSender(pw, mailer, BASE, holder=holder, clock=lambda: clock)  # type: ignore[arg-type]
+
+    smtp = SMTPMailer(site.server.host, site.server.port, sender="p <p@localhost>", security="none")
+    with smtp, pytest.raises(_Crash):
+        sender(_CrashAfter(smtp, 3), "late", today).send_due(NOW)  # 3 January's digests, sent on 2 February
+    with SMTPMailer(site.server.host, site.server.port, sender="p <p@localhost>", security="none") as mailer:
+        beside = sender(mailer, "beside", today + timedelta(minutes=1)).send_due(NOW)
+        assert (beside.sent, beside.taken) == (4, CLAIM_BATCH - 3)  # the dead one's claims: alive
+        rerun = sender(mailer, "rerun", today + timedelta(minutes=11)).send_due(NOW)
+        assert rerun.sent == CLAIM_BATCH - 3  # their lease ran out on the clock: taken over
+    got = [m.rcpt_tos[0] for m in site.server.messages[n:]]
+    assert sorted(got) == sorted(emails)  # every subscriber exactly once
+
+
+def test_a_crash_mid_run_then_a_rerun_sends_each_digest_once(site: Site) -> None:
+    emails = _confirmed(site, CLAIM_BATCH + 4)
+    pw = site.client.app.state.site.pw  # type: ignore[attr-defined]
     n = len(site.server.messages)
     smtp = SMTPMailer(site.server.host, site.server.port, sender="p <p@localhost>", security="none")
     with smtp, pytest.raises(_Crash):
-        DigestSender(pw, _CrashAfter(smtp, 3), BASE, holder="crashy").send_due(NOW)  # type: ignore[arg-type]
+        crashy = DigestSender(pw, _CrashAfter(smtp, 3), BASE, holder="crashy", clock=lambda: NOW)  # type: ignore[arg-type]
+        crashy.send_due(NOW)
     assert len(site.server.messages) == n + 3
     # it had claimed its first batch; straight after, another sender sends the 4 nobody claimed and leaves the
     # dead one's claims alone

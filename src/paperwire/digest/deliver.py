@@ -128,7 +128,9 @@ class DigestSender:
     # -- one pass ----------------------------------------------------------------------------------
 
     def send_due(self, now: datetime | None = None) -> DigestRun:
-        """Send every digest due at ``now`` that no sender has sent; safe to run anywhere, any number of times."""
+        """Send every digest due at ``now`` that no sender has sent; safe to run anywhere, any number of times.
+        ``now`` (default: the clock) decides which digests are due and what they cover; the ledger's claims,
+        leases and retries always run on the clock."""
         now = now or self.clock()
         run = DigestRun()
         newest = self.store.latest_announced()
@@ -161,11 +163,14 @@ class DigestSender:
             ids = {
                 sub.id: message_id(sub, due.digest_date, self.domain) for sub, _, due, _ in chunk
             }  # fmt: skip
+            # the ledger runs on the sender's clock, whatever day ``now`` says (a back-dated `digest send --date`
+            # must not make claims whose lease is over already for a sender beside it on the real clock)
+            t = self.clock()
             won = self.store.claim_deliveries(
                 [(sub.id, due.digest_date, ids[sub.id]) for sub, _, due, _ in chunk],
                 self.holder,
-                now + LEASE,
-                now,
+                t + LEASE,
+                t,
             )
             run.taken += len(chunk) - len(won)
             mine = [item for item in chunk if item[0].id in won]
@@ -177,7 +182,7 @@ class DigestSender:
                 log.exception("embedding the watches of %d digests failed", len(mine))
             self._sent = self.store.sent_papers_of([sub.id for sub, _, _, _ in mine])  # one query a batch
             for sub, prefs, due, missing in mine:
-                self._deliver(sub, prefs, due, now, run, ids[sub.id], missing=missing)
+                self._deliver(sub, prefs, due, self.clock(), run, ids[sub.id], missing=missing)
             self._sent = {}
         self._watch_vectors.clear()
         self._recommenders.clear()
