@@ -77,3 +77,17 @@ def test_upvotes_once_per_account_and_library_filters(store: Store) -> None:
     assert store.library(u.id, tag="c")[0].note == "later"  # an import adds tags, keeps the note
     assert store.remove_from_library(u.id, "2501.00001") is True
     assert store.library(u.id, tag="a") == []
+
+
+def test_libraries_of_several_users_at_once_match_each_ones(store: Store) -> None:
+    store.upsert_papers([make_paper(f"2501.0000{i}") for i in range(1, 5)])
+    a, b, c = (store.add_user(f"{n}@example.org", "active") for n in "abc")
+    for pid in ("2501.00001", "2501.00003", "2501.00002"):
+        store.save_to_library(a.id, pid)
+    store.save_to_library(b.id, "2501.00004")
+    store.set_feedback(a.id, "2501.00004", "dismissed")
+    store.set_feedback(b.id, "2501.00001", "more")
+    got = store.libraries_of([a.id, b.id, c.id])
+    for u in (a, b, c):
+        assert got[u.id] == ([i.paper_id for i in store.library(u.id)], store.feedback(u.id))
+    assert got[c.id] == ([], {}) and store.libraries_of([]) == {}

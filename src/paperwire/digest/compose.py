@@ -8,6 +8,7 @@ bounded: each section keeps a fair share of ``max_entries`` and says how many mo
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -111,8 +112,10 @@ class Digest:
         return [e.paper.id for e in self.entries]
 
 
+@functools.lru_cache(maxsize=65536)
 def base_id(paper_id: str) -> str:
-    """The arXiv id without its version: ``2401.01234v2`` -> ``2401.01234`` (links and arXiv: prefixes too)."""
+    """The arXiv id without its version: ``2401.01234v2`` -> ``2401.01234`` (links and arXiv: prefixes too).
+    Remembered: a digest pass asks for the same few hundred ids thousands of times."""
     try:
         return parse_arxiv_ref(paper_id)[0]
     except QueryError:

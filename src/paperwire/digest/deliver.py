@@ -124,6 +124,9 @@ class DigestSender:
         self._recommenders: dict[tuple[date, date], WindowRecommender] = {}
         self._listings: dict[tuple[date, date], dict[str, Paper]] = {}
         self._sent: dict[int, set[str]] = {}  # papers sent before, read for a batch of claimed digests
+        self._libraries: dict[
+            int, tuple[list[str], dict[str, str]]
+        ] = {}  # the batch's users' libraries, marks
 
     # -- one pass ----------------------------------------------------------------------------------
 
@@ -180,10 +183,13 @@ class DigestSender:
                 self._embed_watches([w for _, prefs, _, _ in mine for w in prefs.watches])
             except Exception:  # each search then embeds its own watch: slower, never a digest lost
                 log.exception("embedding the watches of %d digests failed", len(mine))
-            self._sent = self.store.sent_papers_of([sub.id for sub, _, _, _ in mine])  # one query a batch
+            # what the batch's digests read from the store, in a few queries rather than a few per digest
+            self._sent = self.store.sent_papers_of([sub.id for sub, _, _, _ in mine])
+            users = [sub.user_id for sub, prefs, _, _ in mine if prefs.for_you and sub.user_id is not None]
+            self._libraries = self.store.libraries_of(users) if users else {}
             for sub, prefs, due, missing in mine:
                 self._deliver(sub, prefs, due, self.clock(), run, ids[sub.id], missing=missing)
-            self._sent = {}
+            self._sent, self._libraries = {}, {}
         self._watch_vectors.clear()
         self._recommenders.clear()
         self._listings.clear()
@@ -398,19 +404,21 @@ class DigestSender:
         return got
 
     def _for_you(self, user_id: int, first: date, last: date) -> list[tuple[Paper, list[str]]]:
-        items = self.store.library(user_id)
-        if not items:
+        got = self._libraries.get(user_id)
+        if got is None:
+            got = ([i.paper_id for i in self.store.library(user_id)], self.store.feedback(user_id))
+        library, marks = got
+        if not library:
             return []
-        marks = self.store.feedback(user_id)
         try:
             # one per window and pass: its candidates and the classifier's background serve every library
             wr = self._recommenders.get((first, last))
             if wr is None:
                 wr = self._recommenders[(first, last)] = WindowRecommender(self.pw, first, last)
             recs = wr.recommend(
-                [i.paper_id for i in items],
+                library,
                 limit=PER_SECTION,
-                exclude=[i.paper_id for i in items] + [p for p, k in marks.items() if k == "dismissed"],
+                exclude=library + [p for p, k in marks.items() if k == "dismissed"],
                 more_like=[p for p, k in marks.items() if k == "more"],
             )
         except LibraryError:

@@ -194,6 +194,10 @@ class AccountStore(Protocol):
     def feedback(self, user_id: int) -> dict[str, str]:
         """The user's marks: paper id -> dismissed | more."""
 
+    def libraries_of(self, user_ids: Sequence[int]) -> dict[int, tuple[list[str], dict[str, str]]]:
+        """Several users' saved paper ids (newest saved first) and marks, in two queries (a digest pass reads
+        those of a batch of subscribers at once); every id a key."""
+
     def add_collection(self, user_id: int, name: str, public: bool, share_token: str) -> Collection:
         """A new named list of the user's."""
 
@@ -729,6 +733,25 @@ class AccountSQL:
         """The user's marks: paper id -> dismissed | more."""
         rows = self._all("SELECT paper_id, kind FROM feedback WHERE user_id = ?", (user_id,))
         return {str(p): str(k) for p, k in rows}
+
+    def libraries_of(self, user_ids: Sequence[int]) -> dict[int, tuple[list[str], dict[str, str]]]:
+        """Several users' saved paper ids (newest saved first) and marks, in two queries (a digest pass reads
+        those of a batch of subscribers at once); every id a key."""
+        ids = sorted(set(user_ids))
+        out: dict[int, tuple[list[str], dict[str, str]]] = {i: ([], {}) for i in ids}
+        if not ids:
+            return out
+        marks = ", ".join("?" * len(ids))
+        for uid, pid in self._all(
+            f"SELECT user_id, paper_id FROM library WHERE user_id IN ({marks}) ORDER BY saved_at DESC, paper_id",
+            ids,
+        ):
+            out[int(uid)][0].append(str(pid))
+        for uid, pid, kind in self._all(
+            f"SELECT user_id, paper_id, kind FROM feedback WHERE user_id IN ({marks})", ids
+        ):
+            out[int(uid)][1][str(pid)] = str(kind)
+        return out
 
     # -- collections -----------------------------------------------------------------------------
 
