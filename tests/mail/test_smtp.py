@@ -344,8 +344,8 @@ def test_dkim_signature_verifies(mail_server: MailServer) -> None:
     assert signed.count("list-unsubscribe-post") == 2  # oversigned: none can be added after signing
     # any change in transit breaks it
     assert not dkim.verify(got.data.replace(b"Today's papers", b"Today's offers"), dnsfunc=dns)
-    assert b"R3LDvMOfZQou" in got.data  # "Grüße\n." in base64
-    assert not dkim.verify(got.data.replace(b"R3LDvMOfZQou", b"SGVsbG8hZQou"), dnsfunc=dns)
+    assert b"R3LDvMOfZQ0K" in got.data  # "Grüße\r\n" in base64
+    assert not dkim.verify(got.data.replace(b"R3LDvMOfZQ0K", b"SGVsbG8hZQ0K"), dnsfunc=dns)
 
 
 def test_get_mailer_follows_the_settings(mail_server: MailServer, tmp_path: Path) -> None:
