@@ -123,6 +123,7 @@ class DigestSender:
         self._watch_vectors: dict[str, np.ndarray] = {}
         self._recommenders: dict[tuple[date, date], WindowRecommender] = {}
         self._listings: dict[tuple[date, date], dict[str, Paper]] = {}
+        self._passing = False  # inside send_due: the pass-wide reads pay off
         self._sent: dict[int, set[str]] = {}  # papers sent before, read for a batch of claimed digests
         self._libraries: dict[
             int, tuple[list[str], dict[str, str]]
@@ -161,6 +162,7 @@ class DigestSender:
         todo.sort(key=lambda item: (sorted(item[1].watches), item[0].id))
         start = random.randrange(len(todo)) if todo else 0
         todo = todo[start:] + todo[:start]
+        self._passing = True
         for i in range(0, len(todo), CLAIM_BATCH):
             chunk = todo[i : i + CLAIM_BATCH]
             ids = {
@@ -190,6 +192,7 @@ class DigestSender:
             for sub, prefs, due, missing in mine:
                 self._deliver(sub, prefs, due, self.clock(), run, ids[sub.id], missing=missing)
             self._sent, self._libraries = {}, {}
+        self._passing = False
         self._watch_vectors.clear()
         self._recommenders.clear()
         self._listings.clear()
@@ -388,7 +391,8 @@ class DigestSender:
             limit=PER_SECTION,
             explain=False,
             query_vector=self._watch_vectors.get(text),
-            papers=self._listing(first, last) if text.strip() else None,
+            # within a pass the covered days' papers are read once for every watch; a lone preview reads its hits
+            papers=self._listing(first, last) if text.strip() and self._passing else None,
         )
         return [h.paper for h in res.hits]
 

@@ -397,8 +397,7 @@ class DigestSQL:
 
     def sent_paper_ids(self, subscriber_id: int) -> set[str]:
         """Every paper (base id) the subscriber was ever sent."""
-        rows = self._all("SELECT paper_id FROM sent_papers WHERE subscriber_id = ?", (subscriber_id,))
-        return {str(r[0]) for r in rows}
+        return self.sent_papers_of([subscriber_id])[subscriber_id]
 
     def sent_papers_of(self, subscriber_ids: Collection[int]) -> dict[int, set[str]]:
         """``sent_paper_ids`` of several subscribers in one query (each id a key, an empty set when none)."""
