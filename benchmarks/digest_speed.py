@@ -5,6 +5,11 @@ The issue's floor: 10,000 digests in under 60 s on a 2-core machine, on SQLite a
 
     python benchmarks/digest_speed.py [--db sqlite|postgresql|both] [--subscribers 10000] [--home DIR]
         [--from-home DIR] [--watch-pool 2000] [--no-baseline] [--profile] [--blas-threads N] [--seed 11]
+        [--server auto|smtp-sink|aiosmtpd] [--senders N] [--watches-embedded]
+
+The figures in the README: ``bash benchmarks/get_smtp_sink.sh`` once, then
+``python benchmarks/digest_speed.py --db sqlite --subscribers 10000 --no-baseline --senders 2
+--watches-embedded`` (and without ``--watches-embedded`` for a first pass; ``--db postgresql --senders 3``).
 
 Home: ``--home`` (default benchmarks/out/digest-home) holds the corpus and its vectors for the default model.
 When it lacks them, the SQLite file is copied (sqlite's backup API, so a home in use is read consistently) with
@@ -22,10 +27,16 @@ queries (benchmarks/search_latency.py's: natural language, phrases, authors, fil
 titles), 1-3 of the corpus's 12 commonest categories, trending 0-10, 30% with "for you" and a signed-in user
 whose library holds 5-30 papers of their categories; all daily at 08:00 UTC. ``now`` is 08:00 UTC on the
 store's newest listing day (checked with schedule.digest_due: every digest covers that listing). Every run
-starts from a clean ledger: subscribers, deliveries and papers sent are deleted and made again.
+starts from a clean ledger: subscribers, deliveries and papers sent are deleted and made again, and so are the
+kept watch vectors, unless ``--watches-embedded`` embeds every watch before the pass (a later day's pass: a
+watch is embedded once, then kept).
 
-Measured: one ``send_due(now)`` over all of them, to an aiosmtpd server (tests/mailserver.py) in a separate
-process (so its copy of every message and its CPU are not the sender's), through paperwire's SMTPMailer:
+Measured: one ``send_due(now)`` over all of them, handed to a local SMTP server in a process of its own (so its
+copy of every message and its CPU are not the sender's; its CPU is reported): Postfix's smtp-sink when found
+(``--server``; benchmarks/get_smtp_sink.sh unpacks it; it dumps every message to /dev/shm, counted and sampled
+after), else tests/mailserver.py's aiosmtpd, through paperwire's SMTPMailer. ``--senders N``: N sender processes
+at once, each holding its own indexes as app servers do, loaded before the clock starts; the ledger splits the
+digests; the wall runs from "go" to the last pass's end. For the first (instrumented) sender:
 wall seconds, messages/s, peak RSS of the pass (VmHWM, reset before it through /proc/self/clear_refs) and of
 the process (ru_maxrss), and where the time went (every step of the pass is wrapped with a timer: compose
 with its watch searches, category searches, trending, "for you", papers already sent; render; the mail;
@@ -34,7 +45,7 @@ a null mailer (it only takes the Mail): the SMTP share by difference. --profile:
 pass, the top functions by own and cumulative time. Indexes and the embedding model are loaded before the
 timed pass (a server holds them); their load time is reported apart. --blas-threads 1 runs numpy's BLAS on one
 thread (on a busy 2-core machine OpenBLAS's threads made the "for you" classifier's 385x385 solve ~10x slower). Figures are printed and written to
-benchmarks/out/digest-speed-{db}-{N}.json. With --db both, each database runs in its own process (its own
+benchmarks/out/digest-speed-{db}-{N}[-{senders}senders][-warm].json. With --db both, each database runs in its own process (its own
 peak memory). Exits 0 with a message when ../shared is absent.
 """
 
