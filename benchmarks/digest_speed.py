@@ -128,6 +128,38 @@ def proc_cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def machine_cpu_s() -> tuple[float, float]:
+    """CPU seconds every core of this machine has spent busy (not idle, waiting on I/O or taken by the host:
+    steal) since boot, and the seconds the host took (steal: a busy neighbour on the same hardware)."""
+    v = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    tck = os.sysconf("SC_CLK_TCK")
+    return (sum(v[:7]) - v[3] - v[4]) / tck, v[7] / tck
+
+
+def postgres_cpu_s(pg_data: Path | None) -> float | None:
+    """CPU seconds the PostgreSQL server's processes have used: the live ones', and those its postmaster reaped."""
+    if pg_data is None:
+        return None
+    try:
+        root = int((pg_data / "postmaster.pid").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    tck = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            f = (d / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(d.name) == root:
+            total += (int(f[11]) + int(f[12]) + int(f[13]) + int(f[14])) / tck
+        elif int(f[1]) == root:
+            total += (int(f[11]) + int(f[12])) / tck
+    return total
+
+
 def free_port() -> int:
     import socket
 
@@ -475,9 +507,9 @@ def reset_ledger(store: Any, drop_subscribers: bool, drop_vectors: bool = True) 
     with store._write() as c:
         c.execute("DELETE FROM sent_papers")
         c.execute("DELETE FROM deliveries")
-        c.execute(
-            "DELETE FROM query_vectors"
-        )  # every watch unembedded: a first pass (see --watches-embedded)
+        c.execute("DELETE FROM watch_results")  # no search kept by an earlier run's senders
+        if drop_vectors:  # every watch unembedded: a first pass (see --watches-embedded)
+            c.execute("DELETE FROM query_vectors")
         if drop_subscribers:
             c.execute("DELETE FROM subscribers")
         else:
@@ -796,7 +828,7 @@ def run_db(args: argparse.Namespace) -> dict[str, Any]:
         srv = mail_server(args.server)
         with srv:
             helpers = start_senders(args, settings, srv.port, now) if args.senders > 1 else []
-            cpu0 = srv.cpu_s()
+            cpu0, busy0, pg0 = srv.cpu_s(), machine_cpu_s(), postgres_cpu_s(pg_data)
             go = time.time()
             for h in helpers:  # all start together; this process is the first sender
                 assert h.stdin
@@ -810,6 +842,12 @@ def run_db(args: argparse.Namespace) -> dict[str, Any]:
             others = [finish_sender(h) for h in helpers]
             end = max([mine] + [o["end"] for o in others])
             res["smtp"]["server_cpu_s"] = round(srv.cpu_s() - cpu0, 2)
+            busy1 = machine_cpu_s()
+            res["smtp"]["machine_busy_s"] = round(busy1[0] - busy0[0], 1)
+            res["smtp"]["machine_steal_s"] = round(busy1[1] - busy0[1], 1)
+            pg1 = postgres_cpu_s(pg_data)
+            if pg0 is not None and pg1 is not None:
+                res["smtp"]["postgres_cpu_s"] = round(pg1 - pg0, 1)
             if helpers:
                 sent = res["smtp"]["counts"]["sent"] + sum(o["counts"]["sent"] for o in others)
                 res["smtp"]["first_sender_wall_s"] = res["smtp"]["wall_s"]
@@ -837,6 +875,12 @@ def run_db(args: argparse.Namespace) -> dict[str, Any]:
             f"{html[-1] / 1e3:.1f} kB, {sum(h > 102_000 for h in html)} of {len(html)} over 102 kB (Gmail clips "
             "the rest of the message, its unsubscribe footer included); "
             f"first: {got['subject']!r}; the server ({srv.name}) used {res['smtp']['server_cpu_s']} s of CPU",
+            flush=True,
+        )
+        print(
+            f"  the machine's cores were busy {res['smtp']['machine_busy_s']} s of {os.cpu_count()} x "
+            f"{res['smtp']['wall_s']} s (the host took {res['smtp']['machine_steal_s']} s)" + (f"; PostgreSQL's server used {res['smtp']['postgres_cpu_s']} s"
+            if "postgres_cpu_s" in res["smtp"] else ""),
             flush=True,
         )
         for i, one in enumerate(res["smtp"].get("senders", [])):

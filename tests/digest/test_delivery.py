@@ -460,3 +460,52 @@ def test_a_watch_is_embedded_once_then_its_kept_vector_serves(site: Site) -> Non
         assert pw.store.query_vectors(model, ["diffusion models"]) == {}  # nobody watches it: forgotten
     finally:
         del pw.engine.embed_queries
+
+
+def test_the_senders_of_a_pass_share_their_searches_until_the_index_changes(site: Site) -> None:
+    pw = site.client.app.state.site.pw  # type: ignore[attr-defined]
+    prefs = prefs_json(DigestPrefs(watches=("graph networks",), categories=("cs.LG",), trending_n=0))
+
+    def subscriber(email: str) -> None:
+        sub = pw.store.subscribe(email, prefs, NOW - timedelta(days=1))
+        pw.store.set_subscriber_status(sub.id, "active", NOW - timedelta(days=1))
+
+    searched: list[str] = []
+    real = pw.engine.search
+
+    def spy(text: str, **kw: object) -> object:
+        if text or kw.get("categories"):  # a watch or categories (not the covered days' listing)
+            searched.append(text or "categories")
+        return real(text, **kw)
+
+    pw.engine.search = spy
+    try:
+        subscriber("a@example.org")
+        assert site.send_due(NOW, "a").sent == 1
+        assert sorted(searched) == ["categories", "graph networks"]
+        # another sender of the pass (another app server) with a digest of the same searches runs none
+        subscriber("b@example.org")
+        assert site.send_due(NOW, "b").sent == 1 and len(searched) == 2
+        # a paper harvested late for that listing: the indexes change, the next sender searches anew and
+        # finds it
+        pw.store.upsert_papers(
+            [
+                make_paper(
+                    "2501.00014", title="Graph networks for proteins", categories=("cs.LG",), announced=LISTED
+                )
+            ]
+        )
+        pw.engine.refresh()
+        subscriber("c@example.org")
+        assert site.send_due(NOW, "c").sent == 1 and len(searched) == 4
+    finally:
+        del pw.engine.search
+
+    def body(email: str) -> str:
+        [m] = [m for m in site.server.messages if m.rcpt_tos == [email]]
+        return m.message().get_body(preferencelist=("plain",)).get_content()  # type: ignore[union-attr,no-any-return]
+
+    a, b, c = (body(f"{x}@example.org") for x in "abc")
+    titles = ["Diffusion models", "Graph networks on molecules", "Graph networks for proteins"]
+    assert [t in b for t in titles] == [t in a for t in titles]  # the shared searches: the same digest
+    assert [t in a for t in titles[1:]] == [True, False] and [t in c for t in titles[1:]] == [True, True]

@@ -96,6 +96,45 @@ def test_claims_in_a_batch_win_only_what_is_free(store: Store) -> None:
     assert store.claim_deliveries([], "mine", lease, T0) == set()
 
 
+def _claim_at_once(
+    store: Store, orders: list[list[tuple[int, date, str]]], lease: datetime
+) -> tuple[list[set[int]], list[BaseException]]:
+    """One thread a sender, each claiming its list in batches of 16, all starting together."""
+    won: list[set[int]] = [set() for _ in orders]
+    errors: list[BaseException] = []
+    start = threading.Barrier(len(orders))
+
+    def claim(k: int) -> None:
+        start.wait()
+        try:
+            for i in range(0, len(orders[k]), 16):
+                won[k] |= store.claim_deliveries(orders[k][i : i + 16], f"h{k}", lease, T0)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=claim, args=(k,)) for k in range(len(orders))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return won, errors
+
+
+def test_senders_claiming_overlapping_batches_in_opposite_orders_each_win_a_digest_once(store: Store) -> None:
+    # batches that share rows, taken in opposite orders at once: no deadlock, every digest won by exactly one
+    subs = [store.subscribe(f"o{i}@example.org", "{}", T0) for i in range(60)]
+    lease = T0 + timedelta(minutes=10)
+    for day in (DAY, DAY + timedelta(days=1), DAY + timedelta(days=2)):  # a deadlock is a race: three tries
+        claims = [(s.id, day, f"<{s.id}@x>") for s in subs]
+        orders = [claims, claims[::-1], claims[30:] + claims[:30], claims[45:] + claims[:45]]
+        won, errors = _claim_at_once(store, orders, lease)
+        assert errors == []
+        assert sorted(sid for got in won for sid in got) == sorted(
+            s.id for s in subs
+        )  # each once, none twice
+    assert sum(d.status == "claimed" for d in store.deliveries()) == 3 * len(subs)
+
+
 def test_watch_vectors_are_kept_per_model_and_pruned(store: Store) -> None:
     import numpy as np
 
@@ -110,6 +149,16 @@ def test_watch_vectors_are_kept_per_model_and_pruned(store: Store) -> None:
     assert store.prune_query_vectors("m1", keep={"depth estimation"}) == 1
     assert list(store.query_vectors("m1", ['author:"Ada"', "depth estimation"])) == ["depth estimation"]
     assert store.query_vectors("m2", ["depth estimation"])  # another model's are left alone
+
+
+def test_searches_are_kept_for_the_other_senders_and_forgotten_when_old(store: Store) -> None:
+    store.put_watch_results({"k1": ["2401.00001", "2401.00002"], "k2": []}, T0)
+    store.put_watch_results({"k1": ["2401.00009"], "k3": ["2401.00003"]}, T0 + timedelta(hours=2))  # k1 stays
+    got = store.watch_results(["k1", "k2", "k3", "never"])
+    assert got == {"k1": ["2401.00001", "2401.00002"], "k2": [], "k3": ["2401.00003"]}
+    assert store.prune_watch_results(T0 + timedelta(hours=1)) == 2
+    assert store.watch_results(["k1", "k2", "k3"]) == {"k3": ["2401.00003"]}
+    store.put_watch_results({}, T0)  # nothing to keep: nothing written
 
 
 def test_papers_sent_are_read_for_many_subscribers_at_once(store: Store) -> None:

@@ -11,6 +11,7 @@ to ``digest_wait_hours``) rather than go out short.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import random
@@ -48,6 +49,7 @@ PER_SECTION = 30  # candidates read per watch / category before composing
 LISTING_READ = 20_000
 CLAIM_BATCH = 16  # digests claimed in one transaction, then composed and sent one by one (a sender that dies
 # mid-batch leaves up to this many claims for the next sender to take over after the lease)
+SHARED_FOR = timedelta(days=1)  # searches kept for the other senders of a pass are forgotten after this
 
 
 def backoff(attempts: int) -> timedelta:
@@ -124,6 +126,8 @@ class DigestSender:
         self._recommenders: dict[tuple[date, date], WindowRecommender] = {}
         self._listings: dict[tuple[date, date], dict[str, Paper]] = {}
         self._passing = False  # inside send_due: the pass-wide reads pay off
+        self._index_state: str | None = None  # what the searches of this pass ran on (shared results' keys)
+        self._fresh: dict[tuple[str, date, date], list[Paper]] = {}  # searched here, not yet kept for others
         self._sent: dict[int, set[str]] = {}  # papers sent before, read for a batch of claimed digests
         self._libraries: dict[
             int, tuple[list[str], dict[str, str]]
@@ -162,44 +166,52 @@ class DigestSender:
         todo.sort(key=lambda item: (sorted(item[1].watches), item[0].id))
         start = random.randrange(len(todo)) if todo else 0
         todo = todo[start:] + todo[:start]
-        self._passing = True
-        for i in range(0, len(todo), CLAIM_BATCH):
-            chunk = todo[i : i + CLAIM_BATCH]
-            ids = {
-                sub.id: message_id(sub, due.digest_date, self.domain) for sub, _, due, _ in chunk
-            }  # fmt: skip
-            # the ledger runs on the sender's clock, whatever day ``now`` says (a back-dated `digest send --date`
-            # must not make claims whose lease is over already for a sender beside it on the real clock)
-            t = self.clock()
-            won = self.store.claim_deliveries(
-                [(sub.id, due.digest_date, ids[sub.id]) for sub, _, due, _ in chunk],
-                self.holder,
-                t + LEASE,
-                t,
-            )
-            run.taken += len(chunk) - len(won)
-            mine = [item for item in chunk if item[0].id in won]
-            # the watches of the digests this sender has claimed, embedded together (batched: several times
-            # faster than one by one as each search would); subscribers sharing a watch share its vector
-            try:
-                self._embed_watches([w for _, prefs, _, _ in mine for w in prefs.watches])
-            except Exception:  # each search then embeds its own watch: slower, never a digest lost
-                log.exception("embedding the watches of %d digests failed", len(mine))
-            # what the batch's digests read from the store, in a few queries rather than a few per digest
-            self._sent = self.store.sent_papers_of([sub.id for sub, _, _, _ in mine])
-            users = [sub.user_id for sub, prefs, _, _ in mine if prefs.for_you and sub.user_id is not None]
-            self._libraries = self.store.libraries_of(users) if users else {}
-            for sub, prefs, due, missing in mine:
-                self._deliver(sub, prefs, due, self.clock(), run, ids[sub.id], missing=missing)
+        self._passing, self._fresh = True, {}
+        try:
+            for i in range(0, len(todo), CLAIM_BATCH):
+                chunk = todo[i : i + CLAIM_BATCH]
+                ids = {
+                    sub.id: message_id(sub, due.digest_date, self.domain) for sub, _, due, _ in chunk
+                }  # fmt: skip
+                # the ledger runs on the sender's clock, whatever day ``now`` says (a back-dated `digest send --date`
+                # must not make claims whose lease is over already for a sender beside it on the real clock)
+                t = self.clock()
+                won = self.store.claim_deliveries(
+                    [(sub.id, due.digest_date, ids[sub.id]) for sub, _, due, _ in chunk],
+                    self.holder,
+                    t + LEASE,
+                    t,
+                )
+                run.taken += len(chunk) - len(won)
+                mine = [item for item in chunk if item[0].id in won]
+                # the watches of the digests this sender has claimed, embedded together (batched: several times
+                # faster than one by one as each search would); subscribers sharing a watch share its vector
+                try:
+                    self._embed_watches([w for _, prefs, _, _ in mine for w in prefs.watches])
+                except Exception:  # each search then embeds its own watch: slower, never a digest lost
+                    log.exception("embedding the watches of %d digests failed", len(mine))
+                # what the batch's digests read from the store, in a few queries rather than a few per digest
+                self._sent = self.store.sent_papers_of([sub.id for sub, _, _, _ in mine])
+                users = [
+                    sub.user_id for sub, prefs, _, _ in mine if prefs.for_you and sub.user_id is not None
+                ]
+                self._libraries = self.store.libraries_of(users) if users else {}
+                self._share_in(mine)
+                for sub, prefs, due, missing in mine:
+                    self._deliver(sub, prefs, due, self.clock(), run, ids[sub.id], missing=missing)
+                self._sent, self._libraries = {}, {}
+                self._share_out()
+        finally:  # whatever happened, nothing of this pass outlives it
+            self._passing, self._index_state, self._fresh = False, None, {}
             self._sent, self._libraries = {}, {}
-        self._passing = False
-        self._watch_vectors.clear()
-        self._recommenders.clear()
-        self._listings.clear()
+            self._watch_vectors.clear()
+            self._recommenders.clear()
+            self._listings.clear()
         try:
             self.store.prune_query_vectors(self.pw.engine.model_name, watched)
+            self.store.prune_watch_results(self.clock() - SHARED_FOR)
         except PaperwireError as exc:  # housekeeping: the next pass tries again
-            log.warning("forgetting unwatched watches' vectors failed: %s", exc)
+            log.warning("forgetting unwatched watches' vectors or old searches failed: %s", exc)
         if run.waiting:
             have = f"the newest here is of {newest.isoformat()}" if newest else "none is here yet"
             run.notes.append(f"{run.waiting} digests wait for arXiv's next listing to be harvested ({have})")
@@ -316,6 +328,8 @@ class DigestSender:
             if got is None:
                 got = self._search("", first, last, categories=list(prefs.categories), sort="date")
                 self._searches[key] = got
+                if self._passing:
+                    self._fresh[key] = got
             category_papers = got
         trending: list[tuple[Paper, list[str]]] = []
         if prefs.trending_n:
@@ -369,7 +383,68 @@ class DigestSender:
                 log.warning("watch %r cannot run: %s", query, exc)
                 got = []
             self._searches[key] = got
+            if self._passing:  # kept for the pass's other senders
+                self._fresh[key] = got
         return got
+
+    # -- searches shared by the senders of a pass ----------------------------------------------------
+
+    def _shared_key(self, key: tuple[str, date, date]) -> str:
+        """Where a search is kept for the other senders: the state of the indexes it ran on (so a sender whose
+        indexes differ, or a later pass after a harvest, searches anew), the days covered and the search."""
+        if self._index_state is None:
+            engine, s = self.pw.engine, self.settings
+            state = (
+                engine.model_name, engine.synced, self.store.signals_stamp(), s.fusion, s.convex_alpha,
+                s.keyword_weight, s.semantic_weight, s.rrf_k, s.fusion_depth, s.popularity_lift, PER_SECTION,
+            )  # fmt: skip
+            self._index_state = repr(state)
+        text = "\x00".join((self._index_state, key[1].isoformat(), key[2].isoformat(), key[0]))
+        return hashlib.sha256(text.encode()).hexdigest()[:40]
+
+    def _share_in(self, batch: list[tuple[Subscriber, DigestPrefs, DueDigest, date | None]]) -> None:
+        """The searches this batch of digests needs that another sender of the pass ran already: read in one
+        query (several senders at once search each watch about once between them, not once each)."""
+        wanted: dict[str, tuple[str, date, date]] = {}
+        for _, prefs, due, _ in batch:
+            if not due.covers:
+                continue
+            first, last = due.covers[0], due.covers[-1]
+            keys = [(w, first, last) for w in prefs.watches]
+            if prefs.categories:
+                keys.append(("\x00cat:" + ",".join(sorted(prefs.categories)), first, last))
+            for key in keys:
+                if key not in self._searches:
+                    wanted[self._shared_key(key)] = key
+        if not wanted:
+            return
+        try:
+            got = self.store.watch_results(list(wanted))
+        except PaperwireError as exc:  # each search runs here instead: slower, nothing lost
+            log.warning("reading the pass's shared searches failed: %s", exc)
+            return
+        missing: set[str] = set()
+        for shared, ids in got.items():
+            key = wanted[shared]
+            listing = self._listing(key[1], key[2])
+            missing.update(i for i in ids if i not in listing)
+        extra = self.store.get_papers(sorted(missing)) if missing else {}
+        for shared, ids in got.items():
+            key = wanted[shared]
+            listing = self._listing(key[1], key[2])
+            papers = [p for i in ids if (p := listing.get(i) or extra.get(i)) is not None]
+            self._searches[key] = papers
+
+    def _share_out(self) -> None:
+        """Keep the searches this sender ran for the other senders of the pass."""
+        if not self._fresh:
+            return
+        fresh = {self._shared_key(k): [p.id for p in v] for k, v in self._fresh.items()}
+        self._fresh = {}
+        try:
+            self.store.put_watch_results(fresh, self.clock())
+        except PaperwireError as exc:
+            log.warning("keeping the pass's searches for the other senders failed: %s", exc)
 
     def _search(
         self,

@@ -9,10 +9,10 @@ kept per model, so a watch is embedded once, not in every pass.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from datetime import UTC, date, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
@@ -23,7 +23,9 @@ SUBSCRIBER_COLUMNS = (
 )
 DELIVERY_COLUMNS = "subscriber_id, digest_date, status, attempts, message_id, covers, entries, error, next_attempt, finished_at"
 FINAL = ("sent", "skipped", "bounced", "failed")  # a delivery in one of these is done for good
+T = TypeVar("T")
 _CHUNK = 500  # watches looked up in one statement
+_ROWS = 200  # rows written by one statement (a multi-row INSERT: one execution, however many rows)
 
 
 class DigestStore(Protocol):
@@ -121,6 +123,26 @@ class DigestStore(Protocol):
     def prune_query_vectors(self, model: str, keep: Collection[str]) -> int:
         """Forget the vectors of watches no subscriber has any more (an unsubscribed or deleted subscriber's
         watches leave no trace); how many went."""
+
+    def watch_results(self, keys: Sequence[str]) -> dict[str, list[str]]:
+        """Searches a digest sender ran and kept for the others (``put_watch_results``): key -> paper ids."""
+
+    def put_watch_results(self, results: Mapping[str, Sequence[str]], now: datetime) -> None:
+        """Keep searches' hits (paper ids, best first) under their keys for the other senders of a pass (a key
+        kept already stays as it is)."""
+
+    def prune_watch_results(self, before: datetime) -> int:
+        """Forget the searches kept before ``before``; how many went."""
+
+
+def _chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def _values(row: str, n: int) -> str:
+    """``n`` rows of a multi-row VALUES list."""
+    return ", ".join([row] * n)
 
 
 def _iso(t: datetime) -> str:
@@ -281,9 +303,29 @@ class DigestSQL:
         """Several claims (subscriber id, digest date, Message-ID) in one transaction, as ``claim_delivery``
         makes each; the subscriber ids this holder won."""
         stamp, lease = _iso(now), _iso(lease_until)
+        # one lock order for every sender (two batches sharing rows never wait on each other in a ring)
+        rows = sorted({(s, d.isoformat()): m for s, d, m in claims}.items())
         won: set[int] = set()
-        if not claims:
-            return won
+        with self._write() as c:
+            for part in _chunks(rows, _ROWS):
+                # one statement a batch: a new row is claimed; a row there is taken over only when its lease ran
+                # out or its deferral is due (the WHERE of DO UPDATE); RETURNING names the rows this holder won
+                c.execute(
+                    self._q(
+                        "INSERT INTO deliveries (subscriber_id, digest_date, status, holder, lease_until, "
+                        "attempts, message_id, claimed_at) VALUES "
+                        + _values("(?, ?, 'claimed', ?, ?, 1, ?, ?)", len(part))
+                        + " ON CONFLICT (subscriber_id, digest_date) DO UPDATE SET status = 'claimed', "
+                        "holder = excluded.holder, lease_until = excluded.lease_until, "
+                        "attempts = deliveries.attempts + 1, claimed_at = excluded.claimed_at "
+                        "WHERE (deliveries.status = 'claimed' AND deliveries.lease_until < ?) OR "
+                        "(deliveries.status = 'deferred' AND deliveries.next_attempt <= ?) RETURNING subscriber_id"
+                    ),
+                    [v for (sid, day), mid in part for v in (sid, day, holder, lease, mid, stamp)]
+                    + [stamp, stamp],
+                )
+                won.update(int(r[0]) for r in c.fetchall())
+        return won
         with self._write() as c:
             for subscriber_id, digest_date, message_id in claims:
                 day = digest_date.isoformat()
@@ -356,13 +398,16 @@ class DigestSQL:
                     (_iso(due), subscriber_id, _iso(due)),
                 )
             if status == "sent" and paper_ids:
-                c.executemany(
-                    self._q(
-                        "INSERT INTO sent_papers (subscriber_id, paper_id, digest_date) VALUES (?, ?, ?) "
-                        "ON CONFLICT (subscriber_id, paper_id) DO NOTHING"
-                    ),
-                    [(subscriber_id, p, digest_date.isoformat()) for p in dict.fromkeys(paper_ids)],
-                )
+                ids, day = list(dict.fromkeys(paper_ids)), digest_date.isoformat()
+                for part in _chunks(ids, _ROWS):  # rows in one statement: one execution, not one per paper
+                    c.execute(
+                        self._q(
+                            "INSERT INTO sent_papers (subscriber_id, paper_id, digest_date) VALUES "
+                            + _values("(?, ?, ?)", len(part))
+                            + " ON CONFLICT (subscriber_id, paper_id) DO NOTHING"
+                        ),
+                        [v for p in part for v in (subscriber_id, p, day)],
+                    )
         return True
 
     def get_delivery(self, subscriber_id: int, digest_date: date) -> Delivery | None:
@@ -403,8 +448,7 @@ class DigestSQL:
         """``sent_paper_ids`` of several subscribers in one query (each id a key, an empty set when none)."""
         ids = sorted(set(subscriber_ids))
         out: dict[int, set[str]] = {i: set() for i in ids}
-        for i in range(0, len(ids), _CHUNK):
-            part = ids[i : i + _CHUNK]
+        for part in _chunks(ids, _CHUNK):
             rows = self._all(
                 "SELECT subscriber_id, paper_id FROM sent_papers "
                 f"WHERE subscriber_id IN ({', '.join('?' * len(part))})",
@@ -420,8 +464,7 @@ class DigestSQL:
         """The stored vectors (float32) of these watches for ``model``: those embedded in an earlier pass."""
         out: dict[str, np.ndarray] = {}
         wanted = list(dict.fromkeys(queries))
-        for i in range(0, len(wanted), _CHUNK):
-            part = wanted[i : i + _CHUNK]
+        for part in _chunks(wanted, _CHUNK):
             rows = self._all(
                 f"SELECT query, vector FROM query_vectors WHERE model = ? AND query IN ({', '.join('?' * len(part))})",
                 (model, *part),
@@ -456,3 +499,40 @@ class DigestSQL:
                     [(model, q) for q in gone],
                 )
         return len(gone)
+
+    # -- the watches' results, shared by a pass's senders ----------------------------------------------
+
+    def watch_results(self, keys: Sequence[str]) -> dict[str, list[str]]:
+        """Searches a digest sender ran and kept for the others (``put_watch_results``): key -> paper ids."""
+        out: dict[str, list[str]] = {}
+        wanted = list(dict.fromkeys(keys))
+        for part in _chunks(wanted, _CHUNK):
+            rows = self._all(
+                f"SELECT key, paper_ids FROM watch_results WHERE key IN ({', '.join('?' * len(part))})", part
+            )
+            out.update((str(k), str(v).split("\n") if v else []) for k, v in rows)
+        return out
+
+    def put_watch_results(self, results: Mapping[str, Sequence[str]], now: datetime) -> None:
+        """Keep searches' hits (paper ids, best first) under their keys for the other senders of a pass (a key
+        kept already stays as it is)."""
+        rows = [(k, "\n".join(ids)) for k, ids in sorted(results.items())]  # one lock order for every sender
+        if not rows:
+            return
+        stamp = _iso(now)
+        with self._write() as c:
+            for part in _chunks(rows, _ROWS):
+                c.execute(
+                    self._q(
+                        "INSERT INTO watch_results (key, paper_ids, made_at) VALUES "
+                        + _values("(?, ?, ?)", len(part))
+                        + " ON CONFLICT (key) DO NOTHING"
+                    ),
+                    [v for k, ids in part for v in (k, ids, stamp)],
+                )
+
+    def prune_watch_results(self, before: datetime) -> int:
+        """Forget the searches kept before ``before``; how many went."""
+        with self._write() as c:
+            c.execute(self._q("DELETE FROM watch_results WHERE made_at < ?"), (_iso(before),))
+            return max(0, int(c.rowcount))

@@ -302,6 +302,18 @@ MIGRATIONS: list[tuple[int, str, list[str]]] = [
             )""",
         ],
     ),
+    (
+        8,
+        "the digest's watch results, shared by the senders of a pass",
+        [
+            """CREATE TABLE watch_results (
+                key TEXT PRIMARY KEY,           -- a hash of the index's state, the days covered and the search
+                paper_ids TEXT NOT NULL,        -- its hits, best first, one per line
+                made_at TEXT NOT NULL
+            )""",
+            "CREATE INDEX watch_results_made ON watch_results (made_at)",
+        ],
+    ),
 ]
 
 LATEST = MIGRATIONS[-1][0]
