@@ -47,6 +47,14 @@ def test_preview_then_send_once(fresh: Home) -> None:  # noqa: F811
     [mail] = list((fresh.path / "outbox").glob("*.eml"))
     assert "List-Unsubscribe-Post: List-Unsubscribe=One-Click" in mail.read_text()
     assert run(fresh, "digest", "send", "--date", "nonsense").returncode == 2
+    # the runs are on the status (a cron user's last digest run), never "late" (cron says when they run)
+    r = run(fresh, "status", "--json")
+    st = json.loads(r.stdout)
+    jobs = {j["job"]: j for j in st["jobs"]}
+    assert jobs["digest-send"]["last_outcome"] == "ok" and jobs["digest-send"]["warning"] is None
+    assert st["digest"]["last_run_counts"]["sent"] == 0 and st["digest"]["next_delivery"]
+    # the store's newest listing is of January 2025: today's is not harvested, a subscriber waits for it
+    assert any("has not been harvested yet" in w for w in st["digest"]["warnings"]) and r.returncode == 1
 
 
 def test_send_in_several_processes_sends_each_digest_once(fresh: Home) -> None:  # noqa: F811

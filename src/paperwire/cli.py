@@ -768,19 +768,24 @@ def worker_cmd(
 def status_cmd(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
     """What the store holds (papers, embeddings, newest paper, checkpoints) and each background job's last run.
 
-    Exits 1 when a job needs attention (its last run failed, was abandoned, or it is late).
+    Exits 1 when something needs attention: a job's last run failed, was abandoned, or it is late; or the
+    digest warns (arXiv's listing not harvested yet, digests the mail server did not take).
     """
     from paperwire.serialize import status_json
 
     pw = _open(first_run=False)
     st = status_json(pw, private=True)
-    warnings = [j for j in st["jobs"] if j["warning"]]
+    warnings = [j for j in st["jobs"] if j["warning"]] + st["digest"]["warnings"]
     if as_json:
         sys.stdout.write(json.dumps(st) + "\n")
     else:
         for k, v in st.items():
-            if k != "jobs":
+            if k not in ("jobs", "digest"):
                 out.print(f"{k:<22} {escape(str(v))}")
+        d = st["digest"]
+        for k, v in d.items():
+            if k != "warnings":
+                out.print(f"{'digest ' + k:<22} {escape(str(v))}")
         for j in st["jobs"]:
             when = j["last_started"] or "never run"
             counts = ", ".join(f"{k} {v}" for k, v in j["last_counts"].items())
@@ -790,6 +795,8 @@ def status_cmd(as_json: Annotated[bool, typer.Option("--json")] = False) -> None
             out.print(escape(line))
             if j["warning"]:
                 err.print(f"[yellow]warning:[/] job {escape(j['job'])}: {escape(j['warning'])}")
+        for w in d["warnings"]:
+            err.print(f"[yellow]warning:[/] digest: {escape(w)}")
     if warnings:
         raise typer.Exit(1)
 

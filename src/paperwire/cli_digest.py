@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from datetime import UTC, date, datetime, time
 from typing import Annotated
 
@@ -87,9 +88,11 @@ def send_cmd(
 
     from paperwire.cli import _open
     from paperwire.digest.deliver import DigestSender
+    from paperwire.jobs import runner_name
     from paperwire.jobs.digest import digest_base_url
     from paperwire.mail import get_mailer
 
+    as_of = _as_of(day) if day else None  # a bad --date stops here: nothing started, nothing recorded
     helpers = [
         subprocess.Popen(
             [sys.executable, "-m", "paperwire", "digest", "send", "--json"]
@@ -101,23 +104,36 @@ def send_cmd(
     ]  # started first: they load while this one does
     pw = _open(first_run=False)
     mailer = get_mailer(pw.settings)
+    # the pass is recorded as a job run (paperwire status, /about: the last digest run), by the first process
+    run_id = None if as_json else pw.store.start_job_run("digest-send", f"{runner_name()} (digest send)")
     try:
-        run = DigestSender(pw, mailer, digest_base_url(pw)).send_due(_as_of(day))
-    finally:
-        close = getattr(mailer, "close", None)
-        if callable(close):
-            close()
-        pw.close()
-    counts, notes = run.counts(), list(run.notes)
-    for h in helpers:
-        stdout, _ = h.communicate()
         try:
-            got = json.loads(stdout.strip().splitlines()[-1])
-        except (ValueError, IndexError):
-            notes.append(f"a sender process exited {h.returncode} without its counts (see its errors above)")
-            continue
-        counts = {k: v + int(got["counts"].get(k, 0)) for k, v in counts.items()}
-        notes += [n for n in got["notes"] if n not in notes]
+            run = DigestSender(pw, mailer, digest_base_url(pw)).send_due(as_of)
+        finally:
+            close = getattr(mailer, "close", None)
+            if callable(close):
+                close()
+        counts, notes = run.counts(), list(run.notes)
+        for h in helpers:
+            stdout, _ = h.communicate()
+            try:
+                got = json.loads(stdout.strip().splitlines()[-1])
+            except (ValueError, IndexError):
+                notes.append(
+                    f"a sender process exited {h.returncode} without its counts (see its errors above)"
+                )
+                continue
+            counts = {k: v + int(got["counts"].get(k, 0)) for k, v in counts.items()}
+            notes += [n for n in got["notes"] if n not in notes]
+        if run_id is not None:
+            pw.store.finish_job_run(run_id, "ok", counts, None)
+    except BaseException as exc:
+        if run_id is not None:
+            with contextlib.suppress(Exception):
+                pw.store.finish_job_run(run_id, "failed", {}, f"{type(exc).__name__}: {exc}"[:500])
+        raise
+    finally:
+        pw.close()
     if as_json:
         print(json.dumps({"counts": counts, "notes": notes}))
         return

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from paperwire.models import Paper, SearchHit, Signal
@@ -169,18 +170,50 @@ def trending_json(t: TrendingList, offset: int = 0, limit: int | None = None) ->
     }
 
 
-def digest_status(pw: Paperwire, jobs: list[dict[str, Any]]) -> dict[str, Any]:
-    """The digest at a glance: subscribers by status, deliveries of the last 7 days by outcome, and what the
-    last digest run (in ``jobs``, the job states already read) left waiting."""
-    from datetime import date, timedelta
+def digest_status(pw: Paperwire, jobs: list[dict[str, Any]], now: datetime | None = None) -> dict[str, Any]:
+    """The digest at a glance: subscribers by status, deliveries of the last 7 days by outcome, what the last
+    digest run (in ``jobs``, the job states already read) did and left waiting, what comes next (arXiv's next
+    announcement, the next delivery moment of any active subscriber), and warnings (a listing not harvested
+    yet, digests the mail server did not take)."""
+    from paperwire.digest.deliver import prefs_of
+    from paperwire.digest.schedule import last_announcement, listing_day, next_announcement, next_delivery
 
     store = pw.store
-    last = next((j["last_counts"] for j in jobs if j["job"] == "digest"), None) or {}
+    now = now or datetime.now(UTC)
+    # the last pass of the server's digest job or of `paperwire digest send` (cron), whichever came later
+    runs = [j for j in jobs if j["job"] in ("digest", "digest-send") and j["last_started"]]
+    job = max(runs, key=lambda j: str(j["last_started"]), default=None)
+    last = (job or {}).get("last_counts") or {}
+    active = store.subscribers("active")
+    slots = {(p.hour, p.timezone, p.frequency, p.weekday) for p in map(prefs_of, active)}
+    nxt = min((next_delivery(now, h, tz, f, weekday=wd) for h, tz, f, wd in slots), default=None)
+    warnings: list[str] = []
+    newest, expected = store.latest_announced(), listing_day(last_announcement(now))
+    if active and (newest is None or newest < expected) and now - last_announcement(now) > timedelta(hours=2):
+        warnings.append(
+            f"arXiv's listing of {expected.isoformat()} has not been harvested yet (the newest here is "
+            f"{newest.isoformat() if newest else 'none'}): digests covering it wait, up to "
+            f"{pw.settings.digest_wait_hours:g} h"
+        )
+    if last.get("waiting"):
+        warnings.append(f"the last digest run left {last['waiting']} digests waiting for arXiv's listing")
+    if last.get("deferred") and not last.get("sent"):
+        warnings.append(
+            f"the last digest run could not hand {last['deferred']} digests to the mail server (deferred, to "
+            "be retried): is it reachable?"
+        )
+    if last.get("failed"):
+        warnings.append(f"the last digest run gave up on {last['failed']} digests after every retry")
     return {
         "subscribers": store.subscriber_counts(),
-        "deliveries_7d": store.delivery_counts(since=date.today() - timedelta(days=7)),
+        "deliveries_7d": store.delivery_counts(since=now.date() - timedelta(days=7)),
+        "last_run": (job or {}).get("last_started"),
+        "last_run_counts": last,
         "waiting": last.get("waiting", 0),
+        "next_announcement": next_announcement(now).isoformat(),
+        "next_delivery": nxt.isoformat() if nxt else None,
         "mail": "smtp" if pw.settings.smtp_host else "outbox",
+        "warnings": warnings,
     }
 
 

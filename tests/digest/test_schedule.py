@@ -24,6 +24,7 @@ from paperwire.digest.schedule import (
     last_announcement,
     listing_day,
     next_announcement,
+    next_delivery,
     parse_holidays,
 )
 
@@ -334,3 +335,29 @@ def test_due_digests_partition_time(
         sent.append(due)
         last = due.due
     assert_partition(sent)
+
+
+@settings(max_examples=80, deadline=None)
+@given(
+    tz=st.sampled_from(ZONES),
+    hour=st.integers(0, 23),
+    frequency=st.sampled_from(["daily", "weekly"]),
+    weekday=st.integers(0, 6),
+    at=st.datetimes(min_value=datetime(2025, 1, 1), max_value=datetime(2027, 6, 1), timezones=st.just(UTC)),
+)
+def test_the_next_delivery_is_the_next_moment_a_digest_falls_due(
+    tz: str, hour: int, frequency: str, weekday: int, at: datetime
+) -> None:
+    """What the status page says comes next: a digest sent up to ``at`` is not due again before
+    ``next_delivery(at)``, and is due at that very moment, dated that day where the subscriber lives."""
+    nxt = next_delivery(at, hour, tz, frequency, weekday=weekday)
+    assert at < nxt <= at + timedelta(days=8)
+    local = nxt.astimezone(ZoneInfo(tz))
+    assert local.hour == hour or local.dst() != (local - timedelta(hours=2)).dst()  # a skipped hour: moved
+    if frequency == "weekly":
+        assert local.weekday() == weekday
+    last = digest_due(None, at, hour, tz, frequency, weekday=weekday)
+    assert last is not None
+    assert digest_due(last.due, nxt - timedelta(seconds=1), hour, tz, frequency, weekday=weekday) is None
+    due = digest_due(last.due, nxt, hour, tz, frequency, weekday=weekday)
+    assert due is not None and due.due == nxt and due.digest_date == local.date()

@@ -45,3 +45,35 @@ def test_a_server_records_its_own_background_runs(settings: Settings) -> None:
                 break
             time.sleep(0.2)
         assert jobs["embed"]["last_outcome"] == "ok" and jobs["refresh-index"]["last_outcome"] == "ok"
+
+
+def test_the_status_says_when_digests_come_next_and_warns_when_they_cannot(
+    store: Store, settings: Settings
+) -> None:
+    from datetime import UTC, datetime
+    from zoneinfo import ZoneInfo
+
+    now = datetime.now(UTC)
+    sub = store.subscribe("s@example.org", '{"hour": 7, "timezone": "Europe/Paris", "trending_n": 3}', now)
+    store.set_subscriber_status(sub.id, "active", now)
+    run = store.start_job_run("digest", "web-1")
+    store.finish_job_run(run, "ok", {"sent": 0, "deferred": 3, "waiting": 2}, None)
+    app = create_app(
+        settings.model_copy(update={"rate_limit_per_minute": 0}), HashEmbedder(), background_embed=False
+    )
+    with TestClient(app, base_url="http://localhost") as client:
+        d = client.get("/api/status").json()["digest"]
+        nxt = datetime.fromisoformat(d["next_delivery"])
+        assert now < nxt and nxt.astimezone(ZoneInfo("Europe/Paris")).hour == 7
+        announce = datetime.fromisoformat(d["next_announcement"]).astimezone(ZoneInfo("America/New_York"))
+        assert announce > now and (announce.hour, announce.weekday() < 4 or announce.weekday() == 6) == (
+            20,
+            True,
+        )
+        assert d["last_run_counts"] == {"sent": 0, "deferred": 3, "waiting": 2} and d["last_run"]
+        said = " | ".join(d["warnings"])
+        assert "could not hand 3 digests to the mail server" in said
+        assert "left 2 digests waiting" in said and "has not been harvested yet" in said
+        page = client.get("/about").text
+        assert "Next runs" in page and "the next digests fall due" in page
+        assert page.count('role="alert"') >= 3 and "could not hand 3 digests" in page

@@ -215,6 +215,22 @@ def _slot_on_or_before(at: datetime, hour: int, tz: str, frequency: Frequency, w
     return slot
 
 
+def next_delivery(
+    at: datetime, hour: int, tz: str, frequency: Frequency | str, *, weekday: int = DEFAULT_WEEKDAY
+) -> datetime:
+    """A subscriber's next delivery moment strictly after ``at`` (aware UTC): when their next digest falls due
+    (it goes out then if arXiv announced something since their last one, or they asked for the note)."""
+    freq, wd, at = check_frequency(frequency), check_weekday(weekday), _aware(at, "at")
+    d = at.astimezone(zone(tz)).date() - timedelta(days=1)  # a day behind: DST quirks never skip a slot
+    step = 1
+    if freq == "weekly":
+        d += timedelta(days=(wd - d.weekday()) % 7)
+        step = 7
+    while (slot := due_at(d, hour, tz)) <= at:
+        d += timedelta(days=step)
+    return slot
+
+
 @dataclass(frozen=True)
 class DueDigest:
     """One digest to send: its date (the ledger's key), its window, and the announcements it covers."""
