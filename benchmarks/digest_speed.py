@@ -601,6 +601,9 @@ def instrument(sender: Any, pw: Any) -> tuple[Timers, Callable[[], None]]:
     for name, label in (
         ("claim_deliveries", "ledger: claim (batches of 16)"),
         ("finish_delivery", "ledger: finish"),
+        ("finish_deliveries", "ledger: record sent (writer thread)"),
+        ("watch_results", "shared searches: read (batches)"),
+        ("put_watch_results", "shared searches: keep (batches)"),
         ("sent_paper_ids", "compose: papers already sent"),
         ("sent_papers_of", "compose: papers already sent (batches)"),
         ("subscribers", "store: subscribers"),
@@ -608,12 +611,19 @@ def instrument(sender: Any, pw: Any) -> tuple[Timers, Callable[[], None]]:
     ):
         setattr(store, name, tm.wrap(getattr(store, name), label))
 
+    put = deliver.LedgerWriter.put
+    deliver.LedgerWriter.put = tm.wrap(put, "ledger: hand a sent digest to the writer")  # type: ignore[method-assign]
+
     def undo() -> None:
+        deliver.LedgerWriter.put = put  # type: ignore[method-assign]
         for name, fn in saved_mod.items():
             setattr(deliver, name, fn)
         for name in (
             "claim_deliveries",
             "finish_delivery",
+            "finish_deliveries",
+            "watch_results",
+            "put_watch_results",
             "sent_paper_ids",
             "sent_papers_of",
             "subscribers",
@@ -879,8 +889,12 @@ def run_db(args: argparse.Namespace) -> dict[str, Any]:
         )
         print(
             f"  the machine's cores were busy {res['smtp']['machine_busy_s']} s of {os.cpu_count()} x "
-            f"{res['smtp']['wall_s']} s (the host took {res['smtp']['machine_steal_s']} s)" + (f"; PostgreSQL's server used {res['smtp']['postgres_cpu_s']} s"
-            if "postgres_cpu_s" in res["smtp"] else ""),
+            f"{res['smtp']['wall_s']} s (the host took {res['smtp']['machine_steal_s']} s)"
+            + (
+                f"; PostgreSQL's server used {res['smtp']['postgres_cpu_s']} s"
+                if "postgres_cpu_s" in res["smtp"]
+                else ""
+            ),
             flush=True,
         )
         for i, one in enumerate(res["smtp"].get("senders", [])):

@@ -230,6 +230,21 @@ class Subscriber:
 
 
 @dataclass(frozen=True)
+class Finish:
+    """How one claimed delivery ended, as the ledger records it (``DigestStore.finish_deliveries``)."""
+
+    subscriber_id: int
+    digest_date: date
+    status: str  # sent | skipped | deferred | bounced | failed
+    at: datetime
+    due: datetime | None = None  # sent / skipped: the subscriber's last digest moves here
+    paper_ids: tuple[str, ...] = ()  # sent: never again to this subscriber
+    covers: str = ""
+    error: str | None = None
+    next_attempt: datetime | None = None  # deferred: not before
+
+
+@dataclass(frozen=True)
 class Delivery:
     """One digest for one subscriber on one digest date: the ledger's row."""
 

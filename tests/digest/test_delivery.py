@@ -17,7 +17,14 @@ from fastapi.testclient import TestClient
 
 from paperwire.config import Settings
 from paperwire.digest.compose import DigestPrefs
-from paperwire.digest.deliver import CLAIM_BATCH, DigestRun, DigestSender, message_id, prefs_json
+from paperwire.digest.deliver import (
+    CLAIM_BATCH,
+    LEDGER_PENDING,
+    DigestRun,
+    DigestSender,
+    message_id,
+    prefs_json,
+)
 from paperwire.mail import Mail
 from paperwire.mail.smtp import SMTPMailer
 from paperwire.web.app import create_app
@@ -509,3 +516,36 @@ def test_the_senders_of_a_pass_share_their_searches_until_the_index_changes(site
     titles = ["Diffusion models", "Graph networks on molecules", "Graph networks for proteins"]
     assert [t in b for t in titles] == [t in a for t in titles]  # the shared searches: the same digest
     assert [t in a for t in titles[1:]] == [True, False] and [t in c for t in titles[1:]] == [True, True]
+
+
+def test_a_ledger_that_cannot_record_stops_the_pass_and_keeps_what_it_recorded(site: Site) -> None:
+    from paperwire.errors import StoreError
+
+    emails = _confirmed(site, CLAIM_BATCH + 4)
+    pw = site.client.app.state.site.pw  # type: ignore[attr-defined]
+    n = len(site.server.messages)
+    real = pw.store.finish_deliveries
+    writes: list[int] = []
+
+    def failing(finishes: list[object], holder: str) -> list[bool]:
+        if len(writes) >= 2:
+            raise StoreError("the disk is full")
+        writes.append(len(finishes))
+        return real(finishes, holder)  # type: ignore[no-any-return]
+
+    pw.store.finish_deliveries = failing
+    try:
+        with pytest.raises(StoreError, match="the disk is full"):
+            site.send_due(NOW, "full")
+    finally:
+        del pw.store.finish_deliveries
+    handed = len(site.server.messages) - n
+    recorded = [d for d in pw.store.deliveries() if d.status == "sent"]
+    assert len(recorded) == sum(writes) and 0 < handed < len(emails)  # the pass stopped soon after
+    # sent, not recorded: at most the writer's backlog and the one in hand
+    assert handed - len(recorded) <= LEDGER_PENDING + 1
+    # after the lease, a rerun sends every digest not recorded (those handed over unrecorded go again: the
+    # mail server took them while the database could not say so; the Message-ID is the same)
+    rest = site.send_due(NOW + timedelta(minutes=11), "rerun")
+    assert rest.sent == len(emails) - len(recorded)
+    assert sorted({m.rcpt_tos[0] for m in site.server.messages[n:]}) == sorted(emails)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 
 from paperwire.store.base import Store
@@ -86,6 +87,41 @@ def test_two_senders_at_once_claim_a_delivery_once(store: Store) -> None:
     assert sorted(won) == [False, False, False, True]
 
 
+def test_several_deliveries_are_finished_in_one_transaction(store: Store) -> None:
+    from paperwire.models import Finish
+
+    a, b, c = (store.subscribe(f"f{i}@example.org", "{}", T0) for i in range(3))
+    lease = T0 + timedelta(minutes=10)
+    for sub in (a, b, c):
+        assert store.claim_delivery(sub.id, DAY, f"<{sub.id}@x>", "h", lease, T0)
+    later = T0 + timedelta(minutes=11)  # b's lease ran out and another sender took it over
+    assert store.claim_delivery(b.id, DAY, f"<{b.id}@x>", "other", later + timedelta(minutes=10), later)
+    due = T0 - timedelta(hours=1)
+    done = store.finish_deliveries(
+        [
+            Finish(a.id, DAY, "sent", later, due, ("2401.00001", "2401.00002", "2401.00001")),
+            Finish(b.id, DAY, "sent", later, due, ("2401.00003",)),
+            Finish(c.id, DAY, "skipped", later, due),
+        ],
+        "h",
+    )
+    assert done == [True, False, True]  # b is the other sender's to record now
+    assert store.sent_papers_of([a.id, b.id, c.id]) == {
+        a.id: {"2401.00001", "2401.00002"},
+        b.id: set(),
+        c.id: set(),
+    }
+    got = {d.subscriber_id: d for d in store.deliveries()}
+    assert (got[a.id].status, got[a.id].entries, got[b.id].status, got[c.id].status) == (
+        "sent",
+        3,
+        "claimed",
+        "skipped",
+    )
+    assert [store.get_subscriber(x.id).last_due for x in (a, b, c)] == [due, None, due]  # type: ignore[union-attr]
+    assert store.finish_deliveries([], "h") == []
+
+
 def test_claims_in_a_batch_win_only_what_is_free(store: Store) -> None:
     subs = [store.subscribe(f"c{i}@example.org", "{}", T0) for i in range(4)]
     lease = T0 + timedelta(minutes=10)
@@ -133,6 +169,53 @@ def test_senders_claiming_overlapping_batches_in_opposite_orders_each_win_a_dige
             s.id for s in subs
         )  # each once, none twice
     assert sum(d.status == "claimed" for d in store.deliveries()) == 3 * len(subs)
+
+
+def _at_once(*work: Callable[[], object]) -> list[BaseException]:
+    """Run each callable in a thread of its own, all starting together; what they raised."""
+    errors: list[BaseException] = []
+    start = threading.Barrier(len(work))
+
+    def one(fn: Callable[[], object]) -> None:
+        start.wait()
+        try:
+            fn()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=one, args=(fn,)) for fn in work]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return errors
+
+
+def test_a_sender_recording_while_another_claims_the_same_rows_never_deadlocks(store: Store) -> None:
+    from paperwire.models import Finish
+
+    subs = [store.subscribe(f"r{i}@example.org", "{}", T0) for i in range(48)]
+    lease = T0 + timedelta(minutes=10)
+    for day in (DAY, DAY + timedelta(days=1), DAY + timedelta(days=2)):  # a deadlock is a race: three tries
+        claims = [(s.id, day, f"<{s.id}@x>") for s in subs]
+        assert store.claim_deliveries(claims, "a", lease, T0) == {s.id for s in subs}
+        # "a" records its digests in the order it sent them (not the claims' order)
+        batches = [
+            [Finish(s.id, day, "sent", T0, T0, ("2401.00001",)) for s in subs[::-1][i : i + 8]]
+            for i in range(0, len(subs), 8)
+        ]
+
+        def record(batches: list[list[Finish]] = batches) -> None:
+            for batch in batches:
+                assert store.finish_deliveries(batch, "a") == [True] * len(batch)
+
+        def claim(claims: list[tuple[int, date, str]] = claims) -> None:  # "b" reaches for the same rows
+            for _ in range(3):
+                for i in range(0, len(claims), 16):
+                    store.claim_deliveries(claims[i : i + 16], "b", lease, T0)
+
+        assert _at_once(record, claim) == []
+        assert {d.status for d in store.deliveries() if d.digest_date == day} == {"sent"}
 
 
 def test_watch_vectors_are_kept_per_model_and_pruned(store: Store) -> None:

@@ -83,3 +83,22 @@ def test_a_locked_database_is_a_transient_store_error(tmp_path: Path) -> None:
     store.set_checkpoint("x", "1")  # free again: it works
     assert store.get_checkpoint("x") == "1"
     store.close()
+
+
+def test_a_thread_about_to_end_lets_go_of_its_connection(store: SQLiteStore) -> None:
+    import threading
+
+    store.count_papers()  # this thread's connection
+    before = len(store._all_conns)
+
+    def work() -> None:
+        assert store.count_papers() >= 0  # opens the thread's own connection
+        store.release_thread()
+
+    threads = [threading.Thread(target=work) for _ in range(5)]
+    for t in threads:
+        t.start()
+        t.join()
+    assert len(store._all_conns) == before  # none left open behind the threads
+    store.release_thread()
+    assert store.count_papers() >= 0  # a thread that let go opens a new one when it needs one

@@ -16,6 +16,7 @@ import json
 import logging
 import random
 import socket
+import threading
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -36,9 +37,10 @@ from paperwire.errors import (
     QueryError,
 )
 from paperwire.mail import Mail, Mailer, mask_address
-from paperwire.models import Paper, Subscriber
+from paperwire.models import Finish, Paper, Subscriber
 from paperwire.recommend import LibraryError, WindowRecommender
 from paperwire.search.hybrid import Mode, Sort
+from paperwire.store import Store
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +51,7 @@ PER_SECTION = 30  # candidates read per watch / category before composing
 LISTING_READ = 20_000
 CLAIM_BATCH = 16  # digests claimed in one transaction, then composed and sent one by one (a sender that dies
 # mid-batch leaves up to this many claims for the next sender to take over after the lease)
+LEDGER_PENDING = 8  # digests sent whose records may wait for the ledger's writer (see LedgerWriter)
 SHARED_FOR = timedelta(days=1)  # searches kept for the other senders of a pass are forgotten after this
 
 
@@ -80,6 +83,76 @@ def prefs_json(prefs: DigestPrefs) -> str:
 def message_id(sub: Subscriber, digest_date: date, domain: str) -> str:
     """The digest's Message-ID: the same for every try of it, so a receiver can drop a copy (M5)."""
     return f"<digest-{sub.id}-{digest_date.isoformat()}@{domain}>"
+
+
+class LedgerWriter:
+    """Records the digests a sender has sent from a thread of its own, those waiting together in one transaction:
+    the sender composes and sends the next digest while the database commits (on PostgreSQL a durable commit
+    takes milliseconds; several senders at once queue on it).
+
+    Exactly-once (M5) keeps its shape: a digest is claimed before it is sent and recorded after the mail server
+    took it; a sender that dies between the two leaves its claim to be taken over after the lease, and at most
+    ``max_pending`` digests sent and not yet recorded (those being recorded included; it was one). A failed
+    write stops the pass: ``put`` and ``close`` raise it."""
+
+    def __init__(self, store: Store, holder: str, max_pending: int = LEDGER_PENDING) -> None:
+        self.store, self.holder, self.max_pending = store, holder, max_pending
+        self._cv = threading.Condition()
+        self._pending: list[Finish] = []
+        self._writing = 0  # how many the thread is recording now
+        self._closed = False
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, daemon=True, name="paperwire-digest-ledger")
+        self._thread.start()
+
+    def put(self, finish: Finish) -> None:
+        """Record ``finish`` soon (waits while ``max_pending`` are unwritten)."""
+        with self._cv:
+            while len(self._pending) + self._writing >= self.max_pending and self._error is None:
+                self._cv.wait()
+            self._raise()
+            self._pending.append(finish)
+            self._cv.notify_all()
+
+    def close(self, *, quiet: bool = False) -> None:
+        """Write what waits, then stop the thread; raises a failed write unless ``quiet`` (a pass already failing:
+        what was sent is still recorded when the database lets it)."""
+        with self._cv:
+            self._closed = True
+            self._cv.notify_all()
+        self._thread.join()
+        if not quiet:
+            with self._cv:
+                self._raise()
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def _run(self) -> None:
+        try:
+            while True:
+                with self._cv:
+                    while not self._pending and not self._closed:
+                        self._cv.wait()
+                    if not self._pending:
+                        return
+                    batch, self._pending = self._pending, []
+                    self._writing = len(batch)
+                try:
+                    self.store.finish_deliveries(batch, self.holder)
+                except BaseException as exc:
+                    log.error("recording %d digests sent failed: %s", len(batch), exc)
+                    with self._cv:
+                        self._error = exc
+                        self._writing = 0
+                        self._cv.notify_all()
+                    return
+                with self._cv:
+                    self._writing = 0
+                    self._cv.notify_all()
+        finally:
+            self.store.release_thread()
 
 
 @dataclass
@@ -128,6 +201,7 @@ class DigestSender:
         self._passing = False  # inside send_due: the pass-wide reads pay off
         self._index_state: str | None = None  # what the searches of this pass ran on (shared results' keys)
         self._fresh: dict[tuple[str, date, date], list[Paper]] = {}  # searched here, not yet kept for others
+        self._ledger: LedgerWriter | None = None  # records the digests sent, during a pass
         self._sent: dict[int, set[str]] = {}  # papers sent before, read for a batch of claimed digests
         self._libraries: dict[
             int, tuple[list[str], dict[str, str]]
@@ -167,6 +241,7 @@ class DigestSender:
         start = random.randrange(len(todo)) if todo else 0
         todo = todo[start:] + todo[:start]
         self._passing, self._fresh = True, {}
+        self._ledger = LedgerWriter(self.store, self.holder) if todo else None
         try:
             for i in range(0, len(todo), CLAIM_BATCH):
                 chunk = todo[i : i + CLAIM_BATCH]
@@ -201,7 +276,14 @@ class DigestSender:
                     self._deliver(sub, prefs, due, self.clock(), run, ids[sub.id], missing=missing)
                 self._sent, self._libraries = {}, {}
                 self._share_out()
+            if self._ledger is not None:
+                self._ledger.close()  # every digest sent is recorded before the pass says it is done
+        except BaseException:
+            if self._ledger is not None:
+                self._ledger.close(quiet=True)  # what was sent is recorded still, if the database lets it
+            raise
         finally:  # whatever happened, nothing of this pass outlives it
+            self._ledger = None
             self._passing, self._index_state, self._fresh = False, None, {}
             self._sent, self._libraries = {}, {}
             self._watch_vectors.clear()
@@ -254,16 +336,11 @@ class DigestSender:
             log.exception("digest for subscriber %d failed", sub.id)
             self._defer(sub, due, now, run, covers, exc)
             return
-        self.store.finish_delivery(
-            sub.id,
-            due.digest_date,
-            self.holder,
-            "sent",
-            now,
-            due=due.due,
-            paper_ids=digest.paper_ids,
-            covers=covers,
-        )
+        sent = Finish(sub.id, due.digest_date, "sent", now, due.due, tuple(digest.paper_ids), covers)
+        if self._ledger is not None:
+            self._ledger.put(sent)  # recorded by the ledger's thread while the next digest is composed
+        else:
+            self.store.finish_deliveries([sent], self.holder)
         run.sent += 1
         log.info(
             "digest %s sent to %s (%d papers)",

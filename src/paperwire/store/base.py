@@ -305,5 +305,9 @@ class Store(
     def close(self) -> None:
         """Release the connections."""
 
+    def release_thread(self) -> None:
+        """Let go of what the calling thread holds (its own connection, where a backend keeps one per thread):
+        for a thread about to end."""
+
     def schema_version(self) -> int:
         """The highest migration applied."""

@@ -16,7 +16,7 @@ from typing import Any, Protocol, TypeVar
 
 import numpy as np
 
-from paperwire.models import Delivery, Subscriber
+from paperwire.models import Delivery, Finish, Subscriber
 
 SUBSCRIBER_COLUMNS = (
     "id, email, status, prefs, token_version, created_at, status_at, user_id, confirmed_at, last_due, reason"
@@ -95,6 +95,10 @@ class DigestStore(Protocol):
         moves the subscriber's last digest to ``due`` and (sent) remembers the papers; ``deferred`` waits for
         ``next_attempt``; ``bounced`` / ``failed`` are final. False when the claim is no longer this holder's
         (its lease ran out and another took it): nothing is written."""
+
+    def finish_deliveries(self, finishes: Sequence[Finish], holder: str) -> list[bool]:
+        """``finish_delivery`` for several claims of ``holder`` in one transaction (one commit); for each,
+        whether it was written."""
 
     def get_delivery(self, subscriber_id: int, digest_date: date) -> Delivery | None:
         """One ledger row."""
@@ -369,46 +373,73 @@ class DigestSQL:
         moves the subscriber's last digest to ``due`` and (sent) remembers the papers; ``deferred`` waits for
         ``next_attempt``; ``bounced`` / ``failed`` are final. False when the claim is no longer this holder's
         (its lease ran out and another took it): nothing is written."""
+        f = Finish(
+            subscriber_id, digest_date, status, now, due, tuple(paper_ids), covers, error, next_attempt
+        )
+        return self.finish_deliveries([f], holder)[0]
+
+    def finish_deliveries(self, finishes: Sequence[Finish], holder: str) -> list[bool]:
+        """``finish_delivery`` for several claims of ``holder`` in one transaction (one commit); for each,
+        whether it was written."""
+        done: dict[int, bool] = {}
+        sent: list[tuple[int, str, str]] = []
+        # rows locked in the claims' order (by subscriber, then date): a finish and another sender's claim batch
+        # that reaches the same rows never wait on each other in a ring
+        order = sorted(
+            range(len(finishes)), key=lambda k: (finishes[k].subscriber_id, finishes[k].digest_date)
+        )
         with self._write() as c:
-            c.execute(
-                self._q(
-                    "UPDATE deliveries SET status = ?, error = ?, next_attempt = ?, covers = ?, entries = ?, "
-                    "finished_at = ?, lease_until = NULL WHERE subscriber_id = ? AND digest_date = ? "
-                    "AND holder = ? AND status = 'claimed'"
-                ),
-                (
-                    status,
-                    error,
-                    _iso(next_attempt) if next_attempt else None,
-                    covers,
-                    len(paper_ids),
-                    _iso(now),
-                    subscriber_id,
-                    digest_date.isoformat(),
-                    holder,
-                ),
-            )
-            if c.rowcount != 1:
-                return False
-            if status in ("sent", "skipped") and due is not None:
+            for k in order:
+                f = finishes[k]
                 c.execute(
                     self._q(
-                        "UPDATE subscribers SET last_due = ? WHERE id = ? AND (last_due IS NULL OR last_due < ?)"
+                        "UPDATE deliveries SET status = ?, error = ?, next_attempt = ?, covers = ?, entries = ?, "
+                        "finished_at = ?, lease_until = NULL WHERE subscriber_id = ? AND digest_date = ? "
+                        "AND holder = ? AND status = 'claimed'"
                     ),
-                    (_iso(due), subscriber_id, _iso(due)),
+                    (
+                        f.status,
+                        f.error,
+                        _iso(f.next_attempt) if f.next_attempt else None,
+                        f.covers,
+                        len(f.paper_ids),
+                        _iso(f.at),
+                        f.subscriber_id,
+                        f.digest_date.isoformat(),
+                        holder,
+                    ),
                 )
-            if status == "sent" and paper_ids:
-                ids, day = list(dict.fromkeys(paper_ids)), digest_date.isoformat()
-                for part in _chunks(ids, _ROWS):  # rows in one statement: one execution, not one per paper
+                done[k] = c.rowcount == 1
+                if c.rowcount != 1:
+                    continue
+                if f.status in ("sent", "skipped") and f.due is not None:
                     c.execute(
                         self._q(
-                            "INSERT INTO sent_papers (subscriber_id, paper_id, digest_date) VALUES "
-                            + _values("(?, ?, ?)", len(part))
-                            + " ON CONFLICT (subscriber_id, paper_id) DO NOTHING"
+                            "UPDATE subscribers SET last_due = ? WHERE id = ? AND (last_due IS NULL OR last_due < ?)"
                         ),
-                        [v for p in part for v in (subscriber_id, p, day)],
+                        (_iso(f.due), f.subscriber_id, _iso(f.due)),
                     )
-        return True
+                if f.status == "sent":
+                    day = f.digest_date.isoformat()
+                    sent.extend((f.subscriber_id, p, day) for p in dict.fromkeys(f.paper_ids))
+            # the papers of every digest here, in as few statements as rows allow: one execution, not one a paper
+            self._insert_rows(
+                c, "sent_papers (subscriber_id, paper_id, digest_date)", "(subscriber_id, paper_id)", sent
+            )
+        return [done[k] for k in range(len(finishes))]
+
+    def _insert_rows(self, c: Any, into: str, key: str, rows: Sequence[tuple[object, ...]]) -> None:
+        """``rows`` into ``into`` ("table (columns)") by multi-row INSERTs (one execution however many rows), a
+        row whose ``key`` is there already left as it is."""
+        for part in _chunks(rows, _ROWS):
+            c.execute(
+                self._q(
+                    f"INSERT INTO {into} VALUES "
+                    + _values("(" + ", ".join("?" * len(part[0])) + ")", len(part))
+                    + f" ON CONFLICT {key} DO NOTHING"
+                ),
+                [v for row in part for v in row],
+            )
 
     def get_delivery(self, subscriber_id: int, digest_date: date) -> Delivery | None:
         """One ledger row."""
@@ -521,15 +552,9 @@ class DigestSQL:
             return
         stamp = _iso(now)
         with self._write() as c:
-            for part in _chunks(rows, _ROWS):
-                c.execute(
-                    self._q(
-                        "INSERT INTO watch_results (key, paper_ids, made_at) VALUES "
-                        + _values("(?, ?, ?)", len(part))
-                        + " ON CONFLICT (key) DO NOTHING"
-                    ),
-                    [v for k, ids in part for v in (k, ids, stamp)],
-                )
+            self._insert_rows(
+                c, "watch_results (key, paper_ids, made_at)", "(key)", [(*r, stamp) for r in rows]
+            )
 
     def prune_watch_results(self, before: datetime) -> int:
         """Forget the searches kept before ``before``; how many went."""

@@ -94,6 +94,9 @@ class SQLStore(AccountSQL, DigestSQL, ABC):
     def close(self) -> None:
         """Release the connections."""
 
+    def release_thread(self) -> None:
+        """Let go of what the calling thread holds (nothing, unless the backend keeps a connection per thread)."""
+
     def _q(self, sql: str) -> str:
         return sql
 

@@ -126,6 +126,17 @@ class SQLiteStore(SQLStore):
             )
         return StoreError(f"database error in {self.path}: {exc}")
 
+    def release_thread(self) -> None:
+        """Close the calling thread's connection (a thread about to end: each thread opens its own)."""
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            return
+        self._local.conn = None
+        with self._all_lock:
+            if conn in self._all_conns:
+                self._all_conns.remove(conn)
+        conn.close()
+
     def close(self) -> None:
         """Release every thread's connection."""
         with self._all_lock:
