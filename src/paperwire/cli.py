@@ -728,13 +728,22 @@ def worker_cmd(
     once: Annotated[
         bool, typer.Option("--once", help="Run every job until it has no more work, then exit (for cron).")
     ] = False,
+    digests: Annotated[
+        bool,
+        typer.Option(
+            "--digests",
+            help="Also send the digests due (the digest job): this worker then holds the search indexes and the "
+            "embedding model as a server does, keeps them up to date and recomputes trending.",
+        ),
+    ] = False,
 ) -> None:
     """Run the shared background jobs (embedding new papers; with their settings, Hugging Face's daily lists and
     arXiv's harvest) without a web server, until stopped.
 
     Run any number of workers beside `paperwire serve --no-jobs`, on this machine or others sharing a
     PostgreSQL database: work is claimed, so each batch is done once. Every run is recorded (paperwire status).
-    Digests are sent by a server with jobs, or by `paperwire digest send` from cron, not by a worker.
+    Digests are sent by a server with jobs, a worker with --digests (any number: the delivery ledger splits
+    them), or `paperwire digest send` from cron.
     """
     import signal
     import threading
@@ -746,7 +755,20 @@ def worker_cmd(
     s = settings()
     store = open_store(s)
     name = runner_name()
-    runner = Runner(store, shared_jobs(s, store, name), name=name)
+    jobs = shared_jobs(s, store, name)
+    pw = None
+    if digests:  # as a server runs them: its indexes kept fresh, trending recomputed, then the digests due
+        from paperwire.jobs.builtin import RefreshIndexJob
+        from paperwire.jobs.digest import DigestJob
+        from paperwire.jobs.trending import TrendingJob
+
+        pw = _open(first_run=False)
+        jobs += [
+            RefreshIndexJob(pw.engine, s.refresh_interval),
+            TrendingJob(pw.trending, s.refresh_interval, s.trending_recompute_interval),
+            DigestJob(pw, name),
+        ]
+    runner = Runner(store, jobs, name=name)
     try:
         if once:
             runner.run_until_idle()
@@ -761,6 +783,8 @@ def worker_cmd(
             runner.run_forever(stop)
     finally:
         store.close()
+        if pw is not None:
+            pw.close()
     err.print("worker stopped")
 
 

@@ -65,7 +65,9 @@ def _background(settings: Settings, pw: Paperwire, embedder: Embedder | None, st
     jobs.append(
         TrendingJob(pw.trending, settings.refresh_interval, settings.trending_recompute_interval)
     )  # recomputed here, not on requests
-    if settings.jobs_in_process:  # digests due go out from here unless workers send them
+    if (
+        settings.jobs_in_process
+    ):  # digests due go out from here (else from `paperwire worker --digests` or cron)
         from paperwire.jobs.digest import DigestJob
 
         jobs.append(DigestJob(pw, name))
