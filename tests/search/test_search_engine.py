@@ -276,3 +276,21 @@ def test_an_index_built_from_another_database_is_rebuilt(tmp_path: Path) -> None
     assert [h.paper.id for h in eng.search("beta", mode="keyword").hits] == ["2502.00001"]
     assert eng.keyword.store_id == copy.store_id()
     copy.close()
+
+
+@pytest.mark.parametrize(
+    "text", ["masked autoencoders", "Kaiming He masked autoencoder", "graph neural networks"]
+)
+def test_words_alone_rank_as_they_do_under_a_filter_that_keeps_everything(
+    engine: SearchEngine, text: str
+) -> None:
+    from paperwire.search.query import parse_query
+
+    kw = engine.keyword
+    alone, total = kw.search(parse_query(text), limit=50)  # one flat union of term clauses
+    kept, _ = kw.search(parse_query(text + " after:1990-01-01"), limit=50)  # words nested under a filter
+    assert alone and total >= len(alone)
+    assert [h.paper_id for h in alone] == [h.paper_id for h in kept]
+    assert [round(h.score, 4) for h in alone] == [round(h.score, 4) for h in kept]
+    uncounted, zero = kw.search(parse_query(text), limit=50, count=False)  # what hybrid asks: hits, no count
+    assert [h.paper_id for h in uncounted] == [h.paper_id for h in alone] and zero == 0

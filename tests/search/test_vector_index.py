@@ -223,3 +223,37 @@ def test_facets_patch_and_fold_agree() -> None:
         assert np.array_equal(f.category_mask(want, 500), expected)
         f.fold()
         assert np.array_equal(f.category_mask(want, 500), expected)
+
+
+def test_a_broad_filter_walks_the_graph_and_a_narrow_one_scans(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rng = np.random.default_rng(5)
+    add(store, [f"2501.{i:05d}" for i in range(1, 301)], unit(rng, 300), categories=("cs.CV",))
+    add(store, [f"2502.{i:05d}" for i in range(1, 101)], unit(rng, 100), categories=("cs.CL",))
+    add(store, ["2503.00001"], unit(rng, 1), categories=("cs.RO",))
+    index = VectorIndex(tmp_path / "idx", "m")
+    index.sync(store, store.store_id(), "inline")
+    assert index.graph_n == index.n == 401
+    monkeypatch.setattr(semantic, "FRESH_ROWS", 0)  # the graph's answer alone
+    monkeypatch.setattr(semantic, "FILTER_GRAPH_MIN", 50)
+    walks: list[bool] = []
+    walk = index._walk
+
+    def spy(q: np.ndarray, k: int, allowed: np.ndarray | None) -> object:
+        got = walk(q, k, allowed)
+        walks.append(got is not None)
+        return got
+
+    monkeypatch.setattr(index, "_walk", spy)
+    cv, ro = index.mask(["cs.CV"]), index.mask(["cs.RO"])
+    assert cv is not None and ro is not None
+    for q in unit(rng, 5):
+        hits = index.search(q, 10, cv)  # 300 rows allowed: the graph is walked, skipping the others
+        assert all(h.paper_id.startswith("2501.") for h in hits) and len(hits) == 10
+        allowed = [index.ids[i] for i in np.nonzero(cv)[0]]
+        best = [p for p in exact(index, q, 401) if p in allowed][:10]
+        assert len(set(best) & {h.paper_id for h in hits}) >= 9  # approximate, nearly exact on 400 rows
+    assert walks == [True] * 5
+    hits = index.search(unit(rng, 1)[0], 10, ro)  # one row allowed: gathered and scanned exactly
+    assert [h.paper_id for h in hits] == ["2503.00001"] and walks[-1] is False

@@ -246,7 +246,7 @@ class SearchEngine:
         if mode == "semantic":
             fused = [(h.paper_id, h.similarity, [None, r]) for r, h in enumerate(sem, start=1)]
         else:
-            kw, _ = self.keyword.search(q, limit=depth)
+            kw, _ = self.keyword.search(q, limit=depth, count=False)  # fusion needs the hits, not how many
             fused, share = self.fuse(q, kw, sem, papers)
             kw_score = {h.paper_id: h.score for h in kw}
         sims = {h.paper_id: h.similarity for h in sem}

@@ -384,14 +384,17 @@ class KeywordIndex:
                 self._word_terms[word] = got
         return got
 
-    def _terms_query(self, tokens: Sequence[str]) -> Any:
+    def _terms_clauses(self, tokens: Sequence[str]) -> list[tuple[Any, Any]]:
         clauses = []
         for tok in dict.fromkeys(tokens):
             clauses.append((tantivy.Occur.Should, tantivy.Query.term_query(self.schema, "text", tok)))
             if self.title_boost > 0:  # a title match counts extra, on top of its share of the text
                 title = tantivy.Query.term_query(self.schema, "title", tok)
                 clauses.append((tantivy.Occur.Should, tantivy.Query.boost_query(title, self.title_boost)))
-        return tantivy.Query.boolean_query(clauses)
+        return clauses
+
+    def _terms_query(self, tokens: Sequence[str]) -> Any:
+        return tantivy.Query.boolean_query(self._terms_clauses(tokens))
 
     def _phrase_query(self, text: str) -> Any:
         """The words of ``text`` in a row in the title or the abstract, stop words included ("of" is not
@@ -418,17 +421,16 @@ class KeywordIndex:
             return tantivy.Query.term_query(self.schema, "authors", toks[0])
         return tantivy.Query.phrase_query(self.schema, "authors", list[Any](toks))
 
-    def _author_words_query(self, words: Sequence[str]) -> Any | None:
+    def _author_words_clauses(self, words: Sequence[str]) -> list[tuple[Any, Any]]:
         # plain words also find authors ("Kaiming He masked autoencoder"), at a lower weight
         toks = [str(t) for w in words for t in self.names.analyze(w) if len(str(t)) > 1]
-        if not toks:
-            return None
-        return tantivy.Query.boost_query(
-            tantivy.Query.boolean_query(
-                [(tantivy.Occur.Should, tantivy.Query.term_query(self.schema, "authors", t)) for t in toks]
-            ),
-            AUTHOR_BOOST,
-        )
+        return [
+            (
+                tantivy.Occur.Should,
+                tantivy.Query.boost_query(tantivy.Query.term_query(self.schema, "authors", t), AUTHOR_BOOST),
+            )
+            for t in toks
+        ]
 
     def constraints(self, q: Query) -> list[tuple[Any, Any]]:
         """The clauses every result must satisfy: phrases, exclusions, authors, categories, dates."""
@@ -464,15 +466,17 @@ class KeywordIndex:
         return clauses
 
     def build_query(self, q: Query) -> Any:
-        """The tantivy query for ``q``: any word ranks (BM25), every constraint must hold."""
+        """The tantivy query for ``q``: any word ranks (BM25), every constraint must hold.
+
+        Words alone make one flat union of term clauses (each word in the text, its boosted title match, its
+        boosted author match): tantivy then skips postings that cannot reach the top hits (block-max WAND),
+        with the same hits and scores as the nested form constraints need (a boost over a union of terms is
+        the union of the boosted terms)."""
         clauses = self.constraints(q)
         word_tokens = [t for w in q.words for t in self.terms(w)]
-        ranked = []
-        if word_tokens:
-            ranked.append((tantivy.Occur.Should, self._terms_query(word_tokens)))
-        author_words = self._author_words_query(q.words)
-        if author_words is not None:
-            ranked.append((tantivy.Occur.Should, author_words))
+        ranked = self._terms_clauses(word_tokens) + self._author_words_clauses(q.words)
+        if ranked and not clauses:
+            return tantivy.Query.boolean_query(ranked)
         if ranked:
             clauses.append((tantivy.Occur.Must, tantivy.Query.boolean_query(ranked)))
         elif not any(occ == tantivy.Occur.Must for occ, _ in clauses):
@@ -488,8 +492,10 @@ class KeywordIndex:
         offset: int = 0,
         by_date: bool = False,
         within: Sequence[str] | None = None,
+        count: bool = True,
     ) -> tuple[list[KeywordHit], int]:
-        """Top hits for ``q`` and how many documents match (``within``: only among these paper ids)."""
+        """Top hits for ``q`` and how many documents match (``within``: only among these paper ids). ``count``
+        False: the count is not made (0), and tantivy may skip documents that cannot reach the top hits."""
         searcher = self.index.searcher()
         query = self.build_query(q)
         if within is not None:
@@ -501,17 +507,17 @@ class KeywordIndex:
         # the index holds, so a page far past the end costs nothing
         room = int(searcher.num_docs) - offset
         if room <= 0:
-            res = searcher.search(query, 1, count=True)
+            res = searcher.search(query, 1, count=count)
             return [], int(getattr(res, "count", None) or 0)
         limit = min(limit, room)
         if by_date:
-            res = searcher.search(query, limit, count=True, order_by_field="date", offset=offset)
+            res = searcher.search(query, limit, count=count, order_by_field="date", offset=offset)
         else:
-            res = searcher.search(query, limit, count=True, offset=offset)
+            res = searcher.search(query, limit, count=count, offset=offset)
         ids = self._ids(searcher, [addr for _, addr in res.hits])
         hits = [KeywordHit(pid, float(score)) for pid, (score, _) in zip(ids, res.hits, strict=True)]
-        count = getattr(res, "count", None)  # present at run time; missing from the stubs
-        return hits, int(count or 0)
+        total = getattr(res, "count", None)  # present at run time; missing from the stubs
+        return hits, int(total or 0)
 
     def matching_ids(self, q: Query, among: Sequence[str] | None = None, limit: int = 100_000) -> set[str]:
         """Ids satisfying ``q``'s constraints (optionally only among ``among``)."""

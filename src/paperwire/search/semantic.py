@@ -42,6 +42,11 @@ _FORMAT = 2  # 2: state.npz + cursor in meta.json (1: labels.json, no cursor: re
 GRAPH_CHUNK = 256  # rows added to the graph per hold of the search lock (~0.3 s at a million rows)
 INLINE_GRAPH_ROWS = 20_000  # rows missing from the graph that a sync adds itself; more: a build (background)
 FRESH_ROWS = 20_000  # the newest rows, also searched exactly (a few ms): a paper just added is always found
+# a filtered search (categories, dates) walks the graph, skipping rows outside the filter, when the filter
+# leaves this many rows or more (and a share of the graph big enough for a walk to meet them often); fewer
+# rows are gathered and scanned exactly (cheaper than a walk that must pass many rows to find a few)
+FILTER_GRAPH_MIN = 50_000
+FILTER_GRAPH_SHARE = 0.05
 
 GraphBuild = Literal["auto", "inline", "background"]
 
@@ -448,24 +453,42 @@ class VectorIndex:
             return []
         q = np.asarray(qvec, dtype=np.float32).reshape(-1)
         n = self.n
-        if mask is None and self.graph is not None and self._graph_live:
-            kk = min(k, self._graph_live)
-            self.graph.set_ef(max(_EF_SEARCH, kk))
-            labels, dists = self.graph.knn_query(q, k=kk, num_threads=1)  # no thread spawned per query
-            hits = [(int(lab), float(1.0 - d)) for lab, d in zip(labels[0], dists[0], strict=True)]
-            # rows not in the graph yet, and the newest rows (the graph's greedy walk may not reach a row just
-            # added): searched exactly, merged in
-            lo = min(self.graph_n, max(0, n - FRESH_ROWS))
-            if lo < n:
-                seen = {lab for lab, _ in hits}
-                hits += [h for h in self._scan(q, k, lo, n, self.alive[lo:n]) if h[0] not in seen]
-                hits.sort(key=lambda h: -h[1])
-                hits = hits[:k]
-            return [VectorHit(self.ids[lab], s) for lab, s in hits]
         if mask is not None and mask.shape[0] < n:  # rows added since the mask was made
             mask = np.concatenate([mask, np.zeros(n - mask.shape[0], dtype=bool)])
-        allowed = self.alive[:n] if mask is None else mask[:n]
-        return [VectorHit(self.ids[lab], s) for lab, s in self._scan(q, k, 0, n, allowed)]
+        allowed = self.alive[:n] if mask is None else mask[:n] & self.alive[:n]
+        hits = self._walk(q, k, None if mask is None else allowed)
+        if hits is None:  # no graph, or a narrow filter: every allowed row scanned exactly
+            return [VectorHit(self.ids[lab], s) for lab, s in self._scan(q, k, 0, n, allowed)]
+        # rows not in the graph yet, and the newest rows (the graph's greedy walk may not reach a row just
+        # added): searched exactly, merged in
+        lo = min(self.graph_n, max(0, n - FRESH_ROWS))
+        if lo < n:
+            seen = {lab for lab, _ in hits}
+            hits += [h for h in self._scan(q, k, lo, n, allowed[lo:n]) if h[0] not in seen]
+            hits.sort(key=lambda h: -h[1])
+            hits = hits[:k]
+        return [VectorHit(self.ids[lab], s) for lab, s in hits]
+
+    def _walk(self, q: np.ndarray, k: int, allowed: np.ndarray | None) -> list[tuple[int, float]] | None:
+        """The graph's nearest rows (only ``allowed`` ones when given); None when the graph should not be
+        walked: none yet, or a filter leaving too few of its rows (an exact scan of those is cheaper)."""
+        if self.graph is None or not self._graph_live:
+            return None
+        kk = min(k, self._graph_live)
+        ef = max(_EF_SEARCH, kk)
+        check = None
+        if allowed is not None:
+            in_graph = int(allowed[: self.graph_n].sum())
+            if in_graph < max(FILTER_GRAPH_MIN, FILTER_GRAPH_SHARE * self._graph_live):
+                return None
+            kk, ef = min(kk, in_graph), 2 * ef  # a walk passes rows it may not return: look wider
+            check = allowed.__getitem__  # called by hnswlib with each row it meets (a numpy bool)
+        self.graph.set_ef(ef)
+        try:
+            labels, dists = self.graph.knn_query(q, k=kk, num_threads=1, filter=check)  # no thread per query
+        except RuntimeError:  # the walk found fewer than kk allowed rows: scan them exactly instead
+            return None
+        return [(int(lab), float(1.0 - d)) for lab, d in zip(labels[0], dists[0], strict=True)]
 
     def _scan(self, q: np.ndarray, k: int, lo: int, hi: int, allowed: np.ndarray) -> list[tuple[int, float]]:
         """Exact top ``k`` of rows ``lo..hi-1`` where ``allowed``: the allowed rows gathered when they are few
