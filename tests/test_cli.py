@@ -118,6 +118,16 @@ def test_bad_settings_are_one_line_each(tmp_path: Path) -> None:
     )
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert r.stderr.startswith("error: invalid setting: PAPERWIRE_REQUEST_INTERVAL=0.5 s is below the 3 s")
+    env = {
+        **os.environ,
+        "PAPERWIRE_HOME": str(tmp_path),
+        "PAPERWIRE_ARXIV_HOLIDAYS": "2027-01-01, 2027-13-01",
+    }
+    r = subprocess.run(
+        [sys.executable, "-m", "paperwire", "status"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert r.returncode == 2 and "Traceback" not in r.stderr and len(r.stderr.strip().splitlines()) == 1
+    assert "PAPERWIRE_ARXIV_HOLIDAYS: not a date: '2027-13-01'" in r.stderr
 
 
 def test_missing_file(tmp_path: Path, fresh: Home) -> None:

@@ -313,6 +313,12 @@ class Settings(BaseSettings):
         description="Minutes after an announcement (20:00 US Eastern) before the arxiv-harvest job harvests it "
         "(arXiv's feed shows a listing a while after announcing it).",
     )
+    arxiv_holidays: str = Field(
+        "",
+        description="More evenings (US Eastern dates, YYYY-MM-DD, separated by commas or spaces) on which arXiv "
+        "announces nothing, beyond the 2025-2026 holidays paperwire knows: add arXiv's schedule for a new year, "
+        "or a deferral it posts. Digests, the harvest after each announcement and the status follow it.",
+    )
     digest_max_entries: int = Field(
         25,
         ge=1,
@@ -394,6 +400,18 @@ class Settings(BaseSettings):
         # PAPERWIRE_SMTP_HOST= in an env file means no SMTP, not a host named ""
         raw = v.get_secret_value() if isinstance(v, SecretStr) else v
         return None if isinstance(raw, str) and not raw.strip() else v
+
+    @field_validator("arxiv_holidays")
+    @classmethod
+    def _holidays_are_dates(cls, v: str) -> str:
+        from paperwire.digest.schedule import parse_holidays
+        from paperwire.errors import DigestPrefsError
+
+        try:
+            parse_holidays(v)
+        except DigestPrefsError as exc:  # a ConfigError passes pydantic whole: the CLI exits 2 with it
+            raise ConfigError(f"PAPERWIRE_ARXIV_HOLIDAYS: {exc}") from None
+        return v
 
     @model_validator(mode="after")
     def _mail_settings_agree(self) -> Self:

@@ -176,7 +176,13 @@ def digest_status(pw: Paperwire, jobs: list[dict[str, Any]], now: datetime | Non
     announcement, the next delivery moment of any active subscriber), and warnings (a listing not harvested
     yet, digests the mail server did not take)."""
     from paperwire.digest.deliver import prefs_of
-    from paperwire.digest.schedule import last_announcement, listing_day, next_announcement, next_delivery
+    from paperwire.digest.schedule import (
+        calendar_of,
+        last_announcement,
+        listing_day,
+        next_announcement,
+        next_delivery,
+    )
 
     store = pw.store
     now = now or datetime.now(UTC)
@@ -188,8 +194,10 @@ def digest_status(pw: Paperwire, jobs: list[dict[str, Any]], now: datetime | Non
     slots = {(p.hour, p.timezone, p.frequency, p.weekday) for p in map(prefs_of, active)}
     nxt = min((next_delivery(now, h, tz, f, weekday=wd) for h, tz, f, wd in slots), default=None)
     warnings: list[str] = []
-    newest, expected = store.latest_announced(), listing_day(last_announcement(now))
-    if active and (newest is None or newest < expected) and now - last_announcement(now) > timedelta(hours=2):
+    cal = calendar_of(pw.settings.arxiv_holidays)
+    announced = last_announcement(now, calendar=cal)
+    newest, expected = store.latest_announced(), listing_day(announced)
+    if active and (newest is None or newest < expected) and now - announced > timedelta(hours=2):
         warnings.append(
             f"arXiv's listing of {expected.isoformat()} has not been harvested yet (the newest here is "
             f"{newest.isoformat() if newest else 'none'}): digests covering it wait, up to "
@@ -210,7 +218,7 @@ def digest_status(pw: Paperwire, jobs: list[dict[str, Any]], now: datetime | Non
         "last_run": (job or {}).get("last_started"),
         "last_run_counts": last,
         "waiting": last.get("waiting", 0),
-        "next_announcement": next_announcement(now).isoformat(),
+        "next_announcement": next_announcement(now, calendar=cal).isoformat(),
         "next_delivery": nxt.isoformat() if nxt else None,
         "mail": "smtp" if pw.settings.smtp_host else "outbox",
         "warnings": warnings,

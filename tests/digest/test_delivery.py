@@ -549,3 +549,15 @@ def test_a_ledger_that_cannot_record_stops_the_pass_and_keeps_what_it_recorded(s
     rest = site.send_due(NOW + timedelta(minutes=11), "rerun")
     assert rest.sent == len(emails) - len(recorded)
     assert sorted({m.rcpt_tos[0] for m in site.server.messages[n:]}) == sorted(emails)
+
+
+def test_an_evening_off_from_the_settings_sends_nothing_for_it(
+    site: Site, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    subscribe_and_confirm(site, "h@example.org", categories=["cs.LG"], trending=0)
+    pw = site.client.app.state.site.pw  # type: ignore[attr-defined]
+    # arXiv posts that it makes no announcement on Thursday 2 January: the digest of the 3rd has nothing to cover
+    monkeypatch.setattr(pw, "settings", pw.settings.model_copy(update={"arxiv_holidays": "2025-01-02"}))
+    assert site.send_due(NOW).counts()["sent"] == 0
+    monkeypatch.undo()  # without it, that evening's listing is due as usual
+    assert site.send_due(NOW).sent == 1

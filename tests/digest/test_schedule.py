@@ -18,6 +18,7 @@ from paperwire.digest.schedule import (
     DueDigest,
     announcement_at,
     announcements_between,
+    calendar_of,
     digest_due,
     due_at,
     is_announcement_day,
@@ -94,6 +95,11 @@ def test_holiday_table_extends_from_a_setting() -> None:
     cal = DEFAULT_CALENDAR.with_holidays(extra)
     assert is_announcement_day(date(2027, 1, 18))
     assert not is_announcement_day(date(2027, 1, 18), calendar=cal)
+    assert calendar_of("2027-01-01, 2027-01-18\n") == cal and calendar_of("") is DEFAULT_CALENDAR
+    # Monday 18 January 2027 off: Tuesday morning's digest covers nothing (the quiet window)
+    at = datetime(2027, 1, 19, 12, 0, tzinfo=UTC)
+    assert digest_due(None, at, 8, "UTC", "daily").covers == [date(2027, 1, 19)]  # type: ignore[union-attr]
+    assert digest_due(None, at, 8, "UTC", "daily", calendar=cal).quiet  # type: ignore[union-attr]
     with pytest.raises(DigestPrefsError, match="not a date"):
         parse_holidays("2027-13-01")
 

@@ -27,7 +27,7 @@ from paperwire.app_context import Paperwire
 from paperwire.digest.compose import Digest, DigestPrefs, compose_digest
 from paperwire.digest.links import DigestTokens
 from paperwire.digest.render import DigestLinks, RenderedDigest, render_digest
-from paperwire.digest.schedule import DueDigest, digest_due
+from paperwire.digest.schedule import DueDigest, calendar_of, digest_due
 from paperwire.errors import (
     DigestPrefsError,
     MailDeferred,
@@ -193,6 +193,7 @@ class DigestSender:
         self.holder = holder or f"{socket.gethostname()}:{id(self)}"
         self.clock = clock
         self.tokens = DigestTokens(pw.settings)
+        self.calendar = calendar_of(pw.settings.arxiv_holidays)
         self.domain = (base_url.split("//", 1)[-1].split("/", 1)[0].split(":", 1)[0]) or "paperwire.localhost"
         self._searches: dict[tuple[str, date, date], list[Paper]] = {}
         self._watch_vectors: dict[str, np.ndarray] = {}
@@ -224,8 +225,9 @@ class DigestSender:
             prefs = prefs_of(sub)
             watched.update(prefs.watches)
             due = digest_due(
-                sub.last_due, now, prefs.hour, prefs.timezone, prefs.frequency, weekday=prefs.weekday
-            )
+                sub.last_due, now, prefs.hour, prefs.timezone, prefs.frequency, weekday=prefs.weekday,
+                calendar=self.calendar,
+            )  # fmt: skip
             if due is None or (due.quiet and not prefs.send_empty):
                 continue  # nothing due, or a quiet window: the next digest covers it and says so
             listing = due.awaits_listing
@@ -381,10 +383,19 @@ class DigestSender:
         now = now or self.clock()
         prefs = prefs_of(sub)
         due = digest_due(
-            sub.last_due, now, prefs.hour, prefs.timezone, prefs.frequency, weekday=prefs.weekday
-        )
+            sub.last_due, now, prefs.hour, prefs.timezone, prefs.frequency, weekday=prefs.weekday,
+            calendar=self.calendar,
+        )  # fmt: skip
         if due is None:
-            due = digest_due(None, now, prefs.hour, prefs.timezone, prefs.frequency, weekday=prefs.weekday)
+            due = digest_due(
+                None,
+                now,
+                prefs.hour,
+                prefs.timezone,
+                prefs.frequency,
+                weekday=prefs.weekday,
+                calendar=self.calendar,
+            )
         assert due is not None  # with no previous digest one is always due
         return due, render_digest(self.compose(sub, prefs, due), self.links(sub))
 

@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
 from typing import Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -85,6 +86,13 @@ class AnnouncementCalendar:
 
 
 DEFAULT_CALENDAR = AnnouncementCalendar()
+
+
+@lru_cache(maxsize=8)
+def calendar_of(extra_holidays: str) -> AnnouncementCalendar:
+    """arXiv's calendar with the holidays of a setting (``PAPERWIRE_ARXIV_HOLIDAYS``) added."""
+    extra = parse_holidays(extra_holidays)
+    return DEFAULT_CALENDAR.with_holidays(extra) if extra else DEFAULT_CALENDAR
 
 
 def parse_holidays(text: str) -> frozenset[date]:

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import httpx
 
 from paperwire.config import Settings
-from paperwire.digest.schedule import last_announcement
+from paperwire.digest.schedule import calendar_of, last_announcement
 from paperwire.harvest import harvest_set
 from paperwire.jobs.base import Outcome
 from paperwire.store.base import Store
@@ -48,9 +48,8 @@ class HarvestJob:
     def run(self) -> Outcome:
         now = self.clock()
         delay = timedelta(minutes=self.settings.arxiv_harvest_delay_minutes)
-        announced = last_announcement(
-            now - delay
-        )  # the newest announcement arXiv's feed has had time to show
+        # the newest announcement arXiv's feed has had time to show
+        announced = last_announcement(now - delay, calendar=calendar_of(self.settings.arxiv_holidays))
         counts = {"harvested": 0, "up_to_date": 0}
         for set_spec in harvest_sets(self.settings):
             mark = f"harvest-job:{set_spec}"
