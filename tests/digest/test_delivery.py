@@ -443,7 +443,6 @@ def test_a_signed_in_subscriber_previews_their_digest_on_the_site(site: Site) ->
 
 
 def test_a_watch_is_embedded_once_then_its_kept_vector_serves(site: Site) -> None:
-    subscribe_and_confirm(site, "w@example.org", watches=["diffusion models"], trending=0)
     pw = site.client.app.state.site.pw  # type: ignore[attr-defined]
     model = pw.engine.model_name
     calls: list[list[str]] = []
@@ -455,16 +454,28 @@ def test_a_watch_is_embedded_once_then_its_kept_vector_serves(site: Site) -> Non
 
     pw.engine.embed_queries = spy
     try:
-        assert site.send_due(NOW).sent == 1
+        # saved with the subscription (off the request), not in the digest pass
+        subscribe_and_confirm(site, "w@example.org", watches=["diffusion models"], trending=0)
         assert calls == [["diffusion models"]]
         assert list(pw.store.query_vectors(model, ["diffusion models"])) == ["diffusion models"]
+        assert site.send_due(NOW).sent == 1
+        assert calls == [["diffusion models"]]  # the pass read the kept vector
+        pw.store.prune_query_vectors(model, keep=set())  # kept before this feature, or lost: the pass embeds
         monday = NOW + timedelta(days=3, hours=8)  # Monday's digest (its listing not here: it goes out late)
         assert site.send_due(monday).counts()["taken"] == 0
-        assert calls == [["diffusion models"]]  # the kept vector served the next pass
+        assert calls == [["diffusion models"]] * 2
+        assert list(pw.store.query_vectors(model, ["diffusion models"])) == ["diffusion models"]
+        # a watch added on the manage page is embedded when saved
         sub = pw.store.subscriber_by_email("w@example.org")
+        token = site.subscriptions().tokens.manage(sub)  # type: ignore[attr-defined]
+        form = {"token": token, "watches": "diffusion models\nprotein folding", "categories": "", "trending": "0",
+                "frequency": "daily", "hour": "8", "timezone": "UTC", "weekday": "0"}  # fmt: skip
+        assert site.client.post("/digest/manage", data=form).status_code == 200
+        site.subscriptions().flush()  # type: ignore[attr-defined]
+        assert calls[-1] == ["protein folding"]  # only the new one
         pw.store.set_subscriber_status(sub.id, "unsubscribed", monday, reason="one-click")
         site.send_due(monday + timedelta(days=1))
-        assert pw.store.query_vectors(model, ["diffusion models"]) == {}  # nobody watches it: forgotten
+        assert pw.store.query_vectors(model, ["diffusion models", "protein folding"]) == {}  # nobody watches
     finally:
         del pw.engine.embed_queries
 

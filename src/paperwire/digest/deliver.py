@@ -17,7 +17,7 @@ import logging
 import random
 import socket
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
@@ -153,6 +153,23 @@ class LedgerWriter:
                     self._cv.notify_all()
         finally:
             self.store.release_thread()
+
+
+def keep_watch_vectors(pw: Paperwire, watches: Sequence[str], now: datetime) -> dict[str, np.ndarray]:
+    """The vectors of these watches: kept in the store already (by an earlier pass, or when the subscriber saved
+    them), else embedded now in one batch and kept, so a watch is embedded once, not every day. Empty where
+    search is by keyword only (no vector is needed)."""
+    engine = pw.engine
+    engine.ready(vectors=True)
+    if not watches or not len(engine.vectors):
+        return {}
+    got = pw.store.query_vectors(engine.model_name, watches)
+    missing = [w for w in dict.fromkeys(watches) if w not in got]
+    if missing:
+        made = engine.embed_queries(missing)
+        pw.store.put_query_vectors(engine.model_name, made, now)
+        got.update(made)
+    return got
 
 
 @dataclass
@@ -444,22 +461,9 @@ class DigestSender:
         return got if got is not None else self.store.sent_paper_ids(subscriber_id)
 
     def _embed_watches(self, watches: list[str]) -> None:
-        """The vectors of these watches: kept in the store from an earlier pass, else embedded now (in one
-        batch: several times faster than one by one) and kept, so a watch is embedded once, not every day."""
         new = [w for w in dict.fromkeys(watches) if w not in self._watch_vectors]
-        if not new:
-            return
-        engine = self.pw.engine
-        engine.ready(vectors=True)
-        if not len(engine.vectors):
-            return  # keyword search only: no vector is needed
-        kept = self.store.query_vectors(engine.model_name, new)
-        self._watch_vectors.update(kept)
-        missing = [w for w in new if w not in kept]
-        if missing:
-            made = engine.embed_queries(missing)
-            self._watch_vectors.update(made)
-            self.store.put_query_vectors(engine.model_name, made, self.clock())
+        if new:
+            self._watch_vectors.update(keep_watch_vectors(self.pw, new, self.clock()))
 
     def _watch(self, query: str, first: date, last: date) -> list[Paper]:
         key = (query, first, last)  # subscribers with one watch share its search within a pass

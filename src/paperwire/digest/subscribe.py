@@ -6,7 +6,7 @@ long either way)."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 
 from paperwire.config import Settings
@@ -33,9 +33,11 @@ class Subscriptions:
         store: Store,
         mailer: Mailer | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        embed_watches: Callable[[list[str]], object] | None = None,
     ) -> None:
         self.settings = settings
         self.store = store
+        self.embed_watches = embed_watches  # kept vectors for a subscriber's watches (see keep_watches)
         self.mailer = mailer or get_mailer(settings)
         self.clock = clock
         self.tokens = DigestTokens(settings)
@@ -59,8 +61,22 @@ class Subscriptions:
         """Send what is pending, then stop the mail thread."""
         self._mail.close()
 
+    def keep_watches(self, watches: Sequence[str]) -> None:
+        """Embed a subscriber's watches now, off the request (the mail thread), so the digest pass finds their
+        vectors kept and embeds nothing; a failure only leaves the pass to embed them."""
+        if watches and self.embed_watches is not None:
+            self._mail.submit(self._keep, list(watches))
+
+    def _keep(self, watches: list[str]) -> None:
+        try:
+            assert self.embed_watches is not None
+            self.embed_watches(watches)
+        except Exception:
+            log.exception("embedding %d watches failed (the next digest pass embeds them)", len(watches))
+
     def _take(self, address: str, prefs: DigestPrefs, base_url: str, user_id: int | None) -> bool:
         sub = self.store.subscribe(address, prefs_json(prefs), self.clock(), user_id)
+        self._keep(list(prefs.watches))  # known address or not: the same work, the answer says nothing
         if sub.status != "pending":  # active already, or suppressed: nothing to confirm, no mail (M8)
             return False
         self.mailer.send(self.confirmation(sub, base_url))

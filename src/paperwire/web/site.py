@@ -6,6 +6,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Hashable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -107,7 +108,15 @@ class Site:
         if self._subscriptions is not None:
             self._subscriptions.close()
         self._signin = SignIn(self.settings, pw.store) if pw is not None else None
-        self._subscriptions = Subscriptions(self.settings, pw.store) if pw is not None else None
+        self._subscriptions = None
+        if pw is not None:
+            from paperwire.digest.deliver import keep_watch_vectors
+
+            self._subscriptions = Subscriptions(
+                self.settings,
+                pw.store,
+                embed_watches=lambda watches: keep_watch_vectors(pw, watches, datetime.now(UTC)),
+            )
 
     def absolute(self, request: Request, path: str) -> str:
         """An absolute link to ``path`` (with its query): on ``base_url`` when set, else on the address

@@ -202,6 +202,7 @@ def manage(
             error=str(exc),
         )
     site.pw.store.set_subscriber_prefs(sub.id, prefs_json(prefs))
+    site.subscriptions.keep_watches(prefs.watches)  # embedded now (off the request), not in the digest pass
     return render(
         site, request, "digest_manage.html", sub=sub, prefs=prefs, token=token, saved=True, error=None
     )
