@@ -434,13 +434,11 @@ def test_collections_private_public_and_share_links(site: Site) -> None:
 
     other = signed_in(site, "nosy@example.org")
     anon = site.client()
-    token = (
-        open_store(site.settings)
-        .get_collection(  # type: ignore[union-attr]
-            owner.get("/api/me").json()["id"], cid
-        )
-        .share_token
-    )
+    store = open_store(site.settings)  # closed: a PostgreSQL pool left to the garbage collector can be
+    try:  # collected from one of its own threads, which then cannot join itself (an unraisable error)
+        token = store.get_collection(owner.get("/api/me").json()["id"], cid).share_token  # type: ignore[union-attr]
+    finally:
+        store.close()
     # another account: every collection endpoint with my collection's id is 404, and nothing changes
     assert other.get(f"/collections/{cid}").status_code == 404
     assert other.post(f"/collections/{cid}/papers", data={"paper_id": P3}, headers=ORIGIN).status_code == 404
