@@ -306,15 +306,20 @@ ZONES = [
 ]
 
 
+# a subscriber's delivery slot, and a moment, as the property tests draw them
+SLOT = {
+    "tz": st.sampled_from(ZONES),
+    "hour": st.integers(0, 23),
+    "frequency": st.sampled_from(["daily", "weekly"]),
+    "weekday": st.integers(0, 6),
+}
+MOMENT = st.datetimes(min_value=datetime(2025, 1, 1), max_value=datetime(2027, 6, 1), timezones=st.just(UTC))
+
+
 @settings(max_examples=60, deadline=None)
 @given(
-    tz=st.sampled_from(ZONES),
-    hour=st.integers(0, 23),
-    frequency=st.sampled_from(["daily", "weekly"]),
-    weekday=st.integers(0, 6),
-    start=st.datetimes(
-        min_value=datetime(2025, 1, 1), max_value=datetime(2027, 6, 1), timezones=st.just(UTC)
-    ),
+    **SLOT,
+    start=MOMENT,
     gaps=st.lists(st.integers(min_value=10, max_value=6 * 24 * 60), min_size=1, max_size=25),
     record_quiet=st.booleans(),
 )
@@ -344,13 +349,7 @@ def test_due_digests_partition_time(
 
 
 @settings(max_examples=80, deadline=None)
-@given(
-    tz=st.sampled_from(ZONES),
-    hour=st.integers(0, 23),
-    frequency=st.sampled_from(["daily", "weekly"]),
-    weekday=st.integers(0, 6),
-    at=st.datetimes(min_value=datetime(2025, 1, 1), max_value=datetime(2027, 6, 1), timezones=st.just(UTC)),
-)
+@given(**SLOT, at=MOMENT)
 def test_the_next_delivery_is_the_next_moment_a_digest_falls_due(
     tz: str, hour: int, frequency: str, weekday: int, at: datetime
 ) -> None:

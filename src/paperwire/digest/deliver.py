@@ -515,17 +515,11 @@ class DigestSender:
         except PaperwireError as exc:  # each search runs here instead: slower, nothing lost
             log.warning("reading the pass's shared searches failed: %s", exc)
             return
-        missing: set[str] = set()
-        for shared, ids in got.items():
-            key = wanted[shared]
-            listing = self._listing(key[1], key[2])
-            missing.update(i for i in ids if i not in listing)
+        found = {wanted[shared]: (self._listing(*wanted[shared][1:]), ids) for shared, ids in got.items()}
+        missing = {i for listing, ids in found.values() for i in ids if i not in listing}
         extra = self.store.get_papers(sorted(missing)) if missing else {}
-        for shared, ids in got.items():
-            key = wanted[shared]
-            listing = self._listing(key[1], key[2])
-            papers = [p for i in ids if (p := listing.get(i) or extra.get(i)) is not None]
-            self._searches[key] = papers
+        for key, (listing, ids) in found.items():
+            self._searches[key] = [p for i in ids if (p := listing.get(i) or extra.get(i)) is not None]
 
     def _share_out(self) -> None:
         """Keep the searches this sender ran for the other senders of the pass."""
