@@ -221,8 +221,11 @@ def test_facets_patch_and_fold_agree() -> None:
     for want in (["a"], ["b", "d"], ["zz"]):
         expected = np.array([not set(want).isdisjoint(truth[r]) for r in range(500)])
         assert np.array_equal(f.category_mask(want, 500), expected)
+        assert np.array_equal(f.category_rows(want, 500), np.flatnonzero(expected))  # patched rows too
+        assert np.array_equal(f.category_rows(want, 200), np.flatnonzero(expected[:200]))
         f.fold()
         assert np.array_equal(f.category_mask(want, 500), expected)
+        assert np.array_equal(f.category_rows(want, 500), np.flatnonzero(expected))
 
 
 def test_a_broad_filter_walks_the_graph_and_a_narrow_one_scans(
@@ -257,3 +260,51 @@ def test_a_broad_filter_walks_the_graph_and_a_narrow_one_scans(
     assert walks == [True] * 5
     hits = index.search(unit(rng, 1)[0], 10, ro)  # one row allowed: gathered and scanned exactly
     assert [h.paper_id for h in hits] == ["2503.00001"] and walks[-1] is False
+
+
+def test_listed_rows_allow_what_the_mask_allows_and_search_alike(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rng = np.random.default_rng(8)
+    add(store, [f"2501.{i:05d}" for i in range(1, 201)], unit(rng, 200), categories=("cs.CV",))
+    add(store, [f"2502.{i:05d}" for i in range(1, 151)], unit(rng, 150), categories=("cs.CL", "cs.AI"))
+    add(store, [f"2503.{i:05d}" for i in range(1, 51)], unit(rng, 50), categories=("cs.RO",), announced=None)
+    index = VectorIndex(tmp_path / "idx", "m")
+    index.sync(store, store.store_id(), "inline")
+    # changes after the full load: a paper moves category (the facets' patch) and gets a date; one is
+    # rewritten (its vector, made for the old text, leaves the index)
+    store.upsert_papers(
+        [
+            make_paper("2501.00007", categories=("cs.RO",), announced=date(2026, 2, 2)),
+            make_paper("2502.00003", categories=("cs.CL", "cs.AI"), abstract="Rewritten."),
+        ]
+    )
+    index.sync(store, store.store_id(), "inline")
+    monkeypatch.setattr(semantic, "FILTER_GRAPH_MIN", 100)
+    some = {f"2501.{i:05d}" for i in range(1, 300, 3)} | {"2502.00003", "nope"}
+    cases: list[tuple[Any, ...]] = [
+        (["cs.CV"], None, None, None),
+        (["cs.RO"], None, None, None),
+        (["cs.AI", "cs.RO"], None, None, None),
+        (["cs.RO"], date_key(date(2026, 1, 1)), None, None),
+        (["cs.CV", "cs.RO"], None, date_key(date(2025, 12, 31)), None),
+        (None, None, None, some),
+        (["cs.CV"], None, None, some),
+        (["cs.XX"], None, None, None),
+    ]
+    assert not index.alive[index.label_of["2502.00003"]]
+    queries = unit(rng, 3)
+    for cats, after, before, ids in cases:
+        mask = index.mask(cats, after, before, ids)
+        rows = index.rows(cats, after, before, ids)
+        assert mask is not None and rows is not None
+        assert np.array_equal(rows, np.flatnonzero(mask & index.alive[: index.n])), (cats, after, before)
+        for q in queries:
+            by_rows = [(h.paper_id, round(h.similarity, 5)) for h in index.search(q, 10, rows=rows)]
+            by_mask = [(h.paper_id, round(h.similarity, 5)) for h in index.search(q, 10, mask)]
+            if rows.size < 100:  # scanned exactly, both ways
+                assert by_rows == by_mask
+            else:  # walked, both ways, within the filter
+                assert {p for p, _ in by_rows} <= {index.ids[r] for r in rows}
+                assert len({p for p, _ in by_rows} & {p for p, _ in by_mask}) >= 9
+    assert index.rows() is None

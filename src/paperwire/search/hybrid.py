@@ -397,16 +397,16 @@ class SearchEngine:
         allowed: set[str] | None = None
         if q.authors:
             allowed = self.keyword.matching_ids(Query(authors=q.authors), limit=50_000)
-        mask = self.vectors.mask(
-            q.categories,
-            date_key(q.after) if q.after else None,
-            date_key(q.before) if q.before else None,
-            allowed,
-        )
+        after = date_key(q.after) if q.after else None
+        before = date_key(q.before) if q.before else None
+        # categories and authors: the rows they allow, listed (a narrow filter never passes over every row);
+        # dates alone: a mask
+        rows = self.vectors.rows(q.categories, after, before, allowed)
+        mask = self.vectors.mask(after=after, before=before) if rows is None else None
         if not (q.phrases or q.excluded):
-            return self.vectors.search(qvec, depth, mask)
+            return self.vectors.search(qvec, depth, mask, rows=rows)
         # phrases and exclusions are checked by the keyword index on a deeper candidate list
-        cands = self.vectors.search(qvec, depth * 5, mask)
+        cands = self.vectors.search(qvec, depth * 5, mask, rows=rows)
         ok = self.keyword.matching_ids(
             Query(phrases=q.phrases, excluded=q.excluded), among=[h.paper_id for h in cands]
         )

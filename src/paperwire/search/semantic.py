@@ -47,6 +47,9 @@ FRESH_ROWS = 20_000  # the newest rows, also searched exactly (a few ms): a pape
 # rows are gathered and scanned exactly (cheaper than a walk that must pass many rows to find a few)
 FILTER_GRAPH_MIN = 50_000
 FILTER_GRAPH_SHARE = 0.05
+# allowed rows are scored this many at a time through one kept buffer: a fresh array the size of all of them
+# (60 MB for 40,000 rows) costs more to fault in than the scoring itself
+GATHER_ROWS = 2048
 
 GraphBuild = Literal["auto", "inline", "background"]
 
@@ -98,6 +101,7 @@ class VectorIndex:
         self._mutate = threading.RLock()  # syncs, graph steps and saves, one at a time
         self._builder: threading.Thread | None = None
         self._stop = threading.Event()  # the running builder's: set, it stops at its next chunk
+        self._gathered = np.zeros((0, 0), dtype=np.float32)  # _scan_rows's buffer (under the search lock)
 
     def __len__(self) -> int:
         return self._live
@@ -443,10 +447,62 @@ class VectorIndex:
                 m &= im
         return m
 
-    def search(self, qvec: np.ndarray, k: int, mask: np.ndarray | None = None) -> list[VectorHit]:
-        """The ``k`` nearest papers by cosine similarity, within ``mask`` when given (exact scan)."""
+    def rows(
+        self,
+        categories: list[str] | None = None,
+        after: int | None = None,
+        before: int | None = None,
+        ids: set[str] | None = None,
+    ) -> np.ndarray | None:
+        """The live rows in any of ``categories``, among the papers ``ids`` and within the dates (each when
+        given), sorted (int64); None without categories or ids (dates alone: :meth:`mask`). Made from the
+        per-category rows and the ids, so a narrow filter costs as many steps as it allows, not a pass over
+        every row."""
+        if not categories and ids is None:
+            return None
+        with self._lock:
+            n = self.n
+            if ids is not None:
+                rows = np.unique(
+                    np.fromiter(
+                        (lab for i in ids if (lab := self.label_of.get(i)) is not None), dtype=np.int64
+                    )
+                )
+                if categories:
+                    rows = np.intersect1d(rows, self.facets.category_rows(categories, n), assume_unique=True)
+            else:
+                assert categories
+                rows = self.facets.category_rows(categories, n)
+            rows = rows[self.alive[rows]]
+            if after or before:
+                dates = self.facets.dates[rows]
+                rows = rows[(dates >= (after or 0)) & (dates <= (before or np.iinfo(np.int32).max))]
+            return rows
+
+    def search(
+        self, qvec: np.ndarray, k: int, mask: np.ndarray | None = None, *, rows: np.ndarray | None = None
+    ) -> list[VectorHit]:
+        """The ``k`` nearest papers by cosine similarity, within ``mask`` (a bool per row) or ``rows`` (sorted
+        row numbers, :meth:`rows`) when given: the graph walked when they leave many of its rows, else every
+        allowed row scored exactly."""
         with self._lock:  # a sync may be growing the arrays or the graph
+            if rows is not None:
+                mask = self._rows_mask(rows)
+                if mask is None:  # too few rows for a walk
+                    return [VectorHit(self.ids[lab], s) for lab, s in self._scan_rows(qvec, k, rows)]
             return self._search(qvec, k, mask)
+
+    def _rows_mask(self, rows: np.ndarray) -> np.ndarray | None:
+        """``rows`` as a mask when the graph should walk them (see :meth:`_walk`), else None."""
+        if self.graph is None or int(np.searchsorted(rows, self.graph_n)) < self._walk_min():
+            return None
+        mask = np.zeros(self.n, dtype=bool)
+        mask[rows[rows < self.n]] = True
+        return mask
+
+    def _walk_min(self) -> float:
+        """The fewest allowed graph rows a filtered search walks the graph for."""
+        return max(FILTER_GRAPH_MIN, FILTER_GRAPH_SHARE * self._graph_live)
 
     def _search(self, qvec: np.ndarray, k: int, mask: np.ndarray | None) -> list[VectorHit]:
         if not self._live or k <= 0:
@@ -479,7 +535,7 @@ class VectorIndex:
         check = None
         if allowed is not None:
             in_graph = int(allowed[: self.graph_n].sum())
-            if in_graph < max(FILTER_GRAPH_MIN, FILTER_GRAPH_SHARE * self._graph_live):
+            if in_graph < self._walk_min():
                 return None
             kk, ef = min(kk, in_graph), 2 * ef  # a walk passes rows it may not return: look wider
             check = allowed.__getitem__  # called by hnswlib with each row it meets (a numpy bool)
@@ -496,24 +552,37 @@ class VectorIndex:
         n_allowed = int(allowed.sum())
         if not n_allowed:
             return []
-        k = min(k, n_allowed)
         if n_allowed * 8 <= hi - lo:
-            rows = lo + np.nonzero(allowed)[0]
-            scores = self.mat[rows] @ q
-        else:
-            rows = None
-            scores = self.mat[lo:hi] @ q
-            scores[~allowed] = -np.inf
-        top = np.argpartition(-scores, k - 1)[:k]
-        top = top[np.argsort(-scores[top], kind="stable")]
-        if rows is not None:
-            return [(int(rows[i]), float(scores[i])) for i in top]
-        return [(lo + int(i), float(scores[i])) for i in top]
+            return self._scan_rows(q, k, lo + np.flatnonzero(allowed))
+        scores = self.mat[lo:hi] @ q
+        scores[~allowed] = -np.inf
+        return [(lo + int(i), float(scores[i])) for i in _top(scores, min(k, n_allowed))]
+
+    def _scan_rows(self, qvec: np.ndarray, k: int, rows: np.ndarray) -> list[tuple[int, float]]:
+        """Exact top ``k`` of ``rows`` (sorted, all below n), gathered a chunk at a time into one kept buffer."""
+        if not rows.size or k <= 0:
+            return []
+        q = np.asarray(qvec, dtype=np.float32).reshape(-1)
+        if self._gathered.shape[1] != self.dim:
+            self._gathered = np.zeros((GATHER_ROWS, self.dim), dtype=np.float32)
+        scores = np.empty(rows.size, dtype=np.float32)
+        for i in range(0, rows.size, GATHER_ROWS):
+            part = rows[i : i + GATHER_ROWS]
+            buf = self._gathered[: part.size]
+            np.take(self.mat, part, axis=0, out=buf, mode="clip")  # "clip": no check, so no hidden copy
+            np.dot(buf, q, out=scores[i : i + part.size])
+        return [(int(rows[i]), float(scores[i])) for i in _top(scores, min(k, rows.size))]
 
     def vector(self, paper_id: str) -> np.ndarray | None:
         """The stored vector of a paper, if indexed."""
         lab = self.label_of.get(paper_id)
         return None if lab is None or not self.alive[lab] else self.mat[lab].copy()
+
+
+def _top(scores: np.ndarray, k: int) -> np.ndarray:
+    """Positions of the ``k`` highest scores, highest first (ties: in position order)."""
+    top = np.argpartition(-scores, k - 1)[:k]
+    return top[np.argsort(-scores[top], kind="stable")]
 
 
 def _read_matrix(path: Path, out: np.ndarray) -> None:
