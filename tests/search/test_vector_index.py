@@ -239,7 +239,7 @@ def test_a_broad_filter_walks_the_graph_and_a_narrow_one_scans(
     index.sync(store, store.store_id(), "inline")
     assert index.graph_n == index.n == 401
     monkeypatch.setattr(semantic, "FRESH_ROWS", 0)  # the graph's answer alone
-    monkeypatch.setattr(semantic, "FILTER_GRAPH_MIN", 50)
+    monkeypatch.setattr(semantic, "WALK_ROW_COST", 1)  # a walk as cheap as a scan: a broad filter walks
     walks: list[bool] = []
     walk = index._walk
 
@@ -249,6 +249,20 @@ def test_a_broad_filter_walks_the_graph_and_a_narrow_one_scans(
         return got
 
     monkeypatch.setattr(index, "_walk", spy)
+    calls: list[dict[str, Any]] = []
+
+    class Graph:  # hnswlib's graph, its walks recorded
+        def __init__(self, graph: Any) -> None:
+            self.graph = graph
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self.graph, name)
+
+        def knn_query(self, *args: Any, **kw: Any) -> Any:
+            calls.append(kw)
+            return self.graph.knn_query(*args, **kw)
+
+    index.graph = Graph(index.graph)  # type: ignore[assignment]
     cv, ro = index.mask(["cs.CV"]), index.mask(["cs.RO"])
     assert cv is not None and ro is not None
     for q in unit(rng, 5):
@@ -258,6 +272,8 @@ def test_a_broad_filter_walks_the_graph_and_a_narrow_one_scans(
         best = [p for p in exact(index, q, 401) if p in allowed][:10]
         assert len(set(best) & {h.paper_id for h in hits}) >= 9  # approximate, nearly exact on 400 rows
     assert walks == [True] * 5
+    # the walk asked for more rows than it keeps, and never called back into Python for each row it met
+    assert len(calls) == 5 and all(c.get("filter") is None and c["k"] > 10 for c in calls)
     hits = index.search(unit(rng, 1)[0], 10, ro)  # one row allowed: gathered and scanned exactly
     assert [h.paper_id for h in hits] == ["2503.00001"] and walks[-1] is False
 
@@ -280,7 +296,7 @@ def test_listed_rows_allow_what_the_mask_allows_and_search_alike(
         ]
     )
     index.sync(store, store.store_id(), "inline")
-    monkeypatch.setattr(semantic, "FILTER_GRAPH_MIN", 100)
+    monkeypatch.setattr(semantic, "WALK_ROW_COST", 1)
     some = {f"2501.{i:05d}" for i in range(1, 300, 3)} | {"2502.00003", "nope"}
     cases: list[tuple[Any, ...]] = [
         (["cs.CV"], None, None, None),
