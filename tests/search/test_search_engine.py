@@ -294,3 +294,27 @@ def test_words_alone_rank_as_they_do_under_a_filter_that_keeps_everything(
     assert [round(h.score, 4) for h in alone] == [round(h.score, 4) for h in kept]
     uncounted, zero = kw.search(parse_query(text), limit=50, count=False)  # what hybrid asks: hits, no count
     assert [h.paper_id for h in uncounted] == [h.paper_id for h in alone] and zero == 0
+
+
+def test_words_in_most_papers_do_not_rank_unless_the_query_has_nothing_else(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from paperwire.search import keyword
+    from paperwire.search.keyword import KeywordIndex
+    from paperwire.search.query import parse_query
+
+    papers = [
+        make_paper(f"2501.{i:05d}", title=f"Paper {i}", abstract="A model of things." if i % 5 else "Other.")
+        for i in range(1, 41)
+    ] + [make_paper("2501.00099", title="Quantization", abstract="We quantize weights to 4 bits.")]
+    kw = KeywordIndex(tmp_path / "kw")
+    kw.add(enumerate(papers, 1))
+    monkeypatch.setattr(keyword, "COMMON_MIN_DOCS", 10)
+    assert kw.informative(kw.terms("model quantization")) == ["quantiz"]  # "model": in 32 of 41 papers
+    hits, total = kw.search(parse_query("model quantization"), limit=50)
+    assert [h.paper_id for h in hits] == ["2501.00099"] and total == 1
+    hits, total = kw.search(parse_query("model"), limit=50)  # nothing else: it ranks
+    assert total == 32
+    monkeypatch.setattr(keyword, "COMMON_MIN_DOCS", 1000)  # too few papers to tell: every word ranks
+    _, total = kw.search(parse_query("model quantization"), limit=50)
+    assert total == 33

@@ -21,6 +21,12 @@ from paperwire.models import Paper
 from paperwire.search.query import Query
 
 AUTHOR_BOOST = 0.5
+# A word in more than this share of the papers does not rank (unless the query has nothing else): BM25's
+# original idf, log((N - n + 0.5) / (n + 0.5)), is zero or less there, so it says nothing about which paper is
+# meant; and it costs the most, since every posting of a ranked term is scored (tantivy-py never skips: ~15 ns
+# a posting; "model" is in 82% of arXiv cs papers). Only over COMMON_MIN_DOCS papers or more.
+COMMON_SHARE = 0.5
+COMMON_MIN_DOCS = 1000
 _SCHEMA_VERSION = 4  # 4: title and abstract keep stop words (pw_en_all), so phrases match as written
 _TEXT = "pw_en"
 _ALL = "pw_en_all"
@@ -364,6 +370,19 @@ class KeywordIndex:
         """The index terms of the query's words and phrases worth marking in a text: no function words."""
         return {t for w in [*q.words, *q.phrases] for t in self.terms(w) if t not in self._function_terms}
 
+    def informative(self, tokens: Sequence[str]) -> list[str]:
+        """``tokens`` (once each) without those in more than COMMON_SHARE of the papers, unless none would be
+        left."""
+        toks = list(dict.fromkeys(tokens))
+        if len(toks) < 2:
+            return toks
+        searcher = self.index.searcher()
+        n = int(searcher.num_docs)
+        if n < COMMON_MIN_DOCS:
+            return toks
+        keep = [t for t in toks if int(searcher.doc_freq("text", t)) <= COMMON_SHARE * n]
+        return keep or toks
+
     def idf(self, q: Query) -> tuple[dict[str, float], int]:
         """BM25 idf of each distinct index term of the query's words and phrases (the ``text`` field), and
         how many papers the index holds."""
@@ -473,7 +492,7 @@ class KeywordIndex:
         with the same hits and scores as the nested form constraints need (a boost over a union of terms is
         the union of the boosted terms)."""
         clauses = self.constraints(q)
-        word_tokens = [t for w in q.words for t in self.terms(w)]
+        word_tokens = self.informative([t for w in q.words for t in self.terms(w)])
         ranked = self._terms_clauses(word_tokens) + self._author_words_clauses(q.words)
         if ranked and not clauses:
             return tantivy.Query.boolean_query(ranked)
