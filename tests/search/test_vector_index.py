@@ -324,3 +324,10 @@ def test_listed_rows_allow_what_the_mask_allows_and_search_alike(
                 assert {p for p, _ in by_rows} <= {index.ids[r] for r in rows}
                 assert len({p for p, _ in by_rows} & {p for p, _ in by_mask}) >= 9
     assert index.rows() is None
+    # rows listed before a sync that drops one of them: the dropped one is not served
+    listed = index.rows(["cs.CV"])
+    assert listed is not None
+    store.upsert_papers([make_paper("2501.00002", categories=("cs.CV",), abstract="Rewritten too.")])
+    index.sync(store, store.store_id(), "inline")
+    served = {h.paper_id for h in index.search(queries[0], 400, rows=listed)}
+    assert "2501.00002" not in served and len(served) == listed.size - 1

@@ -490,10 +490,14 @@ class VectorIndex:
         allowed row scored exactly."""
         with self._lock:  # a sync may be growing the arrays or the graph
             if rows is not None:
+                if not self._live or k <= 0:
+                    return []
+                rows = rows[rows < self.n]
+                rows = rows[self.alive[rows]]  # a sync since they were listed may have dropped some
                 if self._walk_depth(k, int(np.searchsorted(rows, self.graph_n))) is None:
                     return [VectorHit(self.ids[lab], s) for lab, s in self._scan_rows(qvec, k, rows)]
                 mask = np.zeros(self.n, dtype=bool)
-                mask[rows[rows < self.n]] = True
+                mask[rows] = True
             return self._search(qvec, k, mask)
 
     def _walk_depth(self, k: int, allowed_in_graph: int) -> int | None:
